@@ -1,0 +1,69 @@
+// Shared plumbing of the bench/ scripts: repeated timing with medians, a human table or
+// one JSON object per line (--json), so that every benchmark reports the same way.
+
+export interface BenchOptions {
+  json: boolean;
+  /** Repetitions whose median is reported. */
+  repeats: number;
+}
+
+export function parseBenchArgs(argv: string[] = process.argv.slice(2)): BenchOptions & { args: string[] } {
+  const json = argv.includes('--json');
+  const r = argv.indexOf('--repeats');
+  const repeats = r >= 0 ? Number(argv[r + 1]) : 5;
+  if (!Number.isInteger(repeats) || repeats < 1) throw new RangeError(`--repeats must be a positive integer, got ${argv[r + 1]}`);
+  return { json, repeats, args: argv };
+}
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** Seconds per call of fn: median over `repeats` timings, each running fn at least `minSeconds`. */
+export function timePerCall(fn: () => void, repeats: number, minSeconds = 0.05): number {
+  fn(); // warm-up: first-touch of buffers, lazy allocations
+  const samples: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    let calls = 0;
+    const start = process.hrtime.bigint();
+    let elapsed = 0;
+    do {
+      fn();
+      calls++;
+      elapsed = Number(process.hrtime.bigint() - start) / 1e9;
+    } while (elapsed < minSeconds);
+    samples.push(elapsed / calls);
+  }
+  return median(samples);
+}
+
+export type Row = Record<string, string | number | boolean>;
+
+/** Prints rows as an aligned table, or as JSON lines when json is set. */
+export function report(rows: Row[], json: boolean, out: (line: string) => void = (l) => console.log(l)): void {
+  if (json) {
+    for (const row of rows) out(JSON.stringify(row));
+    return;
+  }
+  if (rows.length === 0) return;
+  const keys = Object.keys(rows[0]).filter((k) => k !== 'bench');
+  const cell = (v: Row[string]) => (typeof v === 'number' ? formatNumber(v) : String(v));
+  const widths = keys.map((k) => Math.max(k.length, ...rows.map((r) => cell(r[k]).length)));
+  out(keys.map((k, i) => k.padStart(widths[i])).join('  '));
+  for (const row of rows) out(keys.map((k, i) => cell(row[k]).padStart(widths[i])).join('  '));
+}
+
+function formatNumber(v: number): string {
+  if (Number.isInteger(v)) return String(v);
+  const a = Math.abs(v);
+  return a >= 100 ? v.toFixed(1) : a >= 1 ? v.toFixed(2) : v.toFixed(3);
+}
+
+/** The machine, for the record printed beside the numbers. */
+export async function machineDescription(): Promise<string> {
+  const os = await import('node:os');
+  const cpus = os.cpus();
+  return `${cpus[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+}
