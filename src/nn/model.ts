@@ -35,6 +35,23 @@ export class Model {
     }
   }
 
+  /**
+   * A model over existing slabs, without copying: how a worker thread sees the parameters that
+   * live on a SharedArrayBuffer of the main thread.
+   */
+  static wrap(spec: ModelSpec, params: Float32Array, buffers: Float32Array): Model {
+    const model = Object.create(Model.prototype) as { -readonly [K in keyof Model]: Model[K] };
+    model.spec = resolveSpec(spec);
+    model.layout = layoutOf(model.spec);
+    if (params.length !== model.layout.paramCount || buffers.length !== model.layout.bufferCount)
+      throw new RangeError(
+        `slabs of ${params.length}/${buffers.length} values do not fit the architecture (${model.layout.paramCount}/${model.layout.bufferCount})`,
+      );
+    model.params = params;
+    model.buffers = buffers;
+    return model as Model;
+  }
+
   get inputs(): number {
     return this.spec.layers[0];
   }
