@@ -17,39 +17,28 @@ export class Model {
   readonly params: Float32Array;
   readonly buffers: Float32Array;
 
-  /** Wraps existing slabs (e.g. loaded from a file); they are copied onto shared memory. */
-  constructor(spec: ModelSpec, params?: Float32Array, buffers?: Float32Array) {
+  /**
+   * A model over existing slabs, without copying them: how a worker thread sees parameters that
+   * live on the main thread's SharedArrayBuffer. Use createModel() or Model.fromArrays() otherwise.
+   */
+  constructor(spec: ModelSpec, params: Float32Array, buffers: Float32Array) {
     this.spec = resolveSpec(spec);
     this.layout = layoutOf(this.spec);
-    this.params = sharedFloats(this.layout.paramCount);
-    this.buffers = sharedFloats(this.layout.bufferCount);
-    if (params) {
-      if (params.length !== this.layout.paramCount)
-        throw new RangeError(`params has ${params.length} values but the architecture needs ${this.layout.paramCount}`);
-      this.params.set(params);
-    }
-    if (buffers) {
-      if (buffers.length !== this.layout.bufferCount)
-        throw new RangeError(`buffers has ${buffers.length} values but the architecture needs ${this.layout.bufferCount}`);
-      this.buffers.set(buffers);
-    }
+    if (params.length !== this.layout.paramCount)
+      throw new RangeError(`params has ${params.length} values but the architecture needs ${this.layout.paramCount}`);
+    if (buffers.length !== this.layout.bufferCount)
+      throw new RangeError(`buffers has ${buffers.length} values but the architecture needs ${this.layout.bufferCount}`);
+    this.params = params;
+    this.buffers = buffers;
   }
 
-  /**
-   * A model over existing slabs, without copying: how a worker thread sees the parameters that
-   * live on a SharedArrayBuffer of the main thread.
-   */
-  static wrap(spec: ModelSpec, params: Float32Array, buffers: Float32Array): Model {
-    const model = Object.create(Model.prototype) as { -readonly [K in keyof Model]: Model[K] };
-    model.spec = resolveSpec(spec);
-    model.layout = layoutOf(model.spec);
-    if (params.length !== model.layout.paramCount || buffers.length !== model.layout.bufferCount)
-      throw new RangeError(
-        `slabs of ${params.length}/${buffers.length} values do not fit the architecture (${model.layout.paramCount}/${model.layout.bufferCount})`,
-      );
-    model.params = params;
-    model.buffers = buffers;
-    return model as Model;
+  /** A model whose slabs are fresh shared copies of the given values (e.g. loaded from a file). */
+  static fromArrays(spec: ModelSpec, params: ArrayLike<number>, buffers: ArrayLike<number>): Model {
+    const p = sharedFloats(params.length);
+    const b = sharedFloats(buffers.length);
+    p.set(params);
+    b.set(buffers);
+    return new Model(spec, p, b);
   }
 
   get inputs(): number {
@@ -62,13 +51,15 @@ export class Model {
 
   /** A deep copy (parameters and buffers included). */
   clone(): Model {
-    return new Model(this.spec, this.params, this.buffers);
+    return Model.fromArrays(this.spec, this.params, this.buffers);
   }
 }
 
 /** Builds a model and initializes its parameters. */
 export function createModel(spec: Partial<ModelSpec> & { layers: number[] }, options: ModelOptions = {}): Model {
-  const model = new Model(resolveSpec(spec));
+  const resolved = resolveSpec(spec);
+  const layout = layoutOf(resolved);
+  const model = new Model(resolved, sharedFloats(layout.paramCount), sharedFloats(layout.bufferCount));
   const init = typeof options.init === 'string' ? parseInit(options.init) : (options.init ?? defaultInit(model.spec));
   initialize(model.params, model.buffers, model.layout, init, options.seed ?? 1);
   return model;
