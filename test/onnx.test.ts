@@ -50,19 +50,31 @@ describe('ONNX file structure', () => {
     await exportOnnx(path, model);
     const decoded = onnxProto.onnx.ModelProto.decode(await readFile(path));
     expect(decoded.opsetImport.map((o) => [o.domain, Number(o.version)])).toEqual([['', ONNX_OPSET]]);
-    const graph = decoded.graph!;
+    const graph = decoded.graph as onnxProto.onnx.GraphProto;
     expect(graph.input.map((v) => v.name)).toEqual(['input']);
-    expect(graph.input[0].type!.tensorType!.shape!.dim.map((d) => d.dimParam || Number(d.dimValue))).toEqual(['N', 3]);
+    expect(graph.input[0].type!.tensorType!.shape!.dim!.map((d) => d.dimParam || Number(d.dimValue))).toEqual(['N', 3]);
     expect(graph.output.map((v) => v.name)).toEqual(['probabilities']);
     expect(graph.node.map((n) => n.opType)).toEqual(['Gemm', 'BatchNormalization', 'Relu', 'Gemm', 'Softmax']);
     expect(graph.initializer.map((t) => t.name).sort()).toEqual(
       ['layers.0.bias', 'layers.0.norm.bias', 'layers.0.norm.running_mean', 'layers.0.norm.running_var', 'layers.0.norm.weight', 'layers.0.weight', 'layers.1.bias', 'layers.1.weight'],
     );
-    const weight = graph.initializer.find((t) => t.name === 'layers.0.weight')!;
+    const weight = graph.initializer.find((t) => t.name === 'layers.0.weight') as onnxProto.onnx.TensorProto;
     expect(weight.dims.map(Number)).toEqual([4, 3]);
     const raw = weight.rawData!;
     expect(new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength))).toEqual(model.params.subarray(0, 12));
     expect(JSON.parse(decoded.metadataProps.find((p) => p.key === 'fcnn.spec')!.value!)).toEqual(model.spec);
+  });
+
+  it('gives layers without norm only their activation, and a scaled sigmoid head a Mul and "outputs"', async () => {
+    const model = randomModel({ layers: [3, 4, 4, 2], activation: 'leaky_relu', output: 'sigmoid', sigmoidAlpha: 3 }, 7);
+    const path = join(dir, 'structure-plain.onnx');
+    await exportOnnx(path, model);
+    const graph = onnxProto.onnx.ModelProto.decode(await readFile(path)).graph as onnxProto.onnx.GraphProto;
+    expect(graph.node.map((n) => n.opType)).toEqual(['Gemm', 'LeakyRelu', 'Gemm', 'LeakyRelu', 'Gemm', 'Mul', 'Sigmoid']);
+    expect(graph.output.map((v) => v.name)).toEqual(['outputs']);
+    const alpha = graph.initializer.find((t) => t.name === 'sigmoid_alpha') as onnxProto.onnx.TensorProto;
+    expect(alpha.dims).toEqual([]);
+    expect(Buffer.from(alpha.rawData).readFloatLE(0)).toBe(3);
   });
 
   it('refuses a model whose slabs do not fit its spec, and leaves no file behind', async () => {
