@@ -253,6 +253,7 @@ describe('model files', () => {
     const model = randomModel({ layers: [2, 3, 1], norm: 'batch' }, 60);
     const path = join(dir, 'unsaved.safetensors');
     await expect(saveModel(path, { ...model, buffers: new Float32Array(5) })).rejects.toThrow(/buffers must be a Float32Array of 6 elements/);
+    await expect(saveModel(path, { ...model, spec: { ...model.spec, normEps: 0 } })).rejects.toThrow(/cannot save .*unsaved.safetensors: invalid spec: normEps/);
     await expect(stat(path)).rejects.toThrow(/ENOENT/);
   });
 });

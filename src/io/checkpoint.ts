@@ -63,7 +63,12 @@ export async function loadModel(path: string): Promise<Model> {
 
 /** Validates the spec of a model about to be written and that its slabs fit the spec's layout. */
 export function checkedModel(model: Model, context: string): { spec: ModelSpec; layout: Layout } {
-  const spec = resolveSpec(model.spec);
+  let spec: ModelSpec;
+  try {
+    spec = resolveSpec(model.spec);
+  } catch (err) {
+    throw new RangeError(`${context}: invalid spec: ${(err as Error).message}`, { cause: err });
+  }
   const layout = layoutOf(spec);
   const check = (name: string, slab: Float32Array, length: number) => {
     if (!(slab instanceof Float32Array) || slab.length !== length)

@@ -10,7 +10,7 @@
 //   linear   → "outputs"
 // Tensors keep their layout names (layers.0.weight …) as initializers.
 import onnxProto from 'onnx-proto';
-import type { Layout, TensorInfo } from '../nn/layout.js';
+import { view, type Layout, type TensorInfo } from '../nn/layout.js';
 import type { ModelSpec } from '../nn/spec.js';
 import { writeFileAtomic } from './atomic.js';
 import { checkedModel, type Model } from './checkpoint.js';
@@ -40,8 +40,8 @@ function modelProto(spec: ModelSpec, layout: Layout, model: Model): onnxProto.on
     nodes.push({ opType, input: inputs, output: [output], name: output, attribute });
     return output;
   };
-  const param = (t: TensorInfo) => initializer(initializers, t.name, t.shape, model.params.subarray(t.offset, t.offset + t.size));
-  const buffer = (t: TensorInfo) => initializer(initializers, t.name, t.shape, model.buffers.subarray(t.offset, t.offset + t.size));
+  const param = (t: TensorInfo) => initializer(initializers, t.name, t.shape, view(model.params, t));
+  const buffer = (t: TensorInfo) => initializer(initializers, t.name, t.shape, view(model.buffers, t));
   let alphaName: string | undefined;
   // sigmoid(alpha·x): ONNX's Sigmoid has no scale, so a Mul by a scalar initializer comes first.
   const sigmoid = (x: string, output: string) => {
