@@ -67,8 +67,9 @@ void transposePanel(const float* __restrict src, int64_t laneStride, int64_t use
 }
 
 // Packs `lanes` lanes into ceil(lanes / W) consecutive micro-panels of depth × W floats, lane
-// fastest, the missing lanes of the last one zero (so that the edge tiles of C run the same
-// micro-kernel). Lane l at depth p is src[l·laneStride + p·depthStride]; one stride is 1.
+// fastest. The missing lanes of the last panel only feed the part of an edge tile that is thrown
+// away; they are zeros rather than whatever the buffer held, which could be NaNs or subnormals
+// (slow on some CPUs). Lane l at depth p is src[l·laneStride + p·depthStride]; one stride is 1.
 template <class V, int W>
 void packPanels(const float* src, int64_t laneStride, int64_t depthStride, int64_t lanes, int64_t depth, float* dst) {
   if (laneStride == 1) {
