@@ -91,11 +91,10 @@ export class Dataset {
    * and, when y is given, their labels into y. The buffers are the caller's, sized once.
    */
   gather(indices: Int32Array, start: number, count: number, x: Float32Array, y?: Int32Array | null): void {
+    if (y && !this.labels) throw new TypeError(`${this.source} has no labels to gather`);
     const { scale, mean, invStd } = this.normalization;
     native.gatherRows(this.images, this.width, indices, start, count, x, scale, mean ?? null, invStd ?? null);
-    if (!y) return;
-    if (!this.labels) throw new TypeError(`${this.source} has no labels to gather`);
-    native.gatherLabels(this.labels, indices, start, count, y);
+    if (y) native.gatherLabels(this.labels!, indices, start, count, y);
   }
 
   /** The same samples (same shared memory) under another normalization. */
