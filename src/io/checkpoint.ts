@@ -1,0 +1,92 @@
+// A trained model as one safetensors file: every tensor under its layout name (layers.0.weight …),
+// and in __metadata__ the format tag, the spec and the training record, each as JSON text.
+// Loading trusts nothing in the file: the spec is re-validated and the tensors must be exactly
+// those of its layout, so a model never comes back half loaded or mis-shaped.
+import { layoutOf, view, type Layout, type TensorInfo } from '../nn/layout.js';
+import { resolveSpec, type ModelSpec } from '../nn/spec.js';
+import { readSafetensors, writeSafetensors, type Tensor } from './safetensors.js';
+
+export const MODEL_FORMAT = 'fcnn/1';
+
+export interface Model {
+  spec: ModelSpec;
+  /** The parameter slab of layoutOf(spec). */
+  params: Float32Array;
+  /** The buffer slab of layoutOf(spec) (BatchNorm running statistics; empty otherwise). */
+  buffers: Float32Array;
+  /** The trainer's configuration and results (optimizer, lr, epochs, accuracy …), as JSON-able data. */
+  training?: Record<string, unknown>;
+}
+
+export async function saveModel(path: string, model: Model): Promise<void> {
+  const { spec, layout } = checkedModel(model, `cannot save ${path}`);
+  const tensors = new Map<string, Tensor>();
+  for (const t of layout.params) tensors.set(t.name, { shape: t.shape, data: view(model.params, t) });
+  for (const t of layout.buffers) tensors.set(t.name, { shape: t.shape, data: view(model.buffers, t) });
+  const metadata = { format: MODEL_FORMAT, spec: JSON.stringify(spec), training: JSON.stringify(model.training ?? {}) };
+  await writeSafetensors(path, { tensors, metadata });
+}
+
+export async function loadModel(path: string): Promise<Model> {
+  const { tensors, metadata } = await readSafetensors(path);
+  const fail = (problem: string) => new Error(`${path}: not an fcnn model: ${problem}`);
+  if (metadata.format !== MODEL_FORMAT)
+    throw fail(`__metadata__.format is ${JSON.stringify(metadata.format)}, expected ${JSON.stringify(MODEL_FORMAT)}`);
+  const specJson = parseObject(metadata.spec, 'spec', fail);
+  let spec: ModelSpec;
+  try {
+    spec = resolveSpec(specJson as Partial<ModelSpec> & { layers: number[] });
+  } catch (err) {
+    throw fail(`__metadata__.spec is invalid: ${(err as Error).message}`);
+  }
+  const training = parseObject(metadata.training, 'training', fail);
+
+  const layout = layoutOf(spec);
+  const expected = [...layout.params, ...layout.buffers];
+  const expectedNames = new Set(expected.map((t) => t.name));
+  for (const name of tensors.keys())
+    if (!expectedNames.has(name)) throw fail(`tensor ${JSON.stringify(name)} is not part of the architecture ${JSON.stringify(spec.layers)}`);
+  for (const t of expected) {
+    const found = tensors.get(t.name);
+    if (!found) throw fail(`tensor ${JSON.stringify(t.name)} is missing`);
+    if (found.shape.length !== t.shape.length || found.shape.some((d, i) => d !== t.shape[i]))
+      throw fail(`tensor ${JSON.stringify(t.name)} has shape ${JSON.stringify(found.shape)}, expected ${JSON.stringify(t.shape)}`);
+  }
+
+  const params = new Float32Array(layout.paramCount);
+  const buffers = new Float32Array(layout.bufferCount);
+  const copy = (slab: Float32Array, t: TensorInfo) => slab.set(tensors.get(t.name)!.data, t.offset);
+  layout.params.forEach((t) => copy(params, t));
+  layout.buffers.forEach((t) => copy(buffers, t));
+  return { spec, params, buffers, training };
+}
+
+/** Validates the spec of a model about to be written and that its slabs fit the spec's layout. */
+export function checkedModel(model: Model, context: string): { spec: ModelSpec; layout: Layout } {
+  let spec: ModelSpec;
+  try {
+    spec = resolveSpec(model.spec);
+  } catch (err) {
+    throw new RangeError(`${context}: invalid spec: ${(err as Error).message}`, { cause: err });
+  }
+  const layout = layoutOf(spec);
+  const check = (name: string, slab: Float32Array, length: number) => {
+    if (!(slab instanceof Float32Array) || slab.length !== length)
+      throw new RangeError(`${context}: ${name} must be a Float32Array of ${length} elements (the layout of the spec), got ${slab?.length}`);
+  };
+  check('params', model.params, layout.paramCount);
+  check('buffers', model.buffers, layout.bufferCount);
+  return { spec, layout };
+}
+
+function parseObject(text: string | undefined, key: string, fail: (problem: string) => Error): Record<string, unknown> {
+  if (text === undefined) throw fail(`__metadata__.${key} is missing`);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw fail(`__metadata__.${key} is not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw fail(`__metadata__.${key} is not a JSON object`);
+  return value as Record<string, unknown>;
+}

@@ -1,0 +1,121 @@
+// Exports a model as an ONNX inference graph (opset 17, IR version 8), encoded by the ONNX
+// protobuf schema (onnx-proto) rather than by hand, so any ONNX runtime can read it.
+//
+// Graph: input "input" float [N, inputs] (N symbolic). Per layer a Gemm (transB = 1: the weight
+// is stored out × in, as in the slab); on hidden layers the norm (LayerNormalization over the last
+// axis, or BatchNormalization with the running statistics) and the activation. The head gives the
+// output, named after what it holds:
+//   softmax  → "probabilities" (Softmax over the last axis; rows sum to 1)
+//   sigmoid  → "outputs"       (independent sigmoids, not a distribution)
+//   linear   → "outputs"
+// Tensors keep their layout names (layers.0.weight …) as initializers.
+import onnxProto from 'onnx-proto';
+import { view, type Layout, type TensorInfo } from '../nn/layout.js';
+import type { ModelSpec } from '../nn/spec.js';
+import { writeFileAtomic } from './atomic.js';
+import { checkedModel, type Model } from './checkpoint.js';
+
+const { onnx } = onnxProto;
+
+export const ONNX_OPSET = 17;
+/** The IR version that goes with opset 17 (ONNX 1.12). */
+const ONNX_IR_VERSION = 8;
+export const ONNX_INPUT = 'input';
+
+/** The graph output's name for the spec's head. */
+export function onnxOutputName(spec: ModelSpec): string {
+  return spec.output === 'softmax' ? 'probabilities' : 'outputs';
+}
+
+export async function exportOnnx(path: string, model: Model): Promise<void> {
+  const { spec, layout } = checkedModel(model, `cannot export ${path}`);
+  await writeFileAtomic(path, [onnx.ModelProto.encode(modelProto(spec, layout, model)).finish()]);
+}
+
+function modelProto(spec: ModelSpec, layout: Layout, model: Model): onnxProto.onnx.IModelProto {
+  const nodes: onnxProto.onnx.INodeProto[] = [];
+  const initializers: onnxProto.onnx.ITensorProto[] = [];
+  // Each node is named after the one value it produces.
+  const node = (opType: string, inputs: string[], output: string, attribute: onnxProto.onnx.IAttributeProto[] = []) => {
+    nodes.push({ opType, input: inputs, output: [output], name: output, attribute });
+    return output;
+  };
+  const param = (t: TensorInfo) => initializer(initializers, t.name, t.shape, view(model.params, t));
+  const buffer = (t: TensorInfo) => initializer(initializers, t.name, t.shape, view(model.buffers, t));
+  let alphaName: string | undefined;
+  // sigmoid(alpha·x): ONNX's Sigmoid has no scale, so a Mul by a scalar initializer comes first.
+  const sigmoid = (x: string, output: string) => {
+    if (spec.sigmoidAlpha !== 1) {
+      alphaName ??= initializer(initializers, 'sigmoid_alpha', [], new Float32Array([spec.sigmoidAlpha]));
+      x = node('Mul', [x, alphaName], `${output}.scaled`);
+    }
+    return node('Sigmoid', [x], output);
+  };
+
+  let x = ONNX_INPUT;
+  const last = layout.layers.length - 1;
+  layout.layers.forEach((layer, i) => {
+    x = node('Gemm', [x, param(layer.weight), param(layer.bias)], `layers.${i}.dense`, [int('transB', 1)]);
+    if (i === last) return; // the head follows
+    if (layer.norm) {
+      const { weight, bias, runningMean, runningVar } = layer.norm;
+      const eps = float('epsilon', spec.normEps);
+      x = spec.norm === 'layer'
+        ? node('LayerNormalization', [x, param(weight), param(bias)], `layers.${i}.norm`, [int('axis', -1), eps])
+        : node('BatchNormalization', [x, param(weight), param(bias), buffer(runningMean!), buffer(runningVar!)], `layers.${i}.norm`, [eps]);
+    }
+    const output = `layers.${i}.activation`;
+    switch (spec.activation) {
+      case 'relu': x = node('Relu', [x], output); break;
+      case 'leaky_relu': x = node('LeakyRelu', [x], output, [float('alpha', spec.leakySlope)]); break;
+      case 'tanh': x = node('Tanh', [x], output); break;
+      case 'sigmoid': x = sigmoid(x, output); break;
+      case 'linear': x = node('Identity', [x], output); break;
+    }
+  });
+  const output = onnxOutputName(spec);
+  if (spec.output === 'softmax') node('Softmax', [x], output, [int('axis', -1)]);
+  else if (spec.output === 'sigmoid') sigmoid(x, output);
+  else node('Identity', [x], output);
+
+  const classes = layout.layers[last].outputs;
+  return {
+    irVersion: ONNX_IR_VERSION,
+    opsetImport: [{ domain: '', version: ONNX_OPSET }],
+    producerName: 'fcnn',
+    graph: {
+      name: 'fcnn',
+      node: nodes,
+      initializer: initializers,
+      input: [floatMatrix(ONNX_INPUT, spec.layers[0])],
+      output: [floatMatrix(output, classes)],
+    },
+    // The spec rides along so that tools can tell what the graph computes without parsing it.
+    metadataProps: [{ key: 'fcnn.spec', value: JSON.stringify(spec) }],
+  };
+}
+
+function initializer(list: onnxProto.onnx.ITensorProto[], name: string, dims: number[], data: Float32Array): string {
+  // raw_data is little-endian by the ONNX spec, whatever the host's byte order.
+  const bytes = new Uint8Array(data.byteLength);
+  const le = new DataView(bytes.buffer);
+  for (let k = 0; k < data.length; k++) le.setFloat32(4 * k, data[k], true);
+  list.push({ name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: bytes });
+  return name;
+}
+
+/** A float tensor [N, width] with a symbolic batch dimension. */
+function floatMatrix(name: string, width: number): onnxProto.onnx.IValueInfoProto {
+  return {
+    name,
+    type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimParam: 'N' }, { dimValue: width }] } } },
+  };
+}
+
+function int(name: string, i: number): onnxProto.onnx.IAttributeProto {
+  return { name, type: onnx.AttributeProto.AttributeType.INT, i };
+}
+
+function float(name: string, f: number): onnxProto.onnx.IAttributeProto {
+  return { name, type: onnx.AttributeProto.AttributeType.FLOAT, f };
+}

@@ -1,0 +1,145 @@
+// The whole network bound to its slabs and to activation buffers sized once for `capacity` rows
+// (llm.c style: memory laid out up front, no allocation per step). forward() and backward() are
+// the algorithm, layer by layer; callers fill `input` (and `labels`) first.
+import { native } from '../native.js';
+import { type ActivationFn, hiddenActivation } from './activations.js';
+import { type DenseParams, denseBackward, denseForward } from './dense.js';
+import { view } from './layout.js';
+import { headBackward, headForward } from './loss.js';
+import type { Model } from './model.js';
+import { type NormParams, type NormSaved, normBackward, normForward } from './norm.js';
+import type { ModelSpec } from './spec.js';
+
+export type Mode = 'train' | 'eval';
+
+/** Everything one layer keeps between its forward and backward pass. */
+export interface LayerState {
+  dense: DenseParams;
+  norm?: NormParams & { saved: NormSaved; out: Float32Array; dWeight: Float32Array; dBias: Float32Array; dOut: Float32Array };
+  /** Pre-activation x·Wᵀ + b. */
+  z: Float32Array;
+  /** Activation output (for the last layer: the head's output, e.g. probabilities). */
+  a: Float32Array;
+  /** Gradient with respect to a (for the last layer: scratch of the head's backward). */
+  da: Float32Array;
+  /** Gradient with respect to z. */
+  dz: Float32Array;
+  dWeight: Float32Array;
+  dBias: Float32Array;
+}
+
+export class Network {
+  readonly spec: ModelSpec;
+  readonly capacity: number;
+  readonly input: Float32Array;
+  readonly labels: Int32Array;
+  readonly layers: LayerState[];
+  private readonly activation: ActivationFn;
+
+  /**
+   * @param grads gradient slab laid out like model.params (may be a worker's slot); null for inference.
+   * @param buffers BatchNorm running statistics to read and, in training, update (defaults to the model's).
+   */
+  constructor(model: Model, capacity: number, grads: Float32Array | null, buffers: Float32Array = model.buffers) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
+    this.spec = model.spec;
+    this.capacity = capacity;
+    this.activation = hiddenActivation(model.spec);
+    this.input = new Float32Array(capacity * model.inputs);
+    this.labels = new Int32Array(capacity);
+    const g = grads ?? new Float32Array(model.layout.paramCount);
+    this.layers = model.layout.layers.map((l) => {
+      const rowsByOut = () => new Float32Array(capacity * l.outputs);
+      const state: LayerState = {
+        dense: { inputs: l.inputs, outputs: l.outputs, weight: view(model.params, l.weight), bias: view(model.params, l.bias) },
+        z: rowsByOut(),
+        a: rowsByOut(),
+        da: grads ? rowsByOut() : new Float32Array(0),
+        dz: grads ? rowsByOut() : new Float32Array(0),
+        dWeight: view(g, l.weight),
+        dBias: view(g, l.bias),
+      };
+      if (l.norm) {
+        const statLength = Math.max(capacity, l.outputs);
+        state.norm = {
+          kind: model.spec.norm as NormParams['kind'],
+          gamma: view(model.params, l.norm.weight),
+          beta: view(model.params, l.norm.bias),
+          runningMean: l.norm.runningMean && view(buffers, l.norm.runningMean),
+          runningVar: l.norm.runningVar && view(buffers, l.norm.runningVar),
+          eps: model.spec.normEps,
+          momentum: model.spec.normMomentum,
+          saved: { mean: new Float32Array(statLength), rstd: new Float32Array(statLength) },
+          out: rowsByOut(),
+          dOut: grads ? rowsByOut() : new Float32Array(0),
+          dWeight: view(g, l.norm.weight),
+          dBias: view(g, l.norm.bias),
+        };
+      }
+      return state;
+    });
+  }
+
+  get output(): Float32Array {
+    return this.layers[this.layers.length - 1].a;
+  }
+
+  /** Runs the network on the first `rows` inputs; with labels, returns the summed loss over them. */
+  forward(rows: number, mode: Mode, withLoss = true): number {
+    this.checkRows(rows);
+    const last = this.layers.length - 1;
+    let x = this.input;
+    for (let i = 0; i < last; i++) {
+      const L = this.layers[i];
+      const cols = L.dense.outputs;
+      denseForward(L.dense, x, rows, L.z);
+      let pre = L.z;
+      if (L.norm) {
+        normForward(L.norm, L.z, L.norm.out, L.norm.saved, rows, cols, mode === 'train');
+        pre = L.norm.out;
+      }
+      native.activationForward(this.activation.code, this.activation.alpha, pre, L.a, rows * cols);
+      x = L.a;
+    }
+    const head = this.layers[last];
+    denseForward(head.dense, x, rows, head.z);
+    return headForward(this.spec, head.z, head.a, withLoss ? this.labels : null, rows, head.dense.outputs);
+  }
+
+  /** Writes the gradient of scale × (summed loss of the last forward) into the gradient slab. */
+  backward(rows: number, scale: number): void {
+    this.checkRows(rows);
+    const last = this.layers.length - 1;
+    const head = this.layers[last];
+    headBackward(this.spec, head.z, head.a, this.labels, head.da, head.dz, rows, head.dense.outputs, scale);
+    for (let i = last; i >= 0; i--) {
+      const L = this.layers[i];
+      const x = i > 0 ? this.layers[i - 1].a : this.input;
+      const below = i > 0 ? this.layers[i - 1] : null;
+      denseBackward(L.dense, x, L.dz, rows, L.dWeight, L.dBias, below ? below.da : null);
+      if (below) this.activationAndNormBackward(below, rows);
+    }
+  }
+
+  /** Number of the first `rows` samples whose arg-max output equals the label (after forward). */
+  correct(rows: number): number {
+    return native.countCorrect(this.output, this.labels, rows, this.layers[this.layers.length - 1].dense.outputs);
+  }
+
+  /** From dL/da of a hidden layer to dL/dz, through its activation and norm. */
+  private activationAndNormBackward(L: LayerState, rows: number): void {
+    const n = rows * L.dense.outputs;
+    const f = this.activation;
+    if (!L.norm) {
+      native.activationBackward(f.code, f.alpha, L.z, L.a, L.da, L.dz, n);
+      return;
+    }
+    native.activationBackward(f.code, f.alpha, L.norm.out, L.a, L.da, L.norm.dOut, n);
+    normBackward(L.norm, L.z, L.norm.saved, L.norm.dOut, L.dz, L.norm.dWeight, L.norm.dBias, rows, L.dense.outputs);
+  }
+
+  private checkRows(rows: number): void {
+    if (!Number.isInteger(rows) || rows < 1 || rows > this.capacity)
+      throw new RangeError(`rows must be an integer from 1 to the network's capacity ${this.capacity}, got ${rows}`);
+  }
+}

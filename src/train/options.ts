@@ -1,0 +1,121 @@
+// Training options: what a caller may pass, the defaults, and one place that refuses values that
+// cannot be right, naming the option.
+import { availableParallelism } from 'node:os';
+import { type Loss, checkLoss, defaultLoss } from '../nn/loss.js';
+import type { Model } from '../nn/model.js';
+import { type OptimizerConfig, type OptimizerName, type OptimizerOptions, resolveOptimizer } from '../optim/optimizer.js';
+import { type Schedule, parseSchedule } from '../optim/schedule.js';
+import type { TrainingData } from './data.js';
+
+export interface EpochEvent {
+  event: 'epoch';
+  epoch: number;
+  /** Mean training loss over the epoch's steps (as the parameters moved). */
+  loss: number;
+  /** Accuracy over the epoch's training batches (as the parameters moved). */
+  trainAccuracy: number;
+  testLoss: number | null;
+  testAccuracy: number | null;
+  /** Seconds spent on the epoch's training steps (evaluation excluded). */
+  seconds: number;
+  samplesPerSec: number;
+  lr: number;
+  skippedSteps: number;
+}
+
+export interface StepEvent {
+  event: 'step';
+  epoch: number;
+  /** 1-based step within the epoch. */
+  step: number;
+  stepsPerEpoch: number;
+  /** Mean loss of this batch. */
+  loss: number;
+  samples: number;
+  samplesPerSec: number;
+  lr: number;
+}
+
+export interface TrainOptions {
+  epochs?: number;
+  /** Samples per step, or 'full' for full-batch gradient descent. */
+  batchSize?: number | 'full';
+  optimizer?: OptimizerName | OptimizerOptions;
+  /** Base learning rate (default: sgd 0.1, momentum 0.05, adam/adamw 0.001). */
+  lr?: number;
+  schedule?: Schedule | string;
+  /** Defaults to the output head's loss: cross-entropy for softmax, mse otherwise. */
+  loss?: Loss;
+  /** Shuffle seed. */
+  seed?: number;
+  shuffle?: boolean;
+  /** Worker threads; 0 trains in the caller's thread. Default: os.availableParallelism(). */
+  workers?: number;
+  /** On a NaN/Inf: stop with NonFiniteError (default) or skip the step and count it. */
+  nonFinite?: 'stop' | 'skip';
+  /** Evaluated after every epoch (test or validation set). */
+  evalData?: TrainingData;
+  signal?: AbortSignal;
+  onEpoch?: (e: EpochEvent) => void;
+  onStep?: (e: StepEvent) => void;
+}
+
+export interface ResolvedTrainOptions {
+  epochs: number;
+  batchSize: number;
+  fullBatch: boolean;
+  optimizer: OptimizerConfig;
+  lr: number;
+  schedule: Schedule;
+  loss: Loss;
+  seed: number;
+  shuffle: boolean;
+  workers: number;
+  nonFinite: 'stop' | 'skip';
+}
+
+const DEFAULT_LR: Record<OptimizerName, number> = { sgd: 0.1, momentum: 0.05, adam: 0.001, adamw: 0.001 };
+
+export function resolveTrainOptions(model: Model, data: TrainingData, o: TrainOptions): ResolvedTrainOptions {
+  checkData('training data', model, data);
+  if (o.evalData) checkData('evalData', model, o.evalData);
+  const epochs = o.epochs ?? 10;
+  if (!(Number.isInteger(epochs) && epochs >= 1)) throw new RangeError(`epochs must be a positive integer, got ${epochs}`);
+  const fullBatch = o.batchSize === 'full';
+  const requested = fullBatch ? data.count : (o.batchSize ?? 128);
+  if (!(Number.isInteger(requested) && (requested as number) >= 1))
+    throw new RangeError(`batchSize must be a positive integer or 'full', got ${JSON.stringify(o.batchSize)}`);
+  const optimizer = resolveOptimizer(o.optimizer ?? 'momentum');
+  const lr = o.lr ?? DEFAULT_LR[optimizer.kind];
+  if (!(Number.isFinite(lr) && lr > 0)) throw new RangeError(`lr must be a positive number, got ${lr}`);
+  const loss = o.loss ?? defaultLoss(model.spec.output);
+  checkLoss(model.spec.output, loss);
+  const seed = o.seed ?? 1;
+  if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
+  const workers = o.workers ?? availableParallelism();
+  if (!(Number.isInteger(workers) && workers >= 0 && workers <= 1024))
+    throw new RangeError(`workers must be an integer from 0 (serial) to 1024, got ${workers}`);
+  const nonFinite = o.nonFinite ?? 'stop';
+  if (nonFinite !== 'stop' && nonFinite !== 'skip') throw new RangeError(`nonFinite must be 'stop' or 'skip', got ${JSON.stringify(nonFinite)}`);
+  return {
+    epochs,
+    batchSize: Math.min(requested as number, data.count),
+    fullBatch,
+    optimizer,
+    lr,
+    schedule: typeof o.schedule === 'string' ? parseSchedule(o.schedule) : (o.schedule ?? { kind: 'constant', warmupSteps: 0 }),
+    loss,
+    seed,
+    shuffle: o.shuffle ?? true,
+    workers,
+    nonFinite,
+  };
+}
+
+function checkData(what: string, model: Model, data: TrainingData): void {
+  if (data.count < 1) throw new RangeError(`${what} is empty`);
+  if (data.width !== model.inputs)
+    throw new RangeError(`${what} has ${data.width} features per sample but the model's input width is ${model.inputs}`);
+  if (data.classes > model.classes)
+    throw new RangeError(`${what} has ${data.classes} classes but the model has only ${model.classes} outputs`);
+}

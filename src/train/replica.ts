@@ -1,0 +1,55 @@
+// One copy of the network's working memory: what the serial trainer runs in its thread and what
+// each worker of the data-parallel trainer runs on its shard. Parameters are shared; activations,
+// and the gradient slot it writes, are its own.
+import type { Model } from '../nn/model.js';
+import { Network } from '../nn/network.js';
+import type { TrainingData } from './data.js';
+import { type NonFiniteReport, inspectForward } from './guard.js';
+
+/** Evaluation runs in chunks of at most this many rows, whatever the training batch size. */
+export const EVAL_CHUNK = 1024;
+
+export interface GradientResult {
+  lossSum: number;
+  correct: number;
+  nonFinite: NonFiniteReport | null;
+}
+
+export class Replica {
+  readonly train: Network;
+  private readonly eval: Network;
+
+  constructor(model: Model, capacity: number, grads: Float32Array, buffers?: Float32Array) {
+    this.train = new Network(model, capacity, grads, buffers);
+    this.eval = new Network(model, Math.min(EVAL_CHUNK, Math.max(capacity, 1)), null, buffers);
+  }
+
+  /**
+   * Forward and backward over samples order[start .. start + count); the gradient written is of
+   * scale × (summed loss), so shards scaled by 1/batch add up to the batch's mean-loss gradient.
+   * Skips the backward pass when the forward pass is not finite.
+   */
+  gradient(data: TrainingData, order: Int32Array, start: number, count: number, scale: number): GradientResult {
+    const net = this.train;
+    data.gather(order, start, count, net.input, net.labels);
+    const lossSum = net.forward(count, 'train');
+    const correct = net.correct(count);
+    const nonFinite = inspectForward(net, count, lossSum);
+    if (!nonFinite) net.backward(count, scale);
+    return { lossSum, correct, nonFinite };
+  }
+
+  /** Loss sum and correct count over samples order[start .. start + count), in evaluation mode. */
+  evaluate(data: TrainingData, order: Int32Array, start: number, count: number): { lossSum: number; correct: number } {
+    let lossSum = 0;
+    let correct = 0;
+    const net = this.eval;
+    for (let s = start; s < start + count; s += net.capacity) {
+      const rows = Math.min(net.capacity, start + count - s);
+      data.gather(order, s, rows, net.input, net.labels);
+      lossSum += net.forward(rows, 'eval');
+      correct += net.correct(rows);
+    }
+    return { lossSum, correct };
+  }
+}

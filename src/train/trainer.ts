@@ -1,0 +1,136 @@
+// The training loop, the same for the serial and the data-parallel engine:
+// for each epoch, shuffle; for each minibatch, one gradient and one optimizer step; then evaluate.
+import type { Model } from '../nn/model.js';
+import { sharedFloats } from '../nn/model.js';
+import { updateRule } from '../optim/optimizer.js';
+import { learningRate } from '../optim/schedule.js';
+import { Random } from '../util/random.js';
+import type { TrainingData } from './data.js';
+import type { Engine, EngineSetup } from './engine.js';
+import { NonFiniteError } from './guard.js';
+import { type EpochEvent, type ResolvedTrainOptions, type TrainOptions, resolveTrainOptions } from './options.js';
+import { SerialEngine } from './serial.js';
+
+export interface TrainHistory {
+  epochs: EpochEvent[];
+  /** Accuracy on evalData after the last epoch, when given. */
+  testAccuracy: number | null;
+  seconds: number;
+  workers: number;
+  skippedSteps: number;
+  options: ResolvedTrainOptions;
+}
+
+/** The serial engine keeps the caller's event loop alive by yielding at least this often. */
+const YIELD_EVERY_MS = 10;
+
+export async function train(model: Model, data: TrainingData, options: TrainOptions = {}): Promise<TrainHistory> {
+  const o = resolveTrainOptions(model, data, options);
+  options.signal?.throwIfAborted();
+  const order = new Int32Array(new SharedArrayBuffer(data.count * Int32Array.BYTES_PER_ELEMENT));
+  for (let i = 0; i < data.count; i++) order[i] = i;
+  const setup: EngineSetup = {
+    model,
+    data,
+    evalData: options.evalData,
+    order,
+    batchSize: o.batchSize,
+    optimizer: o.optimizer,
+    optimizerState: Array.from({ length: updateRule(o.optimizer).stateSlabs }, () => sharedFloats(model.layout.paramCount)),
+  };
+  const engine = await createEngine(setup, o.workers);
+  try {
+    return await loop(engine, data, order, o, options);
+  } finally {
+    await engine.close();
+  }
+}
+
+async function createEngine(setup: EngineSetup, workers: number): Promise<Engine> {
+  if (workers === 0) return new SerialEngine(setup);
+  const { DataParallelEngine } = await import('./parallel/engine.js');
+  return DataParallelEngine.create(setup, workers);
+}
+
+async function loop(
+  engine: Engine, data: TrainingData, order: Int32Array, o: ResolvedTrainOptions, options: TrainOptions,
+): Promise<TrainHistory> {
+  const rng = new Random(o.seed);
+  const stepsPerEpoch = Math.ceil(data.count / o.batchSize);
+  const totalSteps = stepsPerEpoch * o.epochs;
+  const history: EpochEvent[] = [];
+  const started = performance.now();
+  let skippedSteps = 0;
+  let globalStep = 0;
+  let applied = 0;
+  let lastYield = performance.now();
+
+  for (let epoch = 1; epoch <= o.epochs; epoch++) {
+    if (o.shuffle) rng.shuffle(order);
+    const epochStart = performance.now();
+    let lossSum = 0;
+    let correct = 0;
+    let seen = 0;
+    let skipped = 0;
+    let lr = o.lr;
+    for (let s = 0; s < stepsPerEpoch; s++) {
+      options.signal?.throwIfAborted();
+      const start = s * o.batchSize;
+      const count = Math.min(o.batchSize, data.count - start);
+      lr = learningRate(o.schedule, o.lr, globalStep, stepsPerEpoch, totalSteps);
+      // Adam's bias correction counts applied updates, so a skipped step does not advance it.
+      const out = await engine.step(start, count, lr, applied + 1);
+      globalStep++;
+      if (out.nonFinite) {
+        if (o.nonFinite === 'stop') throw new NonFiniteError(epoch, s + 1, out.nonFinite);
+        skipped++;
+        skippedSteps++;
+        continue;
+      }
+      applied++;
+      lossSum += out.lossSum;
+      correct += out.correct;
+      seen += count;
+      const now = performance.now();
+      options.onStep?.({
+        event: 'step',
+        epoch,
+        step: s + 1,
+        stepsPerEpoch,
+        loss: out.lossSum / count,
+        samples: seen,
+        samplesPerSec: seen / ((now - epochStart) / 1000),
+        lr,
+      });
+      if (engine.workers === 0 && now - lastYield > YIELD_EVERY_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        lastYield = performance.now();
+      }
+    }
+    const seconds = (performance.now() - epochStart) / 1000;
+    options.signal?.throwIfAborted();
+    const test = options.evalData ? await engine.evaluate() : null;
+    const event: EpochEvent = {
+      event: 'epoch',
+      epoch,
+      loss: seen ? lossSum / seen : NaN,
+      trainAccuracy: seen ? correct / seen : NaN,
+      testLoss: test ? test.lossSum / test.count : null,
+      testAccuracy: test ? test.correct / test.count : null,
+      seconds,
+      samplesPerSec: seen / seconds,
+      lr,
+      skippedSteps: skipped,
+    };
+    history.push(event);
+    options.onEpoch?.(event);
+  }
+  return {
+    epochs: history,
+    testAccuracy: history[history.length - 1].testAccuracy,
+    seconds: (performance.now() - started) / 1000,
+    workers: engine.workers,
+    skippedSteps,
+    options: o,
+  };
+}
