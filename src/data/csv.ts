@@ -46,11 +46,11 @@ export async function writeCsv(dataset: Dataset, path: string): Promise<void> {
   const buffer = Buffer.alloc(Math.max(CHUNK_BYTES, rowMax));
   const file = await open(path, 'w');
   try {
-    await file.write(header);
+    await writeAll(file, Buffer.from(header));
     let used = 0;
     for (let r = 0; r < count; r++) {
       if (used + rowMax > buffer.length) {
-        await file.write(buffer, 0, used);
+        await writeAll(file, buffer.subarray(0, used));
         used = 0;
       }
       if (labels) {
@@ -62,10 +62,15 @@ export async function writeCsv(dataset: Dataset, path: string): Promise<void> {
         buffer[used++] = j + 1 < width ? COMMA : NEWLINE;
       }
     }
-    await file.write(buffer, 0, used);
+    await writeAll(file, buffer.subarray(0, used));
   } finally {
     await file.close();
   }
+}
+
+/** A write may be partial; loop until every byte is out. */
+async function writeAll(file: FileHandle, bytes: Uint8Array): Promise<void> {
+  for (let done = 0; done < bytes.length; ) done += (await file.write(bytes, done, bytes.length - done)).bytesWritten;
 }
 
 /** Decimal digits of v (0–255) at buffer[at]; returns the position after them. */

