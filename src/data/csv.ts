@@ -158,7 +158,9 @@ function resolveLabelColumn(path: string, columns: string[], label: CsvOptions['
   if (label === undefined) return columns.indexOf('label');
   if (typeof label === 'number') {
     if (Number.isInteger(label) && label >= 0 && label < columns.length) return label;
-    throw new RangeError(`${path}: label column index ${label} does not exist; the header has ${columns.length} columns (0 to ${columns.length - 1})`);
+    throw new RangeError(
+      `${path}: label column index ${label} does not exist; the header has ${columns.length} columns (0 to ${columns.length - 1})`,
+    );
   }
   const index = columns.indexOf(label);
   if (index < 0) throw new RangeError(`${path}: no column named ${JSON.stringify(label)}; the header has ${abbreviate(columns.join(','))}`);

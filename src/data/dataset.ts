@@ -49,7 +49,9 @@ export class Dataset {
     if (!Number.isInteger(count) || count < 0) throw new RangeError(`${source}: count must be a non-negative integer, got ${count}`);
     if (!Number.isInteger(width) || width < 1) throw new RangeError(`${source}: width must be a positive integer, got ${width}`);
     if (init.images.length !== count * width)
-      throw new RangeError(`${source}: images hold ${init.images.length} bytes, expected count × width = ${count} × ${width} = ${count * width}`);
+      throw new RangeError(
+        `${source}: images hold ${init.images.length} bytes, expected count × width = ${count} × ${width} = ${count * width}`,
+      );
     if (init.labels && init.labels.length !== count)
       throw new RangeError(`${source}: ${init.labels.length} labels for ${count} samples`);
     const shape = init.shape ? [...init.shape] : null;
@@ -110,7 +112,8 @@ export class Dataset {
     const labels = this.labels ? sharedBytes(n) : null;
     for (let r = 0; r < n; r++) {
       const i = indices[r];
-      if (!(Number.isInteger(i) && i >= 0 && i < this.count)) throw new RangeError(`${this.source}: index ${i} is outside [0, ${this.count})`);
+      if (!(Number.isInteger(i) && i >= 0 && i < this.count))
+        throw new RangeError(`${this.source}: index ${i} is outside [0, ${this.count})`);
       images.set(this.images.subarray(i * w, i * w + w), r * w);
       if (labels) labels[r] = this.labels![i];
     }

@@ -79,7 +79,9 @@ async function readIdx(path: string, role: 'images' | 'labels'): Promise<IdxArra
     await readFully(path, file, head, 0);
     if (head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1]) return parseIdx(path, role, await gunzipFile(path, file));
     if (path.endsWith('.gz'))
-      throw new Error(`${path}: named .gz but not gzip-compressed (expected bytes 1f 8b at offset 0, found ${hex(head[0])} ${hex(head[1] ?? 0)})`);
+      throw new Error(
+        `${path}: named .gz but not gzip-compressed (expected bytes 1f 8b at offset 0, found ${hex(head[0])} ${hex(head[1] ?? 0)})`,
+      );
     const dims = parseHeader(path, role, head, size);
     const headerBytes = 4 + 4 * dims.length;
     const data = sharedBytes(size - headerBytes);
@@ -107,7 +109,8 @@ function parseHeader(path: string, role: 'images' | 'labels', head: Uint8Array, 
   if (size < 4) throw new Error(`${path}: ${size} bytes, too short for an IDX header (4 bytes of magic number)`);
   const found = `0x${[...head.subarray(0, 4)].map((b) => hex(b)).join('')}`;
   const expected = role === 'images' ? '0x00000803 (unsigned-byte images)' : '0x00000801 (unsigned-byte labels)';
-  if (head[0] !== 0 || head[1] !== 0) throw new Error(`${path}: not an IDX file: magic number at offset 0 is ${found}, expected ${expected}`);
+  if (head[0] !== 0 || head[1] !== 0)
+    throw new Error(`${path}: not an IDX file: magic number at offset 0 is ${found}, expected ${expected}`);
   if (head[2] !== UNSIGNED_BYTE)
     throw new Error(`${path}: IDX data type 0x${hex(head[2])} at offset 2 is not supported, expected 0x08 (unsigned byte)`);
   const rank = head[3];

@@ -43,7 +43,10 @@ export function splitDataset(dataset: Dataset, options: SplitOptions): Split {
   const n = data.count;
   const validationCount = Math.round(n * valSplit);
   if (validationCount < 1 || validationCount >= n)
-    throw new RangeError(`valSplit ${valSplit} of ${n} samples leaves ${validationCount} for validation and ${n - validationCount} for training; both need at least 1`);
+    throw new RangeError(
+      `valSplit ${valSplit} of ${n} samples leaves ${validationCount} for validation and ${n - validationCount} for training; ` +
+        'both need at least 1',
+    );
 
   const isValidation = new Uint8Array(n);
   if (order === 'sequential') isValidation.fill(1, n - validationCount);
@@ -56,7 +59,8 @@ export function splitDataset(dataset: Dataset, options: SplitOptions): Split {
     if (isValidation[i]) validationIndices[v++] = i;
     else trainIndices[t++] = i;
   }
-  const part = (name: string, indices: Int32Array) => `${data.source} (${name}: ${indices.length} of ${n}, ${order}${order === 'sequential' ? '' : `, seed ${seed}`})`;
+  const how = order === 'sequential' ? order : `${order}, seed ${seed}`;
+  const part = (name: string, indices: Int32Array) => `${data.source} (${name}: ${indices.length} of ${n}, ${how})`;
   return {
     train: data.subset(trainIndices, part('train split', trainIndices)),
     validation: data.subset(validationIndices, part('validation split', validationIndices)),
