@@ -35,12 +35,14 @@ export interface ParallelTiming {
   wallSeconds: number;
   /** The slowest worker's gather, forward and backward, summed over steps. */
   gradientSeconds: number;
-  /** The slowest worker's reduce, check and update, summed over steps. */
+  /** The slowest worker's reduce and check of its slice, summed over steps. */
+  reduceSeconds: number;
+  /** The slowest worker's optimizer update of its slice, summed over steps. */
   updateSeconds: number;
 }
 
 export class DataParallelEngine implements Engine {
-  readonly timing: ParallelTiming = { steps: 0, wallSeconds: 0, gradientSeconds: 0, updateSeconds: 0 };
+  readonly timing: ParallelTiming = { steps: 0, wallSeconds: 0, gradientSeconds: 0, reduceSeconds: 0, updateSeconds: 0 };
   private readonly ints: Int32Array;
   private readonly floats: Float64Array;
   private readonly tasks: Promise<void>[];
@@ -234,12 +236,8 @@ export class DataParallelEngine implements Engine {
 
   /** The serial engine's report of the first non-finite pre-activation (or loss), summed over shards. */
   private forwardReport(): NonFiniteReport | null {
-    const { ints, floats, control } = this;
-    let worst = 0;
-    for (let w = 0; w < this.workers; w++) {
-      const k = ints[control.forwardKey(w)];
-      if (k !== 0 && (worst === 0 || k < worst)) worst = k;
-    }
+    const { floats, control } = this;
+    const worst = control.worstForwardKey();
     if (worst === 0) return null;
     if (worst === LOSS_KEY) return { layer: 0, quantity: 'loss', maxFinite: 0, nonFinite: 1 };
     let maxFinite = 0;
@@ -253,25 +251,23 @@ export class DataParallelEngine implements Engine {
 
   /** When a worker found its slice not finite: the serial engine's report over the whole gradient. */
   private gradientReport(count: number): NonFiniteReport | null {
-    let bad = false;
-    for (let w = 0; w < this.workers; w++) bad ||= this.ints[this.control.gradientBad(w)] !== 0;
-    if (!bad) return null;
+    if (!this.control.anyGradientBad()) return null;
     return inspectGradients(activeWorkers(count, this.workers) === 1 ? this.slot0 : this.gradient, this.setup.model.layout);
   }
 
   private record(wall: number): void {
-    const { floats, control } = this;
-    let gradient = 0;
-    let update = 0;
-    for (let w = 0; w < this.workers; w++) {
-      gradient = Math.max(gradient, floats[control.result(w, Result.GradientSeconds)]);
-      update = Math.max(update, floats[control.result(w, Result.UpdateSeconds)]);
-    }
     const t = this.timing;
     t.steps++;
     t.wallSeconds += wall;
-    t.gradientSeconds += gradient;
-    t.updateSeconds += update;
+    t.gradientSeconds += this.slowest(Result.GradientSeconds);
+    t.reduceSeconds += this.slowest(Result.ReduceSeconds);
+    t.updateSeconds += this.slowest(Result.UpdateSeconds);
+  }
+
+  private slowest(field: Result): number {
+    let max = 0;
+    for (let w = 0; w < this.workers; w++) max = Math.max(max, this.floats[this.control.result(w, field)]);
+    return max;
   }
 
   /** model.buffers = the mean of the workers' running statistics, which then all restart from it. */

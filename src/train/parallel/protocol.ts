@@ -82,7 +82,9 @@ export enum Result {
   Correct,
   /** Seconds of gather, forward and backward in the latest step. */
   GradientSeconds,
-  /** Seconds of reduce, check and update in the latest step. */
+  /** Seconds of the reduce and check of its slice in the latest step. */
+  ReduceSeconds,
+  /** Seconds of the update of its slice in the latest step. */
   UpdateSeconds,
   /** Census of the offending tensor over this worker's rows, when a forward pass was not finite. */
   MaxFinite,
@@ -120,6 +122,22 @@ export class Control {
   /** Index in ints of worker w's flag: its slice of the reduced gradient is not finite. */
   gradientBad(w: number): number {
     return WORDS + this.workers + w;
+  }
+
+  /** The first forward-pass problem over all workers (the lowest key), or 0 when there is none. */
+  worstForwardKey(): number {
+    let worst = 0;
+    for (let w = 0; w < this.workers; w++) {
+      const k = this.ints[this.forwardKey(w)];
+      if (k !== 0 && (worst === 0 || k < worst)) worst = k;
+    }
+    return worst;
+  }
+
+  /** Whether any worker found its slice of the reduced gradient not finite. */
+  anyGradientBad(): boolean {
+    for (let w = 0; w < this.workers; w++) if (this.ints[this.gradientBad(w)] !== 0) return true;
+    return false;
   }
 
   /** Index in floats of a field of worker w's record. */

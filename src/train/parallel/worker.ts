@@ -81,7 +81,8 @@ class TrainingWorker {
       seen = Atomics.load(ints, Word.Go);
       const command = ints[Word.Command] as Command;
       if (command === Command.Exit) return;
-      if (command === Command.Step ? !this.step() : !this.evaluate()) return;
+      if (command === Command.Evaluate) this.evaluate();
+      else if (!this.step()) return;
       this.finished.leave();
     }
   }
@@ -110,16 +111,11 @@ class TrainingWorker {
     floats[control.result(w, Result.LossSum)] = lossSum;
     floats[control.result(w, Result.Correct)] = correct;
     ints[control.forwardKey(w)] = key;
-    const t1 = performance.now();
-    floats[control.result(w, Result.GradientSeconds)] = (t1 - t0) / 1000;
+    floats[control.result(w, Result.GradientSeconds)] = (performance.now() - t0) / 1000;
     if (!this.barrier.arrive()) return false;
 
-    // Every worker reads the same keys, so all of them skip the step, or none.
-    let worst = 0;
-    for (let v = 0; v < W; v++) {
-      const k = ints[control.forwardKey(v)];
-      if (k !== 0 && (worst === 0 || k < worst)) worst = k;
-    }
+    // Every worker reads the same keys and flags, so all of them skip the step, or none.
+    const worst = control.worstForwardKey();
     if (worst !== 0) {
       this.countNonFinite(worst, rows);
       return true;
@@ -127,17 +123,20 @@ class TrainingWorker {
 
     // Empty shards (count < W) are the last ones: their slots are left out of the sum, and a lone
     // active shard's slot is the gradient itself.
+    const t1 = performance.now();
     const active = activeWorkers(count, W);
     const s = this.slices;
     const grads = active === 1 ? s.slot0 : s.reduced;
     if (active > 1 && this.sliceEnd > this.sliceBegin)
       native.sumSlots(this.task.slots, active, this.task.params.length, this.sliceBegin, this.sliceEnd, this.task.gradient);
     ints[control.gradientBad(w)] = grads.length > 0 && !Number.isFinite(native.maxAbs(grads, grads.length)) ? 1 : 0;
+    floats[control.result(w, Result.ReduceSeconds)] = (performance.now() - t1) / 1000;
     if (!this.barrier.arrive()) return false;
 
-    for (let v = 0; v < W; v++) if (ints[control.gradientBad(v)] !== 0) return true;
+    if (control.anyGradientBad()) return true;
+    const t2 = performance.now();
     if (grads.length > 0) this.rule.update(this.task.optimizer, s.params, grads, s.state, floats[LR], step);
-    floats[control.result(w, Result.UpdateSeconds)] = (performance.now() - t1) / 1000;
+    floats[control.result(w, Result.UpdateSeconds)] = (performance.now() - t2) / 1000;
     return true;
   }
 
@@ -154,7 +153,7 @@ class TrainingWorker {
   }
 
   /** Loss sum and correct count over this worker's shard of the evaluation data. */
-  private evaluate(): boolean {
+  private evaluate(): void {
     const { control, w, W } = this;
     const data = this.evalData!;
     const begin = shardStart(data.count, W, w);
@@ -162,7 +161,6 @@ class TrainingWorker {
     const out = rows > 0 ? this.replica.evaluate(data, this.task.evalOrder!, begin, rows) : { lossSum: 0, correct: 0 };
     control.floats[control.result(w, Result.LossSum)] = out.lossSum;
     control.floats[control.result(w, Result.Correct)] = out.correct;
-    return true;
   }
 
   private injectFault(step: number): void {
