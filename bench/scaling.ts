@@ -17,6 +17,7 @@ import { createPool } from '../src/train/parallel/pool.js';
 import { SerialEngine, identity } from '../src/train/serial.js';
 import { Random } from '../src/util/random.js';
 import { type BenchOptions, machineDescription, median, parseBenchArgs, report, type Row } from './common.js';
+import { measurePeak } from './gemm.js';
 
 export interface ScalingConfig {
   layers: number[];
@@ -82,7 +83,7 @@ export interface ScalingResult {
 
 export async function runScalingBench(opts: ScalingOptions): Promise<ScalingResult> {
   const isa = native.isa();
-  const peakGflops = median([0, 1, 2].map(() => native.fmaPeak(isa, 0.25)));
+  const peakGflops = measurePeak(isa);
   const workerCounts = Array.from({ length: opts.maxWorkers }, (_, i) => i + 1);
   const sync: SyncRow[] = [];
   for (const workers of workerCounts) sync.push(await measureSync(workers, opts.repeats));
