@@ -40,8 +40,8 @@ export interface TrainTask {
   evalData: SharedDataset | null;
   batchSize: number;
   control: SharedArrayBuffer;
-  /** Polls of a shared word before sleeping on it (0 when workers outnumber cores). */
-  spin: number;
+  /** Microseconds a worker polls a shared word before sleeping on it (0 when workers outnumber cores). */
+  spinMicros: number;
   faultForTesting?: FaultForTesting;
 }
 

@@ -43,13 +43,13 @@ class TrainingWorker {
   private readonly slices: Slices;
 
   constructor(private readonly task: TrainTask) {
-    const { index, workers, spec, params, slots, gradient, optimizerState, spin } = task;
+    const { index, workers, spec, params, slots, gradient, optimizerState, spinMicros } = task;
     this.w = index;
     this.W = workers;
     this.control = new Control(task.control, workers);
     this.ints = this.control.ints;
-    this.barrier = new Barrier(this.ints, workers, Word.BarrierArrived, Word.BarrierGeneration, spin);
-    this.finished = new Barrier(this.ints, workers, Word.FinishedArrived, Word.Finished, spin);
+    this.barrier = new Barrier(this.ints, workers, Word.BarrierArrived, Word.BarrierGeneration, spinMicros);
+    this.finished = new Barrier(this.ints, workers, Word.FinishedArrived, Word.Finished, spinMicros);
 
     const paramCount = params.length;
     const bufferCount = task.buffers.length / workers;
@@ -77,7 +77,7 @@ class TrainingWorker {
     Atomics.notify(ints, Word.Ready);
     let seen = 0;
     for (;;) {
-      if (!waitForChange(ints, Word.Go, seen, this.task.spin)) return;
+      if (!waitForChange(ints, Word.Go, seen, this.task.spinMicros)) return;
       seen = Atomics.load(ints, Word.Go);
       const command = ints[Word.Command] as Command;
       if (command === Command.Exit) return;
