@@ -24,7 +24,7 @@ export interface ScalingConfig {
   /** Samples per step, or 'full' for the whole training set. */
   batch: number | 'full';
   data: 'mnist' | 'user';
-  /** Steps timed per repeat, when fewer than an epoch (a partial epoch, extrapolated). */
+  /** Steps timed per repeat (default: one epoch); fewer than an epoch is a partial epoch, extrapolated. */
   steps?: number;
 }
 
@@ -32,7 +32,7 @@ export const SCALING_CONFIGS: ScalingConfig[] = [
   { layers: [784, 128, 10], batch: 128, data: 'mnist' },
   { layers: [784, 128, 10], batch: 512, data: 'mnist' },
   { layers: [784, 1024, 1024, 10], batch: 256, data: 'mnist', steps: 40 },
-  { layers: [784, 128, 10], batch: 'full', data: 'user', steps: 3 },
+  { layers: [784, 128, 10], batch: 'full', data: 'user', steps: 4 },
 ];
 
 export interface ScalingOptions extends BenchOptions {
@@ -92,16 +92,7 @@ export async function runScalingBench(opts: ScalingOptions): Promise<ScalingResu
   const user = splitDataset(mnist.train, { valSplit: 0.25, limit: 42000 }).train;
   const rows: ScalingRow[] = [];
   for (const config of opts.configs ?? SCALING_CONFIGS) {
-    const data = config.data === 'mnist' ? mnist.train : user;
-    // Workers 0 is the serial engine, for reference: what one worker costs over no pool at all.
-    const measured: ScalingRow[] = [];
-    for (const workers of [0, ...workerCounts]) measured.push(await measureTraining(config, data, workers, peakGflops, opts));
-    const single = measured[1].samplesPerSec;
-    for (const row of measured) {
-      row.speedup = row.samplesPerSec / single;
-      row.efficiency = row.workers === 0 ? row.speedup : row.speedup / row.workers;
-    }
-    rows.push(...measured);
+    rows.push(...(await measureConfig(config, config.data === 'mnist' ? mnist.train : user, workerCounts, peakGflops, opts)));
   }
   return { machine: await machineDescription(), isa, peakGflops, sync, rows };
 }
@@ -150,57 +141,117 @@ function setupFor(model: ReturnType<typeof createModel>, data: Dataset, batchSiz
   };
 }
 
-/** Times `steps` consecutive minibatch steps `repeats` times on a fresh engine (0 workers: serial). */
-async function measureTraining(config: ScalingConfig, data: Dataset, workers: number, peakGflops: number, opts: ScalingOptions): Promise<ScalingRow> {
+/** Steps run on a fresh engine before timing: they touch every buffer and warm the JIT. */
+const WARMUP_STEPS = 3;
+
+interface Pass {
+  seconds: number;
+  /** The parallel engine's phase totals over the timed steps (null for the serial engine). */
+  timing: ParallelTiming | null;
+}
+
+/**
+ * Rows for workers 0 (the serial engine, for reference: what one worker costs over no pool at all)
+ * and each count in `workerCounts`. The repeats go round the worker counts, so that a noisy moment
+ * on a shared machine hits every count alike; each row reports the median pass.
+ */
+async function measureConfig(
+  config: ScalingConfig, data: Dataset, workerCounts: number[], peakGflops: number, opts: ScalingOptions,
+): Promise<ScalingRow[]> {
   const batch = config.batch === 'full' ? data.count : config.batch;
   const epochSteps = Math.ceil(data.count / batch);
-  const timedSteps = Math.min(epochSteps, opts.steps ?? config.steps ?? epochSteps);
-  const model = createModel({ layers: config.layers }, { seed: 1 });
-  const setup = setupFor(model, data, batch);
-  const engine: Engine = workers === 0 ? new SerialEngine(setup) : await DataParallelEngine.create(setup, workers);
-  const samples = Math.min(data.count, timedSteps * batch);
-  const pass = async (lr: number) => {
-    for (let s = 0; s < timedSteps; s++) {
-      const start = s * batch;
-      await engine.step(start, Math.min(batch, data.count - start), lr, s + 1);
-    }
-  };
-  await pass(1e-3); // warm-up: first touch of every buffer, JIT
-  const parallel = engine instanceof DataParallelEngine ? engine : null;
-  const before = parallel ? { ...parallel.timing } : null;
-  const seconds: number[] = [];
-  for (let r = 0; r < opts.repeats; r++) {
-    const start = performance.now();
-    await pass(1e-3);
-    seconds.push((performance.now() - start) / 1000);
-  }
-  await engine.close();
+  const timedSteps = opts.steps ?? config.steps ?? epochSteps;
+  const counts = [0, ...workerCounts];
+  const passes = counts.map((): Pass[] => []);
+  for (let r = 0; r < opts.repeats; r++)
+    for (let i = 0; i < counts.length; i++) passes[i].push(await timePass(config, data, batch, counts[i], timedSteps));
 
-  const samplesPerSec = samples / median(seconds);
-  // Per-step means over the timed repeats; the serial engine has no breakdown (zeros).
-  const perStep = (field: keyof ParallelTiming) =>
-    parallel && before ? ((parallel.timing[field] - before[field]) / (parallel.timing.steps - before.steps)) * 1e6 : 0;
-  const gradientMicros = perStep('gradientSeconds');
-  const reduceMicros = perStep('reduceSeconds');
-  const updateMicros = perStep('updateSeconds');
   const weights = config.layers.slice(1).reduce((sum, out, i) => sum + out * config.layers[i], 0);
-  return {
-    bench: 'scaling',
-    net: config.layers.join('-'),
-    batch: config.batch,
-    workers,
-    samplesPerSec,
-    speedup: 1,
-    efficiency: 1,
-    syncMicros: parallel ? perStep('wallSeconds') - gradientMicros - reduceMicros - updateMicros : 0,
-    epochSeconds: data.count / samplesPerSec,
-    idealSeconds: (6 * weights * data.count) / (Math.max(1, workers) * peakGflops * 1e9),
-    gradientMicros,
-    reduceMicros,
-    updateMicros,
-    timedSteps,
-    epochSteps,
-  };
+  const rows = counts.map((workers, i): ScalingRow => {
+    const samplesPerSec = samplesOf(data.count, batch, timedSteps) / median(passes[i].map((p) => p.seconds));
+    // Per-step means over every timed step; the serial engine has no breakdown (zeros).
+    const perStep = (field: keyof ParallelTiming) => {
+      let total = 0;
+      let steps = 0;
+      for (const { timing } of passes[i]) {
+        total += timing ? timing[field] : 0;
+        steps += timing ? timing.steps : 1;
+      }
+      return (total / steps) * 1e6;
+    };
+    const gradientMicros = perStep('gradientSeconds');
+    const reduceMicros = perStep('reduceSeconds');
+    const updateMicros = perStep('updateSeconds');
+    return {
+      bench: 'scaling',
+      net: config.layers.join('-'),
+      batch: config.batch,
+      workers,
+      samplesPerSec,
+      speedup: 1,
+      efficiency: 1,
+      syncMicros: perStep('wallSeconds') - gradientMicros - reduceMicros - updateMicros,
+      epochSeconds: data.count / samplesPerSec,
+      idealSeconds: (6 * weights * data.count) / (Math.max(1, workers) * peakGflops * 1e9),
+      gradientMicros,
+      reduceMicros,
+      updateMicros,
+      timedSteps,
+      epochSteps,
+    };
+  });
+  const single = rows[1].samplesPerSec;
+  for (const row of rows) {
+    row.speedup = row.samplesPerSec / single;
+    row.efficiency = row.workers === 0 ? row.speedup : row.speedup / row.workers;
+  }
+  return rows;
+}
+
+/** Step s of a run that goes round the epoch's batches. */
+function batchStart(count: number, batch: number, s: number): number {
+  return (s % Math.ceil(count / batch)) * batch;
+}
+
+/** Samples in the first `steps` steps of such a run. */
+function samplesOf(count: number, batch: number, steps: number): number {
+  let samples = 0;
+  for (let s = 0; s < steps; s++) samples += Math.min(batch, count - batchStart(count, batch, s));
+  return samples;
+}
+
+/** Times `timedSteps` consecutive steps on a fresh engine (0 workers: the serial engine). */
+async function timePass(config: ScalingConfig, data: Dataset, batch: number, workers: number, timedSteps: number): Promise<Pass> {
+  const setup = setupFor(createModel({ layers: config.layers }, { seed: 1 }), data, batch);
+  const parallel = workers > 0 ? await DataParallelEngine.create(setup, workers) : null;
+  const engine: Engine = parallel ?? new SerialEngine(setup);
+  try {
+    const run = async (steps: number) => {
+      for (let s = 0; s < steps; s++) {
+        const start = batchStart(data.count, batch, s);
+        await engine.step(start, Math.min(batch, data.count - start), 1e-3, s + 1);
+      }
+    };
+    await run(Math.min(WARMUP_STEPS, timedSteps));
+    const before = parallel && { ...parallel.timing };
+    const start = performance.now();
+    await run(timedSteps);
+    const seconds = (performance.now() - start) / 1000;
+    if (!parallel || !before) return { seconds, timing: null };
+    const t = parallel.timing;
+    return {
+      seconds,
+      timing: {
+        steps: t.steps - before.steps,
+        wallSeconds: t.wallSeconds - before.wallSeconds,
+        gradientSeconds: t.gradientSeconds - before.gradientSeconds,
+        reduceSeconds: t.reduceSeconds - before.reduceSeconds,
+        updateSeconds: t.updateSeconds - before.updateSeconds,
+      },
+    };
+  } finally {
+    await engine.close();
+  }
 }
 
 function parseScalingArgs(argv: string[] = process.argv.slice(2)): ScalingOptions {
@@ -226,7 +277,7 @@ async function main(): Promise<void> {
     console.log('\nSynchronization, microseconds per round trip:');
   }
   report(result.sync, opts.json);
-  if (!opts.json) console.log('\nTraining throughput (timedSteps < epochSteps: a partial epoch, extrapolated):');
+  if (!opts.json) console.log('\nTraining throughput (timedSteps steps per repeat; fewer than epochSteps: a partial epoch, extrapolated):');
   report(result.rows, opts.json);
 }
 
