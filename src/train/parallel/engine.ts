@@ -22,7 +22,7 @@ import { Command, Control, type FaultForTesting, LOSS_KEY, LR, Result, type Trai
 /**
  * How long a worker polls a shared word before sleeping on it: long enough to cover the main
  * thread's turn between two steps and the usual imbalance at a barrier, so that a step costs no
- * futex wake-up (measured: 2 workers, 784-128-10 at batch 128, a step of 655 µs polling 200 µs,
+ * futex wake-up (measured: 2 workers, 784-128-10 at batch 128, a median step of 655 µs polling 200 µs,
  * 528 µs polling 1000 µs, 793 µs sleeping at once). A worker left idle burns at most this much CPU.
  */
 const SPIN_MICROS = 1000;

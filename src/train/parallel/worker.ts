@@ -18,7 +18,7 @@ export default function run(task: WorkerTask): void {
   if (task.kind === 'train') new TrainingWorker(task).serve();
 }
 
-/** A worker's slice of one slab of parameter-shaped values. */
+/** The worker's slices of the parameter-shaped slabs: what it reduces, checks and updates. */
 interface Slices {
   params: Float32Array;
   /** The reduced gradient, and slot 0 (the whole gradient when one shard is active). */
