@@ -1,0 +1,130 @@
+// The model options shared by train and gradcheck (architecture, initializer, loss), and the one
+// way the other commands open a trained model file: its network plus the input normalization it
+// was trained with, which every later input must go through.
+import type { Command } from 'commander';
+import type { Normalization, NormalizationKind } from '../data/normalize.js';
+import { loadModel } from '../io/checkpoint.js';
+import { formatInit, parseInit } from '../nn/init.js';
+import { LOSSES, type Loss, checkLoss, defaultLoss } from '../nn/loss.js';
+import { Model, defaultInit } from '../nn/model.js';
+import { HIDDEN_ACTIVATIONS, type ModelSpec, NORMS, OUTPUTS, resolveSpec } from '../nn/spec.js';
+import { UsageError, asUsage, choice, library, option, positive } from './options.js';
+
+export interface ModelFlags {
+  layers?: number[];
+  activation?: ModelSpec['activation'];
+  output?: ModelSpec['output'];
+  sigmoidAlpha?: number;
+  norm?: ModelSpec['norm'];
+  init?: string;
+  loss?: Loss;
+}
+
+export interface ModelConfig {
+  spec: ModelSpec;
+  /** Initializer in parseInit syntax. */
+  init: string;
+  loss: Loss;
+}
+
+export const DEFAULT_LAYERS = [784, 128, 10];
+
+export function addModelOptions(cmd: Command): Command {
+  return cmd
+    .addOption(option('--layers <widths>', 'widths from input to output, comma-separated', parseLayers, DEFAULT_LAYERS.join(',')))
+    .addOption(option('--activation <name>', `hidden activation: ${HIDDEN_ACTIVATIONS.join(', ')}`, choice('--activation', HIDDEN_ACTIVATIONS), 'relu'))
+    .addOption(option('--output <head>', `output head: ${OUTPUTS.join(', ')}`, choice('--output', OUTPUTS), 'softmax'))
+    .addOption(option('--sigmoid-alpha <a>', 'input scale of sigmoids: sigmoid(a·x)', positive('--sigmoid-alpha'), 1))
+    .addOption(option('--norm <kind>', `normalization of hidden layers: ${NORMS.join(', ')}`, choice('--norm', NORMS), 'none'))
+    .addOption(
+      option(
+        '--init <scheme>',
+        'weights: he, glorot, lecun (normal), he-uniform, glorot-uniform, lecun-uniform, or uniform:A for U(-A, A) weights and biases',
+        library('--init', (text) => formatInit(parseInit(text))),
+        'he for relu/leaky_relu, glorot otherwise',
+      ),
+    )
+    .addOption(option('--loss <name>', `${LOSSES.join(' (softmax only), ')} (sigmoid or linear outputs)`, choice('--loss', LOSSES), 'the output head’s'));
+}
+
+function parseLayers(text: string): number[] {
+  const parts = text.split(',');
+  const widths = parts.map(Number);
+  const bad = parts.findIndex((p, i) => p.trim() === '' || !Number.isInteger(widths[i]) || widths[i] < 1 || widths[i] > 1 << 20);
+  if (bad >= 0) throw new UsageError(`--layers: width ${JSON.stringify(parts[bad])} (position ${bad + 1}) must be an integer from 1 to 1048576`);
+  if (widths.length < 2) throw new UsageError(`--layers needs at least an input and an output width, e.g. 784,128,10; got ${JSON.stringify(text)}`);
+  return widths;
+}
+
+/** The flags over the preset's model; refuses combinations the library would refuse, naming the flag. */
+export function modelConfig(flags: ModelFlags, preset: { model?: Partial<ModelSpec>; init?: string; loss?: Loss }): ModelConfig {
+  const base = preset.model ?? {};
+  const spec = asUsage('--layers', () =>
+    resolveSpec({
+      ...base,
+      layers: flags.layers ?? base.layers ?? DEFAULT_LAYERS,
+      ...(flags.activation && { activation: flags.activation }),
+      ...(flags.output && { output: flags.output }),
+      ...(flags.sigmoidAlpha !== undefined && { sigmoidAlpha: flags.sigmoidAlpha }),
+      ...(flags.norm && { norm: flags.norm }),
+    }),
+  );
+  // A preset's loss belongs to its output head: another head gets its own default.
+  const presetLoss = flags.output === undefined || flags.output === base.output ? preset.loss : undefined;
+  const loss = flags.loss ?? presetLoss ?? defaultLoss(spec.output);
+  asUsage('--loss', () => checkLoss(spec.output, loss));
+  const init = flags.init ?? preset.init ?? formatInit(defaultInit(spec));
+  return { spec, init, loss };
+}
+
+/** Refuses a model whose input or output width cannot serve data of this width and class count. */
+export function checkFitsData(spec: ModelSpec, width: number, classes: number, source: string, flag = '--layers'): void {
+  const inputs = spec.layers[0];
+  const outputs = spec.layers[spec.layers.length - 1];
+  if (inputs !== width) throw new UsageError(`${flag}: the input width ${inputs} does not match the ${width} features per sample of ${source}`);
+  if (classes > outputs) throw new UsageError(`${flag}: ${source} has ${classes} classes but the output layer has only ${outputs} units`);
+}
+
+/** The input normalization as stored in a model file's training record. */
+export interface SavedNormalization {
+  kind: NormalizationKind;
+  scale: number;
+  mean?: number[];
+  invStd?: number[];
+}
+
+export function saveNormalization(kind: NormalizationKind, n: Normalization): SavedNormalization {
+  return { kind, scale: n.scale, ...(n.mean && { mean: Array.from(n.mean) }), ...(n.invStd && { invStd: Array.from(n.invStd) }) };
+}
+
+export interface TrainedModel {
+  model: Model;
+  /** The training record saved with it ({} for a file written without one). */
+  training: Record<string, unknown>;
+  normalization: Normalization;
+  normalizationKind: NormalizationKind;
+}
+
+/** Opens a model file; its inputs keep the normalization it was trained with (÷255 when the file does not say). */
+export async function openTrainedModel(path: string): Promise<TrainedModel> {
+  const file = await loadModel(path);
+  const saved = file.training?.normalization as SavedNormalization | undefined;
+  const width = file.spec.layers[0];
+  let normalization: Normalization = { scale: 1 / 255 };
+  if (saved) {
+    const vector = (name: 'mean' | 'invStd') => {
+      const v = saved[name];
+      if (v === undefined) return undefined;
+      if (!Array.isArray(v) || v.length !== width) throw new Error(`${path}: the saved normalization's ${name} does not have ${width} values`);
+      return Float32Array.from(v);
+    };
+    if (!(Number.isFinite(saved.scale) && saved.scale > 0)) throw new Error(`${path}: the saved normalization's scale is not a positive number`);
+    normalization = { scale: saved.scale, mean: vector('mean'), invStd: vector('invStd') };
+  }
+  return {
+    model: Model.fromArrays(file.spec, file.params, file.buffers),
+    training: file.training ?? {},
+    normalization,
+    normalizationKind: saved?.kind ?? 'scale',
+  };
+}
