@@ -84,6 +84,11 @@ export function scalingChart(rows: Row[]): ChartSpec {
         height: 240,
         layer: [
           { data: { values: ideal }, mark: { type: 'line', strokeDash: [6, 4], color: '#999' }, encoding: { x, y: { field: 'speedup', type: 'quantitative' } } },
+          {
+            data: { values: ideal.slice(1) },
+            mark: { type: 'text', text: 'ideal', align: 'right', dx: -6, dy: -8, color: '#777' },
+            encoding: { x, y: { field: 'speedup', type: 'quantitative' } },
+          },
           { data: { values: points }, mark: { type: 'line', point: true }, encoding: { x, y: { field: 'speedup', type: 'quantitative', title: 'speedup' } } },
         ],
       },
@@ -95,7 +100,7 @@ export function scalingChart(rows: Row[]): ChartSpec {
           { data: { values: [{ efficiency: 1 }] }, mark: { type: 'rule', strokeDash: [6, 4], color: '#999' }, encoding: { y: { field: 'efficiency', type: 'quantitative' } } },
           {
             data: { values: points },
-            mark: { type: 'line', point: true, color: '#e45756' },
+            mark: { type: 'line', point: { color: '#e45756' }, color: '#e45756' },
             encoding: { x, y: { field: 'efficiency', type: 'quantitative', title: 'efficiency', axis: { format: '.0%' }, scale: { domain: [0, 1.1] } } },
           },
         ],

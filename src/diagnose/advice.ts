@@ -105,7 +105,7 @@ function initFlag(init: Init): string {
 export function fmt(v: number, digits = 2): string {
   if (!Number.isFinite(v)) return String(v);
   const a = Math.abs(v);
-  if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(digits - 1);
+  if (a !== 0 && (a < 1e-3 || a >= 1e5)) return Number(v.toPrecision(digits)).toExponential();
   return Number(v.toPrecision(digits)).toString();
 }
 
