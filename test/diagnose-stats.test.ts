@@ -86,6 +86,8 @@ function compare(stats: LayerStats, ref: ReferenceLayer, lr: number): void {
   expectRelative(stats.activationStats.mean, mean(a));
   expectRelative(stats.activationStats.std, std(a));
   expectRelative(stats.weightStd, std(ref.W.flat()));
+  // The probe was made just now, so the initial spread is the current one.
+  expectRelative(stats.initialWeightStd, std(ref.W.flat()));
   expectRelative(stats.weightNorm, norm(ref.W.flat()));
   expectRelative(stats.gradNorm, norm(ref.dW.flat()), 1e-3);
   expectRelative(stats.updateRatio, (lr * norm(ref.dW.flat())) / norm(ref.W.flat()), 1e-3);
@@ -129,6 +131,18 @@ describe('Probe.measure', () => {
       expectRelative(L.meanSlope!, mean(a.map((v) => 2 * v * (1 - v))));
     });
     expect(stats.layers[0].saturatedFraction).toBeGreaterThan(0);
+  });
+
+  it('remembers the weights it was made with: the initial spread after the weights have moved', () => {
+    const { data, model } = setup({ layers: [6, 5, 3] }, 10);
+    const probe = new Probe(model, data, 10);
+    const before = probe.measure(0.1).layers.map((L) => L.weightStd);
+    for (let i = 0; i < model.params.length; i++) model.params[i] *= 3;
+    const after = probe.measure(0.1).layers;
+    after.forEach((L, i) => {
+      expectRelative(L.initialWeightStd, before[i], 1e-12);
+      expectRelative(L.weightStd, 3 * before[i], 1e-6);
+    });
   });
 
   it('leaves the model untouched, BatchNorm running statistics included', () => {

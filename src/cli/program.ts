@@ -11,13 +11,14 @@ import type { Io } from './output.js';
 import { registerPredict } from './predict.js';
 import { registerTrain } from './train.js';
 
-export function buildProgram(io: Io): Command {
+/** `args` (the arguments after the program name) go into the records a run leaves (model file, report). */
+export function buildProgram(io: Io, args: string[]): Command {
   const program = new Command('fcnn')
     .description('Fully connected networks trained fast on multicore CPUs')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => {} })
     .showSuggestionAfterError(true);
-  registerTrain(program, io);
+  registerTrain(program, io, args);
   registerEval(program, io);
   registerPredict(program, io);
   registerGradcheck(program, io);
@@ -29,7 +30,7 @@ export function buildProgram(io: Io): Command {
 /** Runs the command that `args` (the arguments after the program name) ask for; resolves to the exit code. */
 export async function run(args: string[], io: Io): Promise<number> {
   try {
-    await buildProgram(io).parseAsync(args, { from: 'user' });
+    await buildProgram(io, args).parseAsync(args, { from: 'user' });
     return 0;
   } catch (err) {
     return fail(err, args.includes('--json'), io);

@@ -56,7 +56,7 @@ interface RunConfig {
 
 const DEFAULT_PRESET: PresetName = 'recommended';
 
-export function registerTrain(program: Command, io: Io): void {
+export function registerTrain(program: Command, io: Io, args: string[]): void {
   const cmd = program
     .command('train')
     .description('train a network on MNIST (or your IDX/CSV data) and report every epoch')
@@ -88,7 +88,7 @@ export function registerTrain(program: Command, io: Io): void {
     .option('--diagnose', 'layer diagnostics after every epoch (default: after the first and the last)')
     .option('--json', 'one JSON object per line on stdout: epoch, diagnostics and done events')
     .addHelpText('after', `\nPresets (flags override their values; without --preset: ${DEFAULT_PRESET}):\n${presetTable()}`)
-    .action(async (flags: TrainFlags) => runTrain(flags, new Output(flags.json === true, io)));
+    .action(async (flags: TrainFlags) => runTrain(flags, new Output(flags.json === true, io), `fcnn ${args.join(' ')}`));
 }
 
 function presetTable(): string {
@@ -163,7 +163,7 @@ function runConfig(flags: TrainFlags): RunConfig {
   };
 }
 
-async function runTrain(flags: TrainFlags, out: Output): Promise<void> {
+async function runTrain(flags: TrainFlags, out: Output, title: string): Promise<void> {
   const config = runConfig(flags);
   const data = await loadData(config.data);
   checkFitsData(config.model.spec, data.train.width, data.train.classes, data.train.source);
@@ -183,8 +183,7 @@ async function runTrain(flags: TrainFlags, out: Output): Promise<void> {
     evalData: data.eval,
     signal: aborter.signal,
   };
-  const resolved = asUsage('options', () => resolveTrainOptions(model, data.train, options));
-  const title = `fcnn ${process.argv.slice(2).join(' ')}`;
+  const resolved = resolveTrainOptions(model, data.train, options);
   describeRun(out, config, data, resolved.lr, resolved.batchSize);
 
   const probe = new Probe(model, data.train, undefined, config.train.seed);
@@ -221,7 +220,7 @@ async function runTrain(flags: TrainFlags, out: Output): Promise<void> {
   } catch (err) {
     out.progress?.clear();
     if (aborter.signal.aborted) throw new CliError('interrupted', 130);
-    if (err instanceof NonFiniteError) throw new CliError(`training stopped: ${err.message}`);
+    if (err instanceof NonFiniteError) throw new CliError(`training stopped: ${err.message}; a lower --lr usually helps`);
     throw err;
   } finally {
     process.off('SIGINT', onInterrupt);

@@ -32,16 +32,15 @@ export function advise(stats: NetworkStats, context: AdviceContext): string[] {
     const name = `layer ${L.layer} (${L.activation})`;
     const head = L.layer === last;
 
+    // The init is judged by the weights it drew: trained weights may rightly grow past it.
     const expected = initStd(recommended, L.inputs, L.outputs);
-    const ratio = L.weightStd / expected;
+    const ratio = L.initialWeightStd / expected;
     if (ratio > INIT_RATIO || ratio < 1 / INIT_RATIO) {
       const wide = ratio > 1;
       warnings.push(
-        `layer ${L.layer}: weights' std ${fmt(L.weightStd)} is ${wide ? `${fmt(ratio, 2)}×` : `1/${fmt(1 / ratio, 2)} of`} ` +
-          `${initName(recommended)}'s ${fmt(expected)} for fan-in ${L.inputs}` +
-          (wide
-            ? ` — pre-activations start too large (max |z| ${fmt(L.preActivation.maxAbs)}); use --init ${initFlag(recommended)}`
-            : ` — signals shrink layer by layer; use --init ${initFlag(recommended)}`),
+        `layer ${L.layer}: weights' std ${fmt(L.initialWeightStd)} is ${wide ? `${fmt(ratio, 2)}×` : `1/${fmt(1 / ratio, 2)} of`} ` +
+          `${initName(recommended)}'s ${fmt(expected)} for fan-in ${L.inputs} at initialization — ` +
+          `${wide ? 'pre-activations start too large' : 'signals shrink layer by layer'}; use --init ${initFlag(recommended)}`,
       );
     }
 

@@ -111,7 +111,14 @@ function histogramChart(shown: Diagnostics[], kind: 'activations' | 'gradients')
       encoding: {
         x: { field: 'from', type: 'quantitative', title: kind === 'activations' ? 'value' : 'gradient', axis: { format: '~g', labelOverlap: true } },
         x2: { field: 'to' },
-        y: { field: 'count', type: 'quantitative', title: 'count', scale: { type: 'symlog' } },
+        // Log-like counts: a ReLU layer's spike of zeros would flatten everything else.
+        y: {
+          field: 'count',
+          type: 'quantitative',
+          title: 'count (log)',
+          scale: { type: 'symlog' },
+          axis: { values: [0, 1, 10, 100, 1000, 10000, 100000, 1000000], format: ',d' },
+        },
       },
     },
     resolve: { scale: { x: 'independent', y: 'independent' } },

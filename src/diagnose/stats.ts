@@ -39,6 +39,8 @@ export interface LayerStats {
   /** Sigmoid or tanh: mean derivative f'(z), the factor every gradient through the layer is multiplied by. */
   meanSlope: number | null;
   weightStd: number;
+  /** The weights' std when the probe was made (before training, as the CLI makes it): what the init gave. */
+  initialWeightStd: number;
   weightNorm: number;
   /** ‖dL/dW‖ of the mean loss over the batch. */
   gradNorm: number;
@@ -62,6 +64,7 @@ export interface NetworkStats {
 export class Probe {
   readonly samples: number;
   private readonly net: Network;
+  private readonly initialWeightStd: number[];
 
   constructor(
     private readonly model: Model,
@@ -75,6 +78,7 @@ export class Probe {
     new Random(seed).shuffle(order);
     this.net = new Network(model, this.samples, new Float32Array(model.layout.paramCount), model.buffers.slice());
     data.gather(order, 0, this.samples, this.net.input, this.net.labels);
+    this.initialWeightStd = this.net.layers.map((L) => moments(L.dense.weight, L.dense.weight.length).std);
   }
 
   /** The network's state on the batch now; lr is the learning rate of the steps being taken. */
@@ -100,6 +104,7 @@ export class Probe {
         deadFraction: activation === 'relu' ? deadFraction(L, rows) : null,
         ...saturation(activation, L.a, n, activation === 'sigmoid' ? model.spec.sigmoidAlpha : 1),
         weightStd: moments(L.dense.weight, L.dense.weight.length).std,
+        initialWeightStd: this.initialWeightStd[i],
         weightNorm,
         gradNorm,
         updateRatio: weightNorm > 0 ? (lr * gradNorm) / weightNorm : Infinity,
