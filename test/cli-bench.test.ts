@@ -21,6 +21,8 @@ describe('fcnn bench', () => {
   it.each([
     [['bench', 'gemm', '--plot', 'x.png'], /--plot draws the scaling curve: use it with fcnn bench scaling/],
     [['bench', 'train', '--max-workers', '2'], /--max-workers applies to fcnn bench scaling/],
+    [['bench', 'gemm', '--epochs', '2'], /--epochs applies to fcnn bench train/],
+    [['bench', 'train', '--repeats', '2'], /--repeats applies to fcnn bench gemm and scaling/],
     [['bench', 'matmul'], /bench must be one of gemm, train, scaling, got "matmul"/],
     [['bench', 'scaling', '--max-workers', '0'], /--max-workers must be an integer from 1 to 1024/],
   ])('%j is refused', async (args, message) => {
@@ -32,9 +34,12 @@ describe('fcnn bench', () => {
 
 describe('the scaling plot', () => {
   it('draws speedup with the ideal line and efficiency against workers, as a PNG', async () => {
-    const rows = [1, 2, 3, 4].map((workers) => ({ bench: 'scaling', workers, speedup: workers * 0.9 ** (workers - 1), efficiency: 0.9 ** (workers - 1) }));
+    const rows = [128, 512].flatMap((batch) =>
+      [0, 1, 2, 3, 4].map((workers) => ({ bench: 'scaling', net: '784-128-10', batch, workers, speedup: Math.max(1, workers) * 0.9 ** workers, efficiency: 0.9 ** workers })),
+    );
     const { svg, png } = await renderChart(scalingChart(rows));
-    for (const text of ['Speedup over one worker', 'Parallel efficiency', 'workers', 'speedup', 'efficiency']) expect(svg).toContain(text);
+    for (const text of ['Speedup over one worker', 'Parallel efficiency', 'workers', 'speedup', 'efficiency', 'ideal', '784-128-10 batch 128', '784-128-10 batch 512'])
+      expect(svg).toContain(text);
     const dir = await mkdtemp(join(tmpdir(), 'fcnn-plot-'));
     try {
       await writeFile(join(dir, 'scaling.png'), png);

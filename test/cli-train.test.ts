@@ -62,7 +62,8 @@ describe('fcnn train --json', () => {
 
 describe('fcnn train --preset seed', () => {
   it('trains the original configuration with finite losses and flags its too-wide init', async () => {
-    const r = await runCli(['train', '--preset', 'seed', '--epochs', '5', '--json', '--workers', '0']);
+    // Exactly as a user would type it: default workers (all cores, the data-parallel engine).
+    const r = await runCli(['train', '--preset', 'seed', '--epochs', '5', '--json']);
     expect(r.code).toBe(0);
     const events = jsonLines(r.stdout);
     const epochs = events.filter((e) => e.event === 'epoch');
@@ -77,7 +78,9 @@ describe('fcnn train --preset seed', () => {
     const warnings = events.filter((e) => e.event === 'diagnostics').flatMap((e) => e.warnings as string[]);
     // U(−0.5, 0.5) has std 0.5/√3 = 0.289; He's for fan-in 784 is √(2/784) = 0.0505: 5.7× too wide.
     expect(warnings).toContainEqual(expect.stringMatching(/^layer 1: weights' std 0\.29 is 5\.7× He's 0\.05\d* for fan-in 784/));
-    expect(events[events.length - 1].event).toBe('done');
+    const done = events[events.length - 1];
+    expect(done.event).toBe('done');
+    expect(done.workers as number).toBeGreaterThanOrEqual(1);
   });
 });
 
