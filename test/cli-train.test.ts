@@ -1,6 +1,7 @@
 // fcnn train end to end, as a child process whose output is a pipe: the JSON event stream, the
 // plain summary lines, and the seed preset whose diagnostics must name its too-wide init.
 import { describe, expect, it } from 'vitest';
+import { run } from '../src/cli/program.js';
 import { jsonLines, runCli } from './helpers/cli.js';
 
 const EPOCH_FIELDS = ['event', 'epoch', 'loss', 'trainAccuracy', 'testAccuracy', 'seconds', 'samplesPerSec'];
@@ -97,5 +98,28 @@ describe('fcnn train without --json, output not a terminal', () => {
     expect(r.stdout).toMatch(/^diagnostics after epoch 1 /m);
     // Neither stream carries the bar's carriage returns or escape sequences.
     expect(r.stdout + r.stderr).not.toMatch(/[\r\x1b]/);
+  });
+});
+
+describe('fcnn train on a terminal', () => {
+  it('draws a progress bar on stderr, redrawn in place, and keeps stdout to the summary lines', async () => {
+    let stdout = '';
+    let stderr = '';
+    const code = await run(['train', '--limit', '3000', '--epochs', '2', '--batch-size', '10', '--workers', '0'], {
+      stdout: { write: (s: string) => (stdout += s) },
+      stderr: { write: (s: string) => (stderr += s), isTTY: true, columns: 100 },
+    });
+    expect(code).toBe(0);
+    const draws = stderr.split('\r\x1b[2K').filter((d) => d.startsWith('epoch'));
+    // 300 steps per epoch, redrawn at most every 100 ms: far fewer draws than steps, the last at 300/300.
+    expect(draws.length).toBeGreaterThanOrEqual(2);
+    expect(draws.length).toBeLessThan(600);
+    for (const d of draws) {
+      expect(d).toMatch(/^epoch [12]\/2 [█░]+ \d+\/300 {2}[\d.]+k? samples\/s {2}loss \d+\.\d{4} {2}ETA (\d+s|—)$/);
+      expect(d.length).toBeLessThan(100);
+    }
+    expect(draws.filter((d) => d.includes(' 300/300 '))).toHaveLength(2);
+    expect(stdout).not.toMatch(/[\r\x1b]/);
+    expect(stdout.split('\n').filter((l) => l.startsWith('epoch'))).toHaveLength(2);
   });
 });

@@ -190,6 +190,9 @@ async function runTrain(flags: TrainFlags, out: Output, title: string): Promise<
   const diagnostics: Diagnostics[] = [];
   const evalName = data.evalRole === 'test' ? 'test' : 'val';
   const stepsPerEpoch = Math.ceil(data.train.count / resolved.batchSize);
+  // The bar shows the epoch's running mean loss: one batch's loss jumps around too much to read.
+  let lossSum = 0;
+  let seen = 0;
   const onInterrupt = () => aborter.abort();
   process.once('SIGINT', onInterrupt);
   let history;
@@ -197,14 +200,15 @@ async function runTrain(flags: TrainFlags, out: Output, title: string): Promise<
     history = await train(model, data.train, {
       ...options,
       onStep: (s) => {
-        if (s.step === 1) out.progress?.start();
-        out.progress?.update({
-          label: `epoch ${s.epoch}/${resolved.epochs}`,
-          done: s.step,
-          total: stepsPerEpoch,
-          samplesPerSec: s.samplesPerSec,
-          loss: s.loss,
-        });
+        if (!out.progress) return;
+        if (s.step === 1) {
+          out.progress.start();
+          lossSum = 0;
+          seen = 0;
+        }
+        lossSum += s.loss * (s.samples - seen);
+        seen = s.samples;
+        out.progress.update({ label: `epoch ${s.epoch}/${resolved.epochs}`, done: s.step, total: stepsPerEpoch, samplesPerSec: s.samplesPerSec, loss: lossSum / seen });
       },
       onEpoch: (e) => {
         reportEpoch(out, e, resolved.epochs, evalName);
