@@ -153,12 +153,21 @@ describe('a saved model', () => {
     expect(r.stderr).toMatch(/--normalize standardize: .* was trained on scale inputs/);
   });
 
-  it('a standardized model keeps its training statistics: eval matches the training run', async () => {
+  it('eval defaults to the run\'s own held-out set, normalized with the statistics saved from training', async () => {
     const standardized = join(dir, 's.safetensors');
-    const t = await runCli(['train', '--json', '--normalize', 'standardize', '--limit', '2000', '--epochs', '1', '--workers', '0', '--save', standardized]);
+    const args = ['--normalize', 'standardize', '--limit', '2000', '--val-split', '0.25', '--seed', '5'];
+    const t = await runCli(['train', '--json', ...args, '--epochs', '1', '--workers', '0', '--save', standardized]);
     expect(t.code).toBe(0);
     const accuracy = jsonLines(t.stdout).at(-1)!.testAccuracy as number;
     const e = jsonLines((await runCli(['eval', '--model', standardized, '--json'])).stdout)[0];
-    expect(Math.abs((e.accuracy as number) - accuracy)).toBeLessThanOrEqual(2e-4);
+    expect(e.set).toBe('validation');
+    expect(e.count).toBe(500);
+    expect(e.data).toMatch(/validation split: 500 of 2000, random, seed 5\).*standardized/);
+    // Within one sample of 500: the same split, the same statistics, the same weights.
+    expect(Math.abs((e.accuracy as number) - accuracy)).toBeLessThanOrEqual(1 / 500 + 1e-12);
+    // Another seed is another split: the data options, once given, are the user's.
+    const other = jsonLines((await runCli(['eval', '--model', standardized, '--json', '--limit', '2000', '--val-split', '0.25', '--seed', '6'])).stdout)[0];
+    expect(other.count).toBe(500);
+    expect(other.data).toMatch(/seed 6\)/);
   });
 });

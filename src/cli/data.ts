@@ -52,6 +52,9 @@ export interface DataFlags {
   limit?: number;
 }
 
+/** The flags that choose which samples are used (all but --normalize). */
+export const DATA_SOURCE_FLAGS = ['data', 'idx', 'trainImages', 'trainLabels', 'testImages', 'testLabels', 'csv', 'testCsv', 'valSplit', 'limit'] as const;
+
 export function addDataOptions(cmd: Command): Command {
   return cmd
     .addOption(option('--data <name>', 'bundled data set: mnist', choice('--data', ['mnist'] as const), 'mnist'))

@@ -1,9 +1,9 @@
-// fcnn eval: a saved model on the test set (or the held-out split the data options describe), with
-// the inputs normalized exactly as in training: loss, accuracy, per-class precision and recall and
-// the confusion matrix.
+// fcnn eval: a saved model on the set its training run evaluated on (or on what the data options
+// describe), with the inputs normalized exactly as in training: loss, accuracy, per-class precision
+// and recall and the confusion matrix.
 import type { Command } from 'commander';
 import { type Evaluation, evaluate } from '../api/evaluate.js';
-import { type DataFlags, addDataOptions, dataConfig, loadData } from './data.js';
+import { type DataFlags, DATA_SOURCE_FLAGS, addDataOptions, dataConfig, loadData } from './data.js';
 import { checkFitsData, openTrainedModel } from './model.js';
 import { UsageError, integer, option } from './options.js';
 import { type Io, Output, percent } from './output.js';
@@ -18,17 +18,19 @@ export function registerEval(program: Command, io: Io): void {
   const cmd = program
     .command('eval')
     .description('evaluate a saved model: loss, accuracy, per-class precision/recall and the confusion matrix')
-    .requiredOption('--model <file>', 'model file written by fcnn train --save');
+    .requiredOption('--model <file>', 'model file written by fcnn train --save')
+    .addHelpText('after', '\nWithout data options, the model is evaluated on the set its training run evaluated on (test set or validation split).');
   addDataOptions(cmd);
   cmd
-    .addOption(option('--seed <n>', 'seed of the validation split (use the training run’s)', integer('--seed', 0, 2 ** 32 - 1), 1))
+    .addOption(option('--seed <n>', 'seed of the validation split', integer('--seed', 0, 2 ** 32 - 1), 1))
     .option('--json', 'one JSON object on stdout: {"event":"eval",...}')
     .action(async (flags: EvalFlags) => runEval(flags, new Output(flags.json === true, io)));
 }
 
 async function runEval(flags: EvalFlags, out: Output): Promise<void> {
-  const config = dataConfig(flags, {}, flags.seed ?? 1);
   const trained = await openTrainedModel(flags.model);
+  const given = DATA_SOURCE_FLAGS.some((k) => flags[k] !== undefined) || flags.seed !== undefined;
+  const config = !given && trained.data ? trained.data : dataConfig(flags, {}, flags.seed ?? 1);
   if (flags.normalize !== undefined && flags.normalize !== trained.normalizationKind)
     throw new UsageError(
       `--normalize ${flags.normalize}: ${flags.model} was trained on ${trained.normalizationKind} inputs and is evaluated on them (leave --normalize out)`,
@@ -36,7 +38,7 @@ async function runEval(flags: EvalFlags, out: Output): Promise<void> {
   const data = await loadData(config, trained.normalization);
   checkFitsData(trained.model.spec, data.eval.width, data.eval.classes, data.eval.source, '--model');
   const report = await evaluate(trained.model, data.eval);
-  out.event('eval', { model: flags.model, set: data.evalRole, ...report });
+  out.event('eval', { model: flags.model, set: data.evalRole, data: data.eval.description, ...report });
   if (!out.json) printEvaluation(out, flags.model, data.eval.description, report);
 }
 

@@ -8,6 +8,7 @@ import { formatInit, parseInit } from '../nn/init.js';
 import { LOSSES, type Loss, checkLoss, defaultLoss } from '../nn/loss.js';
 import { Model, defaultInit } from '../nn/model.js';
 import { HIDDEN_ACTIVATIONS, type ModelSpec, NORMS, OUTPUTS, resolveSpec } from '../nn/spec.js';
+import type { DataConfig } from './data.js';
 import { UsageError, asUsage, choice, library, option, positive } from './options.js';
 
 export interface ModelFlags {
@@ -101,6 +102,8 @@ export interface TrainedModel {
   model: Model;
   /** The training record saved with it ({} for a file written without one). */
   training: Record<string, unknown>;
+  /** The data the run trained and evaluated on, when fcnn train saved the file. */
+  data: DataConfig | null;
   normalization: Normalization;
   normalizationKind: NormalizationKind;
 }
@@ -124,7 +127,16 @@ export async function openTrainedModel(path: string): Promise<TrainedModel> {
   return {
     model: Model.fromArrays(file.spec, file.params, file.buffers),
     training: file.training ?? {},
+    data: savedDataConfig(file.training),
     normalization,
     normalizationKind: saved?.kind ?? 'scale',
   };
+}
+
+/** The data configuration in a training record written by fcnn train, or null when it is not one. */
+function savedDataConfig(training: Record<string, unknown> | undefined): DataConfig | null {
+  const data = (training?.config as { data?: DataConfig } | undefined)?.data;
+  const kinds = ['mnist', 'idx', 'files', 'csv'];
+  if (!data || typeof data !== 'object' || !kinds.includes(data.source?.kind) || !Number.isInteger(data.seed)) return null;
+  return data;
 }

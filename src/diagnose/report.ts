@@ -109,7 +109,7 @@ function histogramChart(shown: Diagnostics[], kind: 'activations' | 'gradients')
       height: 110,
       mark: { type: 'rect', color: kind === 'activations' ? '#4c78a8' : '#e45756' },
       encoding: {
-        x: { field: 'from', type: 'quantitative', title: kind === 'activations' ? 'value' : 'gradient', axis: { format: '~g', labelOverlap: true } },
+        x: { field: 'from', type: 'quantitative', title: kind === 'activations' ? 'value' : 'gradient', axis: { labelOverlap: true } },
         x2: { field: 'to' },
         // Log-like counts: a ReLU layer's spike of zeros would flatten everything else.
         y: {
