@@ -36,7 +36,7 @@ export interface LoadedData {
 }
 
 /** Held out when the data has no test set and --val-split is not given. */
-export const DEFAULT_VAL_SPLIT = 0.25;
+const DEFAULT_VAL_SPLIT = 0.25;
 
 export interface DataFlags {
   data?: 'mnist';

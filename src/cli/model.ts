@@ -28,7 +28,7 @@ export interface ModelConfig {
   loss: Loss;
 }
 
-export const DEFAULT_LAYERS = [784, 128, 10];
+const DEFAULT_LAYERS = [784, 128, 10];
 
 export function addModelOptions(cmd: Command): Command {
   return cmd

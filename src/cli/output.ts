@@ -111,7 +111,7 @@ export function rate(perSecond: number): string {
 }
 
 /** Seconds as "42s" or "3m07s". */
-export function duration(seconds: number): string {
+function duration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '—';
   const s = Math.round(seconds);
   return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;

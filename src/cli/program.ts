@@ -12,7 +12,7 @@ import { registerPredict } from './predict.js';
 import { registerTrain } from './train.js';
 
 /** `args` (the arguments after the program name) go into the records a run leaves (model file, report). */
-export function buildProgram(io: Io, args: string[]): Command {
+function buildProgram(io: Io, args: string[]): Command {
   const program = new Command('fcnn')
     .description('Fully connected networks trained fast on multicore CPUs')
     .exitOverride()

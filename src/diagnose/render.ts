@@ -19,7 +19,7 @@ const FONT_FILE = /\.(ttf|otf|ttc)$/i;
 const PNG_SCALE = 2;
 
 /** Settings every chart shares: the font that will be found, a white background, some padding. */
-export const CHART_CONFIG = {
+const CHART_CONFIG = {
   font: FAMILY,
   background: 'white',
   padding: 12,

@@ -109,7 +109,7 @@ function histogramChart(shown: Diagnostics[], kind: 'activations' | 'gradients')
       height: 110,
       mark: { type: 'rect', color: kind === 'activations' ? '#4c78a8' : '#e45756' },
       encoding: {
-        x: { field: 'from', type: 'quantitative', title: kind === 'activations' ? 'value' : 'gradient', axis: { labelOverlap: true } },
+        x: { field: 'from', type: 'quantitative', title: kind === 'activations' ? 'value' : 'gradient', scale: { zero: false }, axis: { labelOverlap: true } },
         x2: { field: 'to' },
         // Log-like counts: a ReLU layer's spike of zeros would flatten everything else.
         y: {
@@ -134,7 +134,7 @@ function confusionChart(e: Evaluation, role: string): ChartSpec {
     height: size,
     data: { values },
     encoding: {
-      x: { field: 'predicted', type: 'ordinal', title: 'predicted class' },
+      x: { field: 'predicted', type: 'ordinal', title: 'predicted class', axis: { labelAngle: 0 } },
       y: { field: 'actual', type: 'ordinal', title: 'true class' },
     },
     layer: [

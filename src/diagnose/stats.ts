@@ -9,11 +9,11 @@ import type { Model } from '../nn/model.js';
 import type { TrainingData } from '../train/data.js';
 import { Random } from '../util/random.js';
 
-export const DEFAULT_PROBE_SAMPLES = 512;
+const DEFAULT_PROBE_SAMPLES = 512;
 const HISTOGRAM_BINS = 40;
 /** Sigmoid outputs below or above these, or |tanh| above the upper one, count as saturated. */
-export const SATURATION_LOW = 0.01;
-export const SATURATION_HIGH = 0.99;
+const SATURATION_LOW = 0.01;
+const SATURATION_HIGH = 0.99;
 
 export interface Histogram {
   /** Equal-width bins from min to max. */
