@@ -107,36 +107,27 @@ void microKernel(int64_t kc, const float* __restrict a, const float* __restrict 
   }
 }
 
-// The accumulators are laid out as in microKernel, MR rows of NV registers, and the multiplier is
-// loaded as its row of B is, so that compilers treat both loops alike (they vectorize the
-// one-lane portable trait along a row).
 template <class V, int MR, int NV>
 float fmaLoop(int64_t iterations, float x) {
-  constexpr int W = V::width;
-  float row[NV * W];
-  for (int j = 0; j < NV * W; j++) row[j] = x;
   typename V::reg acc[MR][NV];
-  const typename V::reg shift = V::set1(1.0f - x);
+  const typename V::reg scale = V::set1(x), shift = V::set1(1.0f - x);
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++)
 #pragma GCC unroll 8
     for (int v = 0; v < NV; v++) acc[i][v] = V::set1(float(i * NV + v));
   // acc·x + (1 − x) stays bounded (it converges to 1), so no chain overflows or goes subnormal.
   for (int64_t it = 0; it < iterations; it++) {
-    typename V::reg scale[NV];
-#pragma GCC unroll 8
-    for (int v = 0; v < NV; v++) scale[v] = V::loadu(row + v * W);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++)
 #pragma GCC unroll 8
-      for (int v = 0; v < NV; v++) acc[i][v] = V::fma(acc[i][v], scale[v], shift);
+      for (int v = 0; v < NV; v++) acc[i][v] = V::fma(acc[i][v], scale, shift);
   }
   typename V::reg sum = V::zero();
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++)
 #pragma GCC unroll 8
     for (int v = 0; v < NV; v++) sum = V::add(sum, acc[i][v]);
-  float lanes[W];
+  float lanes[V::width];
   V::storeu(lanes, sum);
   return lanes[0];
 }
