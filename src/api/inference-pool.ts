@@ -9,7 +9,7 @@ import { CHUNK_ROWS, type Outputs, type RowSource } from './inference.js';
 import type { InferenceTask } from './inference-worker.js';
 
 /** Idle threads end after this long (they never keep the process alive: Piscina unrefs idle threads). */
-const IDLE_TIMEOUT_MS = 10_000;
+const IDLE_TIMEOUT_MS = 30_000;
 
 let pool: Piscina | null = null;
 
