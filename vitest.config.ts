@@ -1,9 +1,29 @@
-import { defineConfig } from 'vitest/config';
+import { createRequire } from 'node:module';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+// test/gemm.test.ts runs once per ISA this CPU supports, FCNN_ISA choosing the micro-kernel the
+// addon loads with; every other test file runs once, on the default (best) ISA.
+const PER_ISA = 'test/gemm.test.ts';
+
+function supportedIsas(): string[] {
+  try {
+    return (createRequire(import.meta.url)('./build/Release/fcnn.node') as { availableIsas(): string[] }).availableIsas();
+  } catch {
+    return []; // not built, or FCNN_ISA is bad: the tests, run once, report it
+  }
+}
+const isas = supportedIsas();
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'fcnn', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...(isas.length ? [PER_ISA] : [])] },
+      },
+      ...isas.map((isa) => ({ extends: true, test: { name: `gemm-${isa}`, include: [PER_ISA], env: { FCNN_ISA: isa } } })),
+    ],
   },
 });

@@ -34,15 +34,32 @@ export interface Native {
   /** Single-core fp32 GFLOP/s of an FMA loop on `isa`, run for about `seconds`. */
   fmaPeak(isa: Isa, seconds: number): number;
 
-  /** a[i] = f(z[i]) for i < n; alpha is LeakyReLU's slope or the sigmoid's input scale. */
+  /**
+   * a[i] = f(z[i]) for i < n; alpha is LeakyReLU's slope or the sigmoid's input scale. NaN propagates
+   * (relu(NaN) is NaN), ±Inf give the limits, sigmoid is sign-branched (sigmoid(±1e30) is exactly
+   * 1 or 0), and LeakyReLU with slope 0 is ReLU (0, not NaN, at −Inf). a must not overlap z.
+   */
   activationForward(kind: ActivationCode, alpha: number, z: Float32Array, a: Float32Array, n: number): void;
-  /** dz[i] = da[i]·f'(z[i]) for i < n (a = f(z) is passed for the activations whose derivative uses it). */
+  /**
+   * dz[i] = da[i]·f'(z[i]) for i < n. tanh and sigmoid take f' from a = f(z): 1 − a² and
+   * alpha·a·(1 − a). ReLU/LeakyReLU use the left slope at exactly 0 (as PyTorch), give NaN for a NaN
+   * z, and select rather than multiply, so an infinite da gives 0 (not NaN) where the slope is 0.
+   * dz must not overlap z, a or da.
+   */
   activationBackward(
     kind: ActivationCode, alpha: number, z: Float32Array, a: Float32Array,
     da: Float32Array, dz: Float32Array, n: number,
   ): void;
 
-  /** Row-wise softmax of logits into probs (log-sum-exp); returns Σ −log p[label] over rows (double). */
+  /**
+   * Row-wise softmax of logits into probs (log-sum-exp); returns Σ −log p[label] over rows (double),
+   * each term computed as lse − x[label], so it stays finite where p[label] underflows to 0 in float.
+   * Non-finite rows take the limits: +Inf logits share the probability equally (the others get 0;
+   * the loss is log(#+Inf) for a +Inf label, else +Inf); a row of only −Inf is uniform (the limit of
+   * equal logits; loss log(cols)); a row with a NaN gets NaN probabilities and makes the loss NaN.
+   * Every function taking labels throws a RangeError naming the first row whose label is outside
+   * [0, cols) (outputs of the rows before it are already written). probs must not overlap the inputs.
+   */
   softmaxCrossEntropy(logits: Float32Array, labels: Int32Array, probs: Float32Array, rows: number, cols: number): number;
   /** dlogits = (probs − onehot(labels))·scale. */
   softmaxCrossEntropyBackward(
@@ -54,14 +71,18 @@ export interface Native {
   meanSquaredErrorBackward(
     pred: Float32Array, labels: Int32Array, dpred: Float32Array, rows: number, cols: number, scale: number,
   ): void;
-  /** Row-wise softmax (log-sum-exp), for inference. */
+  /** Row-wise softmax (log-sum-exp), for inference, with softmaxCrossEntropy's conventions. */
   softmax(logits: Float32Array, probs: Float32Array, rows: number, cols: number): void;
   /** Number of rows whose arg-max equals the label. */
   countCorrect(scores: Float32Array, labels: Int32Array, rows: number, cols: number): number;
-  /** out[r] = arg-max of row r (first index on ties; a row with NaN gives the NaN's index). */
+  /** out[r] = arg-max of row r (first index on ties; a row with NaN gives the first NaN's index); cols ≥ 1 when rows > 0. */
   argmaxRows(scores: Float32Array, rows: number, cols: number, out: Int32Array): void;
 
-  /** LayerNorm over each row: y = (x − mean)·rstd·gamma + beta; saves mean and rstd per row. */
+  /**
+   * LayerNorm over each row: y = (x − mean)·rstd·gamma + beta with rstd = 1/√(var + eps), var the
+   * biased (population) variance, both computed in double in two passes; saves mean and rstd per row.
+   * cols ≥ 1 when rows > 0, eps ≥ 0; outputs must not overlap inputs or each other.
+   */
   layerNormForward(
     x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array,
     mean: Float32Array, rstd: Float32Array, rows: number, cols: number, eps: number,
@@ -73,8 +94,10 @@ export interface Native {
   ): void;
   /**
    * BatchNorm over each column. Training: batch statistics, saved in mean/rstd, and the running
-   * statistics move by `momentum` (running = (1 − momentum)·running + momentum·batch, unbiased variance).
-   * Evaluation: normalizes with the running statistics and leaves them unchanged.
+   * statistics move by `momentum` in [0, 1] (running = (1 − momentum)·running + momentum·batch, the
+   * unbiased variance for runningVar; like PyTorch, training needs rows ≥ 2). The normalization itself
+   * uses the biased batch variance. Evaluation: normalizes with the running statistics, which it
+   * leaves unchanged, and writes them to mean and rstd = 1/√(runningVar + eps).
    */
   batchNormForward(
     x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array,
@@ -87,7 +110,7 @@ export interface Native {
     dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, rows: number, cols: number,
   ): void;
 
-  /** p −= lr·(g + weightDecay·p) over the whole arrays (equal lengths). */
+  /** p −= lr·(g + weightDecay·p) over the whole arrays (equal lengths, not overlapping). */
   sgdStep(params: Float32Array, grads: Float32Array, lr: number, weightDecay: number): void;
   /** v = momentum·v + (g + wd·p); p −= lr·v, or lr·(g + wd·p + momentum·v) when nesterov. */
   momentumStep(
@@ -95,19 +118,25 @@ export interface Native {
     lr: number, momentum: number, weightDecay: number, nesterov: boolean,
   ): void;
   /**
-   * Adam with bias correction at 1-based `step`. decoupled = AdamW (p −= lr·wd·p);
-   * otherwise weight decay is added to the gradient (L2).
+   * Adam with bias correction at 1-based `step`, in PyTorch's form: m = β1·m + (1 − β1)·g,
+   * v = β2·v + (1 − β2)·g², p −= lr/(1 − β1^t)·m/(√v/√(1 − β2^t) + eps), the corrections in double.
+   * decoupled = AdamW (p −= lr·wd·p first, from the p before the step); otherwise weight decay is
+   * added to the gradient (L2). β1, β2 in [0, 1), eps ≥ 0, step ≥ 1.
    */
   adamStep(
     params: Float32Array, grads: Float32Array, m: Float32Array, v: Float32Array, lr: number,
     beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: boolean, step: number,
   ): void;
 
-  /** out = beta·out + Σ_rows x (bias gradients); out has length cols. */
+  /** out = beta·out + Σ_rows x (bias gradients), summed in double; out has length cols. beta = 0 does not read out. */
   columnSums(x: Float32Array, rows: number, cols: number, out: Float32Array, beta: number): void;
-  /** out[i] = Σ_s slots[s·stride + i] for begin ≤ i < end (the reduce step of data parallelism). */
+  /**
+   * out[i] = Σ_s slots[s·stride + i] for begin ≤ i < end (the reduce step of data parallelism), with
+   * begin ≤ end ≤ stride; out is indexed like a slot and left alone outside [begin, end). The sum runs
+   * in double in slot order, so the result does not depend on how workers split the range.
+   */
   sumSlots(slots: Float32Array, count: number, stride: number, begin: number, end: number, out: Float32Array): void;
-  /** max |x[i]| over i < n; NaN when any element is NaN, Infinity when any is infinite. */
+  /** max |x[i]| over i < n; NaN when any element is NaN, else Infinity when any is infinite; 0 when n = 0. */
   maxAbs(x: Float32Array, n: number): number;
   /** Σ x[i]² over i < n, accumulated in double. */
   sumSquares(x: Float32Array, n: number): number;
@@ -116,13 +145,15 @@ export interface Native {
 
   /**
    * out[r·width + j] = (images[indices[start + r]·width + j]·scale − mean[j])·invStd[j] for r < count;
-   * mean and invStd may be null (then 0 and 1). Throws RangeError on an index outside the images.
+   * mean and invStd may be null (then 0 and 1). width ≥ 1; the images are the floor(images.length / width)
+   * whole rows. Throws a RangeError naming the position and value of the first index outside them
+   * (rows before it are already written).
    */
   gatherRows(
     images: Uint8Array, width: number, indices: Int32Array, start: number, count: number,
     out: Float32Array, scale: number, mean?: Float32Array | null, invStd?: Float32Array | null,
   ): void;
-  /** out[r] = labels[indices[start + r]] for r < count. */
+  /** out[r] = labels[indices[start + r]] for r < count; a RangeError names an index outside the labels. */
   gatherLabels(labels: Uint8Array, indices: Int32Array, start: number, count: number, out: Int32Array): void;
 }
 

@@ -1,0 +1,108 @@
+// Single-threaded SGEMM speed on the products that training runs, against the measured FMA peak
+// of one core: `npm run bench:gemm [-- --json] [--repeats N]`.
+//
+// A dense layer in→out (W is out×in) at batch B runs three products:
+//   forward      Y  = X·Wᵀ + b   sgemm(false, true,  B,   out, in)
+//   input grad   dX = dY·W       sgemm(false, false, B,   in,  out)
+//   weight grad  dW = dYᵀ·X      sgemm(true,  false, out, in,  B)
+import { pathToFileURL } from 'node:url';
+import { native, type Isa } from '../src/native.js';
+import { machineDescription, median, parseBenchArgs, report, timePerCall, type BenchOptions, type Row } from './common.js';
+
+export interface GemmShape {
+  product: string;
+  m: number;
+  n: number;
+  k: number;
+  transA: boolean;
+  transB: boolean;
+  bias: boolean;
+}
+
+const NETWORKS = [
+  [784, 128, 10],
+  [784, 1024, 1024, 10],
+];
+const BATCHES = [32, 128, 256, 1024];
+
+/** The three products of every layer of the benchmark networks at every batch size, then 1024³. */
+export function trainingShapes(): GemmShape[] {
+  const shapes: GemmShape[] = [];
+  for (const sizes of NETWORKS) {
+    for (let l = 0; l + 1 < sizes.length; l++) {
+      const [inputs, outputs] = [sizes[l], sizes[l + 1]];
+      const layer = `${inputs}→${outputs}`;
+      for (const batch of BATCHES) {
+        shapes.push(
+          { product: `${layer} forward B=${batch}`, m: batch, n: outputs, k: inputs, transA: false, transB: true, bias: true },
+          { product: `${layer} input grad B=${batch}`, m: batch, n: inputs, k: outputs, transA: false, transB: false, bias: false },
+          { product: `${layer} weight grad B=${batch}`, m: outputs, n: inputs, k: batch, transA: true, transB: false, bias: false },
+        );
+      }
+    }
+  }
+  shapes.push({ product: '1024³', m: 1024, n: 1024, k: 1024, transA: false, transB: false, bias: false });
+  return shapes;
+}
+
+function randomArray(length: number): Float32Array {
+  const x = new Float32Array(length);
+  for (let i = 0; i < length; i++) x[i] = Math.random() * 2 - 1;
+  return x;
+}
+
+/** GFLOP/s (2·m·n·k per call) of one product: median of `repeats` timings. */
+export function measureGemm(shape: GemmShape, repeats: number): number {
+  const { m, n, k, transA, transB } = shape;
+  const a = randomArray(m * k);
+  const b = randomArray(k * n);
+  const c = new Float32Array(m * n);
+  const bias = shape.bias ? randomArray(n) : null;
+  const lda = transA ? m : k;
+  const ldb = transB ? k : n;
+  const seconds = timePerCall(() => native.sgemm(transA, transB, m, n, k, 1, a, lda, b, ldb, 0, c, n, bias), repeats);
+  return (2 * m * n * k) / seconds / 1e9;
+}
+
+/** Single-core FMA peak of `isa` in GFLOP/s: median of three runs of a quarter second. */
+export function measurePeak(isa: Isa): number {
+  return median([0, 1, 2].map(() => native.fmaPeak(isa, 0.25)));
+}
+
+export interface GemmBenchResult {
+  machine: string;
+  peaks: Partial<Record<Isa, number>>;
+  rows: Row[];
+}
+
+/** Measures the peaks and every shape (default: trainingShapes()) on the active ISA. */
+export async function runGemmBench(opts: BenchOptions, shapes: GemmShape[] = trainingShapes()): Promise<GemmBenchResult> {
+  const isa = native.isa();
+  const available = native.availableIsas();
+  const peaks: Partial<Record<Isa, number>> = {};
+  for (const candidate of ['avx512', 'avx2', isa] as Isa[])
+    if (available.includes(candidate) && peaks[candidate] === undefined) peaks[candidate] = measurePeak(candidate);
+  const peak = peaks[isa]!;
+  const rows: Row[] = shapes.map((shape) => {
+    const gflops = measureGemm(shape, opts.repeats);
+    const { product, m, n, k, transA, transB } = shape;
+    return { bench: 'gemm', product, m, n, k, transA, transB, isa, gflops, peakGflops: peak, ratio: gflops / peak };
+  });
+  return { machine: await machineDescription(), peaks, rows };
+}
+
+async function main(): Promise<void> {
+  const opts = parseBenchArgs();
+  const { machine, peaks, rows } = await runGemmBench(opts);
+  if (opts.json) {
+    console.log(JSON.stringify({ bench: 'gemm-machine', machine }));
+    for (const [isa, gflops] of Object.entries(peaks)) console.log(JSON.stringify({ bench: 'gemm-peak', isa, gflops }));
+  } else {
+    console.log(machine);
+    for (const [isa, gflops] of Object.entries(peaks)) console.log(`FMA peak ${isa}: ${gflops.toFixed(1)} GFLOP/s (one core)`);
+    console.log(`sgemm on one thread, ${native.isa()} micro-kernel, median of ${opts.repeats} repeats:`);
+  }
+  report(rows, opts.json);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

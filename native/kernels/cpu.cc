@@ -1,0 +1,52 @@
+#include "kernels/cpu.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace fcnn {
+
+namespace {
+
+std::string isaList(const std::vector<const ukr::MicroKernel*>& kernels) {
+  std::string list;
+  for (const ukr::MicroKernel* k : kernels) list += (list.empty() ? "" : ", ") + std::string(k->isa);
+  return list;
+}
+
+const ukr::MicroKernel& chooseMicroKernel() {
+  std::vector<const ukr::MicroKernel*> available = availableMicroKernels();
+  const char* wanted = std::getenv("FCNN_ISA");
+  if (!wanted || !*wanted) return *available.front();
+  for (const ukr::MicroKernel* k : available)
+    if (std::strcmp(k->isa, wanted) == 0) return *k;
+  bool known = std::strcmp(wanted, "avx512") == 0 || std::strcmp(wanted, "avx2") == 0 ||
+               std::strcmp(wanted, "portable") == 0;
+  throw std::runtime_error(
+      std::string("environment variable FCNN_ISA=") + wanted +
+      (known ? " names an ISA this CPU does not support" : " is not an ISA (expected avx512, avx2 or portable)") +
+      "; this CPU supports: " + isaList(available));
+}
+
+}  // namespace
+
+std::vector<const ukr::MicroKernel*> availableMicroKernels() {
+  std::vector<const ukr::MicroKernel*> kernels;
+#if FCNN_X86
+  // libgcc's checks include the operating system's support (XGETBV) for the wider register state.
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) kernels.push_back(&ukr::avx512());
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) kernels.push_back(&ukr::avx2());
+#endif
+  kernels.push_back(&ukr::portable());
+  return kernels;
+}
+
+const ukr::MicroKernel& activeMicroKernel() {
+  // A throwing initializer is retried on the next call, so every load of the addon reports it.
+  static const ukr::MicroKernel& active = chooseMicroKernel();
+  return active;
+}
+
+}  // namespace fcnn

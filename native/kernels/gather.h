@@ -1,0 +1,22 @@
+// Minibatch assembly: rows of a uint8 dataset picked by index, converted to float32.
+//
+// Each index is checked as it is read; a kernel stops at the first outside the dataset and returns
+// its position r (rows before it are written), or `count` when all are valid. Checking here rather
+// than in a pass ahead keeps the read in bounds even when the indices live in shared memory that
+// another thread writes meanwhile.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace fcnn::kernels {
+
+// out[r·width + j] = (images[indices[r]·width + j]·scale − mean[j])·invStd[j] for r < count, where
+// a null mean reads as 0 and a null invStd as 1. indices[r] must lie in [0, imageCount).
+size_t gatherRows(const uint8_t* images, size_t imageCount, size_t width, const int32_t* indices, size_t count,
+                  float* out, float scale, const float* mean, const float* invStd);
+
+// out[r] = labels[indices[r]] for r < count; indices[r] must lie in [0, labelCount).
+size_t gatherLabels(const uint8_t* labels, size_t labelCount, const int32_t* indices, size_t count, int32_t* out);
+
+}  // namespace fcnn::kernels

@@ -1,0 +1,166 @@
+// The SGEMM framework (BLIS): five loops around the micro-kernel.
+//
+//   for jc in n, step NC          B block kc×nc lives in L3
+//     for pc in k, step KC        pack op(B)[pc.., jc..] into kc×NR micro-panels
+//       for ic in m, step MC      pack op(A)[ic.., pc..] into MR×kc micro-panels (L2)
+//         for jr in nc, step NR   one k×NR micro-panel of B stays in L1 ...
+//           for ir in mc, step MR ... while the MR×k micro-panels of A stream past it from L2
+//             micro-kernel: MR×NR tile of C in registers
+//
+// Transposes are absorbed by packing, so the micro-kernel always sees the same layout. Packing is
+// per-ISA code (ukr/pack.h) like the micro-kernel: with the panel width a compile-time constant
+// and 8×8 register transposes it costs 3-5 times less than a generic loop, which matters when
+// m or n is small (the forward product at batch 128 spent a quarter of its time packing).
+// beta applies on the first k block only (the later ones accumulate into C), the bias on the last.
+#include "kernels/gemm.h"
+
+#include <cstdlib>
+#include <new>
+
+#include "kernels/cpu.h"
+
+namespace fcnn {
+
+namespace {
+
+// Cache sizes of one Zen 3 core (32 KiB L1d, 512 KiB L2; the 32 MiB L3 is shared by 8 cores, of
+// which a few MiB is a fair share). Each block takes about half of its level, leaving the other
+// half to the data streaming through it (the A micro-panels and the C tile in L1, the B block's
+// current panels in L2), which keeps the blocks from evicting themselves.
+constexpr int64_t kL1Bytes = 32 << 10;
+constexpr int64_t kL2Bytes = 512 << 10;
+constexpr int64_t kL3ShareBytes = 4 << 20;
+
+struct Blocking {
+  int64_t kc, mc, nc;
+};
+
+// For the AVX2 6×16 kernel: KC = 16 KiB / (16·4 B) = 256, MC = 256 KiB / (256·4 B) = 256 → 252
+// (a multiple of 6), NC = 4 MiB / (256·4 B) = 4096.
+Blocking blockingFor(const ukr::MicroKernel& kernel) {
+  Blocking b;
+  b.kc = kL1Bytes / 2 / (kernel.nr * int64_t(sizeof(float)));
+  b.mc = kL2Bytes / 2 / (b.kc * int64_t(sizeof(float))) / kernel.mr * kernel.mr;
+  b.nc = kL3ShareBytes / (b.kc * int64_t(sizeof(float))) / kernel.nr * kernel.nr;
+  return b;
+}
+
+int64_t minimum(int64_t a, int64_t b) { return a < b ? a : b; }
+int64_t roundUp(int64_t x, int64_t unit) { return (x + unit - 1) / unit * unit; }
+
+// The block size that splits `total` into the fewest blocks of at most `limit` (a multiple of
+// `unit`), all of about the same size: 784 with limit 256 gives 4 blocks of 196 rather than
+// 3 × 256 + 16, whose last thin block would cost a full pass over C for little work.
+int64_t balancedBlock(int64_t total, int64_t limit, int64_t unit) {
+  int64_t blocks = (total + limit - 1) / limit;
+  return minimum(limit, roundUp((total + blocks - 1) / blocks, unit));
+}
+
+// A packing buffer per thread, 64-byte aligned for the micro-kernel's aligned loads, grown to the
+// largest size asked so far: no allocation per call once warm.
+class PackBuffer {
+ public:
+  ~PackBuffer() { std::free(data_); }
+  float* reserve(int64_t floats) {
+    if (floats > capacity_) {
+      std::free(data_);
+      data_ = static_cast<float*>(std::aligned_alloc(64, size_t(roundUp(floats * int64_t(sizeof(float)), 64))));
+      if (!data_) {
+        capacity_ = 0;
+        throw std::bad_alloc();
+      }
+      capacity_ = floats;
+    }
+    return data_;
+  }
+
+ private:
+  float* data_ = nullptr;
+  int64_t capacity_ = 0;
+};
+
+thread_local PackBuffer packedA, packedB;
+
+// A tile cut by the edge of C: the micro-kernel writes a full tile on the stack, and only the part
+// inside C is copied in (when beta reads it) and out.
+void edgeTile(const ukr::MicroKernel& kernel, int64_t rows, int64_t cols, int64_t kc, const float* a,
+              const float* b, float alpha, float beta, float* c, int64_t ldc, const float* bias) {
+  alignas(64) float tile[ukr::kMaxMr * ukr::kMaxNr] = {};
+  alignas(64) float tileBias[ukr::kMaxNr] = {};
+  const int64_t nr = kernel.nr;
+  if (beta != 0)
+    for (int64_t i = 0; i < rows; i++)
+      for (int64_t j = 0; j < cols; j++) tile[i * nr + j] = c[i * ldc + j];
+  if (bias)
+    for (int64_t j = 0; j < cols; j++) tileBias[j] = bias[j];
+  kernel.kernel(kc, a, b, tile, nr, alpha, beta, bias ? tileBias : nullptr);
+  for (int64_t i = 0; i < rows; i++)
+    for (int64_t j = 0; j < cols; j++) c[i * ldc + j] = tile[i * nr + j];
+}
+
+// The two innermost loops over one packed mc×kc block of A and kc×nc block of B.
+void macroKernel(const ukr::MicroKernel& kernel, int64_t mc, int64_t nc, int64_t kc, const float* pa,
+                 const float* pb, float alpha, float beta, float* c, int64_t ldc, const float* bias) {
+  const int64_t mr = kernel.mr, nr = kernel.nr;
+  for (int64_t j = 0; j < nc; j += nr) {
+    const int64_t cols = minimum(nr, nc - j);
+    const float* b = pb + j * kc;
+    const float* biasJ = bias ? bias + j : nullptr;
+    for (int64_t i = 0; i < mc; i += mr) {
+      const int64_t rows = minimum(mr, mc - i);
+      const float* a = pa + i * kc;
+      float* cij = c + i * ldc + j;
+      if (rows == mr && cols == nr)
+        kernel.kernel(kc, a, b, cij, ldc, alpha, beta, biasJ);
+      else
+        edgeTile(kernel, rows, cols, kc, a, b, alpha, beta, cij, ldc, biasJ);
+    }
+  }
+}
+
+// C = beta·C + bias, the whole product when it is empty (k = 0) or scaled away (alpha = 0).
+void scaleAddBias(int64_t m, int64_t n, float beta, float* c, int64_t ldc, const float* bias) {
+  for (int64_t i = 0; i < m; i++) {
+    float* ci = c + i * ldc;
+    for (int64_t j = 0; j < n; j++) ci[j] = (beta == 0 ? 0.0f : beta * ci[j]) + (bias ? bias[j] : 0.0f);
+  }
+}
+
+}  // namespace
+
+void sgemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+           const float* b, int64_t ldb, float beta, float* c, int64_t ldc, const float* bias) {
+  if (m == 0 || n == 0) return;
+  if (k == 0 || alpha == 0) {
+    scaleAddBias(m, n, beta, c, ldc, bias);
+    return;
+  }
+  const ukr::MicroKernel& kernel = activeMicroKernel();
+  const Blocking limit = blockingFor(kernel);
+  const int64_t kcBlock = balancedBlock(k, limit.kc, 1);
+  const int64_t mcBlock = balancedBlock(m, limit.mc, kernel.mr);
+  const int64_t ncBlock = balancedBlock(n, limit.nc, kernel.nr);
+  float* pa = packedA.reserve(mcBlock * kcBlock);
+  float* pb = packedB.reserve(kcBlock * ncBlock);
+
+  // Strides of op(A) by (row i, depth p) and of op(B) by (column j, depth p).
+  const int64_t aRow = transA ? 1 : lda, aDepth = transA ? lda : 1;
+  const int64_t bCol = transB ? ldb : 1, bDepth = transB ? 1 : ldb;
+
+  for (int64_t jc = 0; jc < n; jc += ncBlock) {
+    const int64_t nc = minimum(ncBlock, n - jc);
+    for (int64_t pc = 0; pc < k; pc += kcBlock) {
+      const int64_t kc = minimum(kcBlock, k - pc);
+      kernel.packB(b + jc * bCol + pc * bDepth, bCol, bDepth, nc, kc, pb);
+      const float betaBlock = pc == 0 ? beta : 1.0f;
+      const float* biasBlock = bias && pc + kc == k ? bias + jc : nullptr;
+      for (int64_t ic = 0; ic < m; ic += mcBlock) {
+        const int64_t mc = minimum(mcBlock, m - ic);
+        kernel.packA(a + ic * aRow + pc * aDepth, aRow, aDepth, mc, kc, pa);
+        macroKernel(kernel, mc, nc, kc, pa, pb, alpha, betaBlock, c + ic * ldc + jc, ldc, biasBlock);
+      }
+    }
+  }
+}
+
+}  // namespace fcnn

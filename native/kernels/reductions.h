@@ -1,0 +1,42 @@
+// Sums and norms over arrays and matrix columns, accumulated in double.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+
+namespace fcnn::kernels {
+
+// For each column j in [begin, end): store(j, Σ_{r < rows} term(r, j)), the sum taken in double in
+// row order. Columns go in blocks of accumulators small enough for L1, so each row segment is
+// read contiguously and the adds vectorize across columns: each lane is its own in-order sum, which
+// -O3 may vectorize without -ffast-math, and the result does not depend on how callers split
+// [begin, end) among threads.
+template <typename Term, typename Store>
+inline void sumColumns(size_t rows, size_t begin, size_t end, Term term, Store store) {
+  constexpr size_t kBlock = 64;
+  double sum[kBlock];
+  for (size_t j0 = begin; j0 < end; j0 += kBlock) {
+    size_t width = std::min(kBlock, end - j0);
+    for (size_t k = 0; k < width; k++) sum[k] = 0;
+    for (size_t r = 0; r < rows; r++)
+      for (size_t k = 0; k < width; k++) sum[k] += term(r, j0 + k);
+    for (size_t k = 0; k < width; k++) store(j0 + k, sum[k]);
+  }
+}
+
+// out[j] = beta·out[j] + Σ_r x[r·cols + j]; beta = 0 overwrites out without reading it (as in BLAS).
+void columnSums(const float* x, size_t rows, size_t cols, float* out, float beta);
+
+// out[i] = Σ_{s < count} slots[s·stride + i] for begin ≤ i < end, summed in slot order.
+void sumSlots(const float* slots, size_t count, size_t stride, size_t begin, size_t end, float* out);
+
+// max |x[i]|; NaN when any x[i] is NaN, else +Inf when any is infinite; 0 when n = 0.
+float maxAbs(const float* x, size_t n);
+
+// Σ x[i]² in double.
+double sumSquares(const float* x, size_t n);
+
+// x[i] *= s.
+void scale(float* x, size_t n, float s);
+
+}  // namespace fcnn::kernels

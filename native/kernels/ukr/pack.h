@@ -1,0 +1,84 @@
+// Packing, the other half of the per-ISA code: copies a block of op(A) or op(B) into the
+// micro-panels the micro-kernel reads (lane-fastest, `W` lanes per depth step, W = MR for A and NR
+// for B). Transposes happen here, L×L at a time in registers, so every product the layers run
+// (X·Wᵀ, dY·W, dYᵀ·X) reaches the micro-kernel in the same layout.
+//
+// Like ukr.h it lives in an unnamed namespace, one copy per ISA translation unit. V needs, beyond
+// what the micro-kernel uses, transpose(reg r[width]): r[i][j] becomes r[j][i].
+#pragma once
+
+#include <cstdint>
+
+namespace fcnn::ukr {
+namespace {
+
+// Copies micro-panels from a source whose depth steps are contiguous runs of lanes
+// (laneStride 1). The loop runs along source rows, so that reads are sequential even when the
+// rows are far apart (a 4 KiB stride would defeat the hardware prefetchers panel by panel).
+template <class V, int W>
+void copyPanels(const float* __restrict src, int64_t depthStride, int64_t lanes, int64_t depth,
+                float* __restrict dst) {
+  constexpr int L = V::width;
+  const int64_t full = lanes / W, rest = lanes % W;
+  for (int64_t p = 0; p < depth; p++, src += depthStride, dst += W) {
+    const float* s = src;
+    float* d = dst;
+    for (int64_t panel = 0; panel < full; panel++, s += W, d += depth * W) {
+      int l = 0;
+#pragma GCC unroll 8
+      for (; l + L <= W; l += L) V::storeu(d + l, V::loadu(s + l));
+#pragma GCC unroll 16
+      for (; l < W; l++) d[l] = s[l];
+    }
+    if (rest)
+      for (int l = 0; l < W; l++) d[l] = l < rest ? s[l] : 0.0f;
+  }
+}
+
+// Transposes one micro-panel from a source whose lanes are contiguous rows (depthStride 1),
+// by L×L blocks in registers: lanes [0, used) of the source, zeros after them.
+template <class V, int W>
+void transposePanel(const float* __restrict src, int64_t laneStride, int64_t used, int64_t depth,
+                    float* __restrict dst) {
+  constexpr int L = V::width;
+  int64_t p = 0;
+  for (; p + L <= depth; p += L) {
+#pragma GCC unroll 4
+    for (int g = 0; g < W; g += L) {
+      typename V::reg r[L];
+#pragma GCC unroll 16
+      for (int l = 0; l < L; l++) r[l] = g + l < used ? V::loadu(src + (g + l) * laneStride + p) : V::zero();
+      V::transpose(r);
+#pragma GCC unroll 16
+      for (int q = 0; q < L; q++) {
+        float* d = dst + (p + q) * W + g;
+        if (g + L <= W) {
+          V::storeu(d, r[q]);
+        } else {
+          float lanes[L];
+          V::storeu(lanes, r[q]);
+          for (int l = 0; l < W - g; l++) d[l] = lanes[l];
+        }
+      }
+    }
+  }
+  for (; p < depth; p++)
+    for (int l = 0; l < W; l++) dst[p * W + l] = l < used ? src[l * laneStride + p] : 0.0f;
+}
+
+// Packs `lanes` lanes into ceil(lanes / W) consecutive micro-panels of depth × W floats, lane
+// fastest. The missing lanes of the last panel only feed the part of an edge tile that is thrown
+// away; they are zeros rather than whatever the buffer held, which could be NaNs or subnormals
+// (slow on some CPUs). Lane l at depth p is src[l·laneStride + p·depthStride]; one stride is 1.
+template <class V, int W>
+void packPanels(const float* src, int64_t laneStride, int64_t depthStride, int64_t lanes, int64_t depth, float* dst) {
+  if (laneStride == 1) {
+    copyPanels<V, W>(src, depthStride, lanes, depth, dst);
+    return;
+  }
+  for (int64_t l0 = 0; l0 < lanes; l0 += W, src += W * laneStride, dst += depth * W)
+    transposePanel<V, W>(src, laneStride, lanes - l0 < W ? lanes - l0 : W, depth, dst);
+}
+
+}  // namespace
+}  // namespace fcnn::ukr

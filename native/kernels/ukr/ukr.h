@@ -1,0 +1,145 @@
+// The micro-kernel interface of the SGEMM framework (BLIS): the only per-ISA code is a tiny kernel
+// that multiplies one packed MR×k micro-panel of A by one packed k×NR micro-panel of B into an
+// MR×NR tile of C held in registers, and the packing routines that make those micro-panels
+// (pack.h). Everything around them (blocking, the loops, edge tiles) is in gemm.cc and is the
+// same for every ISA.
+//
+// Every ISA instantiates the same templates with its own vector traits, so the AVX-512 kernel,
+// which cannot run on every machine that builds and tests this code, is the AVX2 and portable
+// code with a wider register.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/ukr/pack.h"
+
+namespace fcnn::ukr {
+
+// c[i·ldc + j] = alpha·Σ_p a[p·mr + i]·b[p·nr + j] + beta·c[i·ldc + j] + bias[j], for i < mr,
+// j < nr, p < kc. a and b are packed micro-panels, 64-byte aligned; c is any row-major tile.
+// beta == 0 leaves c unread (it may hold NaN); bias may be null.
+using KernelFn = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
+                          float alpha, float beta, const float* bias);
+
+// Packs `lanes` lanes × `depth` of a matrix whose lane l at depth p is src[l·laneStride +
+// p·depthStride] (one of the strides is 1) into ceil(lanes / width) micro-panels of depth × width
+// floats, lane fastest, the missing lanes of the last one zero. width is mr for A, nr for B.
+using PackFn = void (*)(const float* src, int64_t laneStride, int64_t depthStride, int64_t lanes, int64_t depth,
+                        float* dst);
+
+// `iterations` rounds of independent FMA chains, as many as the kernel's accumulators, with no
+// memory traffic: the throughput ceiling of the kernel. Returns a value that depends on every chain.
+using FmaLoopFn = float (*)(int64_t iterations, float x);
+
+// Upper bounds of mr and nr over all kernels, for the framework's stack tiles.
+constexpr int kMaxMr = 12;
+constexpr int kMaxNr = 32;
+
+struct MicroKernel {
+  const char* isa;  // "avx512", "avx2" or "portable"
+  int mr, nr;
+  KernelFn kernel;
+  PackFn packA, packB;
+  FmaLoopFn fmaLoop;
+  int fmaLoopFlops;  // floating-point operations per iteration of fmaLoop
+};
+
+// One accessor per ISA, each defined in its own translation unit compiled with that ISA's flags.
+const MicroKernel& portable();
+#if FCNN_X86
+const MicroKernel& avx2();
+const MicroKernel& avx512();
+#endif
+
+// The shared template. It lives in an unnamed namespace so that every ukr/*.cc gets its own copy
+// compiled with its own flags: an inline function with external linkage would be emitted by each
+// of them, and the linker could keep an AVX-512 copy for the code that runs on every CPU. For the
+// same reason nothing here calls into std templates (std::min and friends).
+//
+// V is a vector-traits struct: reg, width, zero(), load() (aligned), loadu(), storeu(),
+// broadcast(const float*), set1(), fma(a, b, c) = a·b + c, mul(), add().
+namespace {
+
+template <class V, int MR, int NV>
+void microKernel(int64_t kc, const float* __restrict a, const float* __restrict b, float* __restrict c,
+                 int64_t ldc, float alpha, float beta, const float* __restrict bias) {
+  constexpr int W = V::width;
+  constexpr int NR = NV * W;
+  typename V::reg acc[MR][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++)
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; v++) acc[i][v] = V::zero();
+
+  // The tile of C is needed only after the loop: start bringing it in now.
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) {
+    __builtin_prefetch(c + i * ldc, 1);
+    __builtin_prefetch(c + i * ldc + NR - 1, 1);
+  }
+
+#pragma GCC unroll 2
+  for (int64_t p = 0; p < kc; p++) {
+    typename V::reg bp[NV];
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; v++) bp[v] = V::load(b + v * W);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+      typename V::reg ai = V::broadcast(a + i);
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; v++) acc[i][v] = V::fma(ai, bp[v], acc[i][v]);
+    }
+    a += MR;
+    b += NR;
+  }
+
+  const typename V::reg alphaV = V::set1(alpha), betaV = V::set1(beta);
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) {
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; v++) {
+      float* ci = c + i * ldc + v * W;
+      typename V::reg r = V::mul(alphaV, acc[i][v]);
+      if (beta != 0) r = V::fma(betaV, V::loadu(ci), r);
+      if (bias) r = V::add(r, V::loadu(bias + v * W));
+      V::storeu(ci, r);
+    }
+  }
+}
+
+template <class V, int Chains>
+float fmaLoop(int64_t iterations, float x) {
+  typename V::reg acc[Chains];
+  const typename V::reg scale = V::set1(x), shift = V::set1(1.0f - x);
+#pragma GCC unroll 32
+  for (int j = 0; j < Chains; j++) acc[j] = V::set1(float(j));
+  // acc·x + (1 − x) stays bounded (it converges to 1), so no chain overflows or goes subnormal.
+  for (int64_t it = 0; it < iterations; it++) {
+#pragma GCC unroll 32
+    for (int j = 0; j < Chains; j++) acc[j] = V::fma(acc[j], scale, shift);
+  }
+  typename V::reg sum = acc[0];
+#pragma GCC unroll 32
+  for (int j = 1; j < Chains; j++) sum = V::add(sum, acc[j]);
+  float lanes[V::width];
+  V::storeu(lanes, sum);
+  return lanes[0];
+}
+
+// The MicroKernel of traits V with an MR×(NV·width) tile, packing with traits P; its FMA loop has
+// as many chains as the tile has accumulators.
+template <class V, class P, int MR, int NV>
+constexpr MicroKernel makeMicroKernel(const char* isa) {
+  static_assert(MR <= kMaxMr && NV * V::width <= kMaxNr, "raise kMaxMr or kMaxNr");
+  return MicroKernel{isa,
+                     MR,
+                     NV * V::width,
+                     &microKernel<V, MR, NV>,
+                     &packPanels<P, MR>,
+                     &packPanels<P, NV * V::width>,
+                     &fmaLoop<V, MR * NV>,
+                     2 * MR * NV * V::width};
+}
+
+}  // namespace
+}  // namespace fcnn::ukr

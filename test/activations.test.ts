@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { ActivationCode, native } from '../src/native.js';
+import { LENGTHS, Rng, activation, activationDerivative, expectClose } from './reference.js';
+
+const KINDS = [
+  ['linear', ActivationCode.Linear, 0],
+  ['relu', ActivationCode.Relu, 0],
+  ['leaky_relu', ActivationCode.LeakyRelu, 0.01],
+  ['leaky_relu with slope 0.3', ActivationCode.LeakyRelu, 0.3],
+  ['tanh', ActivationCode.Tanh, 0],
+  ['sigmoid', ActivationCode.Sigmoid, 1],
+  ['sigmoid(2.5·x)', ActivationCode.Sigmoid, 2.5],
+] as const;
+
+function forward(kind: ActivationCode, alpha: number, z: Float32Array): Float32Array {
+  const a = new Float32Array(z.length);
+  native.activationForward(kind, alpha, z, a, z.length);
+  return a;
+}
+
+function backward(kind: ActivationCode, alpha: number, z: Float32Array, da: Float32Array, a = forward(kind, alpha, z)): Float32Array {
+  const dz = new Float32Array(z.length);
+  native.activationBackward(kind, alpha, z, a, da, dz, z.length);
+  return dz;
+}
+
+describe.each(KINDS)('%s', (_name, kind, alpha) => {
+  it.each(LENGTHS)('matches the float64 reference forward and backward, n = %i', (n) => {
+    const rng = new Rng(n * 7 + kind);
+    const z = rng.floats(n, -6, 6);
+    if (n > 2) z[1] = 0; // the kink of the piecewise-linear units
+    const da = rng.floats(n, -2, 2);
+    const a = forward(kind, alpha, z);
+    expectClose(a, Array.from(z, (v) => activation(kind, alpha, v)), 1e-6, 1e-7);
+    const expected = Array.from(z, (v, i) => da[i] * activationDerivative(kind, alpha, v, a[i]));
+    expectClose(backward(kind, alpha, z, da, a), expected, 1e-6, 1e-7);
+  });
+
+  it('touches only the first n elements', () => {
+    const z = new Rng(3).floats(10, -3, 3), a = new Float32Array(10).fill(42), dz = new Float32Array(10).fill(42);
+    native.activationForward(kind, alpha, z, a, 7);
+    native.activationBackward(kind, alpha, z, a, z, dz, 7);
+    expect(Array.from(a.subarray(7))).toEqual([42, 42, 42]);
+    expect(Array.from(dz.subarray(7))).toEqual([42, 42, 42]);
+  });
+
+  it('propagates NaN forward and backward', () => {
+    const z = new Float32Array([NaN, 1, -1, NaN, 0, 2, -2, NaN, 3]);
+    const a = forward(kind, alpha, z);
+    z.forEach((v, i) => expect(Number.isNaN(a[i]), `a[${i}]`).toBe(Number.isNaN(v)));
+    // A NaN input makes f'(z) NaN (linear excepted: f' = 1 whatever z is) ...
+    const dz = backward(kind, alpha, z, new Float32Array(z.length).fill(1));
+    if (kind !== ActivationCode.Linear) z.forEach((v, i) => expect(Number.isNaN(dz[i]), `dz[${i}]`).toBe(Number.isNaN(v)));
+    // ... and a NaN upstream gradient stays NaN wherever f'(z) is not 0.
+    const zFinite = new Float32Array([0.5, 1.5, 2]);
+    expect(Array.from(backward(kind, alpha, zFinite, new Float32Array(3).fill(NaN))).every(Number.isNaN)).toBe(true);
+  });
+
+  it('gives the limits at ±Inf', () => {
+    const z = new Float32Array([Infinity, -Infinity]);
+    expect(Array.from(forward(kind, alpha, z))).toEqual(Array.from(z, (v) => activation(kind, alpha, v)));
+  });
+});
+
+describe('activation edge cases', () => {
+  it('sigmoid(±1e30) is exactly 1 and 0, and sigmoid keeps tiny tails instead of NaN', () => {
+    const z = new Float32Array([1e30, -1e30, 90, -90, 1e-30]);
+    const a = forward(ActivationCode.Sigmoid, 1, z);
+    expect(a[0]).toBe(1);
+    expect(a[1]).toBe(0);
+    expect(a[2]).toBe(1);
+    expect(a[3]).toBeGreaterThan(0); // e^−90 ≈ 8e−40 is a float32 subnormal, not 0
+    expectClose([a[3]], [Math.exp(-90)], 1e-2);
+    expect(a[4]).toBe(0.5);
+    // The derivative at saturation is exactly 0, not NaN.
+    expect(Array.from(backward(ActivationCode.Sigmoid, 1, z.subarray(0, 2), new Float32Array([1, 1])))).toEqual([0, 0]);
+  });
+
+  it('leaky_relu with slope 0 is relu, including 0 (not NaN) at −Inf', () => {
+    const z = new Float32Array([-Infinity, -2, 0, 3, Infinity]);
+    expect(Array.from(forward(ActivationCode.LeakyRelu, 0, z))).toEqual(Array.from(forward(ActivationCode.Relu, 0, z)));
+    expect(forward(ActivationCode.LeakyRelu, 0, z)[0]).toBe(0);
+  });
+
+  it('relu passes an infinite upstream gradient only where the unit is active', () => {
+    const dz = backward(ActivationCode.Relu, 0, new Float32Array([-1, 0, 1]), new Float32Array([Infinity, Infinity, Infinity]));
+    expect(Array.from(dz)).toEqual([0, 0, Infinity]);
+  });
+
+  it('tanh and sigmoid backward take the derivative from a, not z', () => {
+    // With a deliberately inconsistent a, the result follows a: 1 − a² and alpha·a·(1 − a).
+    const z = new Float32Array([0.3, -0.7]), a = new Float32Array([0.5, 0.25]), da = new Float32Array([2, 3]);
+    const dz = new Float32Array(2);
+    native.activationBackward(ActivationCode.Tanh, 0, z, a, da, dz, 2);
+    expectClose(dz, [2 * (1 - 0.25), 3 * (1 - 0.0625)], 1e-7);
+    native.activationBackward(ActivationCode.Sigmoid, 2, z, a, da, dz, 2);
+    expectClose(dz, [2 * 2 * 0.5 * 0.5, 3 * 2 * 0.25 * 0.75], 1e-7);
+  });
+
+  it('n = 0 writes nothing', () => {
+    const a = new Float32Array([7]);
+    native.activationForward(ActivationCode.Relu, 0, new Float32Array(0), a, 0);
+    expect(a[0]).toBe(7);
+  });
+});

@@ -1,0 +1,178 @@
+// The checks of the GEMM binding: every bad argument throws the named error, naming the function and
+// the argument, before any memory is touched; and a bad FCNN_ISA fails the addon's load clearly.
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { native, type Isa } from '../src/native.js';
+
+const sgemm = native.sgemm as unknown as (...args: unknown[]) => void;
+const fmaPeak = native.fmaPeak as unknown as (...args: unknown[]) => number;
+const ALL_ISAS: Isa[] = ['avx512', 'avx2', 'portable'];
+
+// op(A) is m×k, op(B) is k×n; every array exactly as long as its dimensions need.
+function validArgs(transA = false, transB = false, m = 3, n = 5, k = 4): unknown[] {
+  const lda = (transA ? m : k) + 1;
+  const ldb = (transB ? k : n) + 2;
+  const ldc = n + 1;
+  const length = (rows: number, cols: number, ld: number) => (rows - 1) * ld + cols;
+  return [
+    transA, transB, m, n, k, 1,
+    new Float32Array(transA ? length(k, m, lda) : length(m, k, lda)), lda,
+    new Float32Array(transB ? length(n, k, ldb) : length(k, n, ldb)), ldb,
+    0, new Float32Array(length(m, n, ldc)), ldc,
+    new Float32Array(n),
+  ];
+}
+
+const NAMES = ['transA', 'transB', 'm', 'n', 'k', 'alpha', 'a', 'lda', 'b', 'ldb', 'beta', 'c', 'ldc', 'bias'];
+const at = (name: string) => NAMES.indexOf(name);
+
+function withArg(args: unknown[], name: string, value: unknown): unknown[] {
+  const copy = [...args];
+  copy[at(name)] = value;
+  return copy;
+}
+
+function expectError(args: unknown[], type: typeof TypeError | typeof RangeError, argument: string): void {
+  expect(() => sgemm(...args)).toThrow(type);
+  expect(() => sgemm(...args)).toThrow(new RegExp(`^sgemm: .*'${argument}'`));
+}
+
+const TRANSPOSES: [boolean, boolean][] = [
+  [false, false],
+  [false, true],
+  [true, false],
+  [true, true],
+];
+
+describe('sgemm argument checks', () => {
+  it('accepts arrays of exactly the needed length, with or without bias', () => {
+    for (const [transA, transB] of TRANSPOSES) {
+      const args = validArgs(transA, transB);
+      expect(() => sgemm(...args)).not.toThrow();
+      expect(() => sgemm(...withArg(args, 'bias', null))).not.toThrow();
+      expect(() => sgemm(...args.slice(0, 13))).not.toThrow();
+    }
+  });
+
+  it('rejects a wrong number of arguments', () => {
+    expect(() => sgemm(...validArgs().slice(0, 12))).toThrow(/^sgemm: expected 13 to 14 arguments, got 12/);
+    expect(() => sgemm(...validArgs(), 1)).toThrow(TypeError);
+  });
+
+  it('rejects wrong types, naming the argument', () => {
+    const cases: [string, unknown][] = [
+      ['transA', 1], ['transB', 'yes'], ['m', '3'], ['n', null], ['k', undefined], ['alpha', '1'],
+      ['a', new Float64Array(64)], ['a', [1, 2, 3]], ['lda', 5n], ['b', new Int32Array(64)], ['ldb', {}],
+      ['beta', true], ['c', null], ['ldc', '6'], ['bias', new Float64Array(5)], ['bias', 0],
+    ];
+    for (const [name, value] of cases) expectError(withArg(validArgs(), name, value), TypeError, name);
+  });
+
+  it('rejects negative, fractional, NaN, infinite and too large dimensions', () => {
+    for (const name of ['m', 'n', 'k', 'lda', 'ldb', 'ldc'])
+      for (const value of [-1, 1.5, NaN, Infinity, 2 ** 31]) expectError(withArg(validArgs(), name, value), RangeError, name);
+  });
+
+  it('rejects non-finite alpha and beta', () => {
+    for (const name of ['alpha', 'beta'])
+      for (const value of [NaN, Infinity, -Infinity]) expectError(withArg(validArgs(), name, value), RangeError, name);
+  });
+
+  it('rejects each array one element too short, for every transpose', () => {
+    for (const [transA, transB] of TRANSPOSES) {
+      const args = validArgs(transA, transB);
+      for (const name of ['a', 'b', 'c', 'bias']) {
+        const array = args[at(name)] as Float32Array;
+        expectError(withArg(args, name, array.subarray(0, array.length - 1)), RangeError, name);
+      }
+    }
+  });
+
+  it('rejects a leading dimension smaller than the row width', () => {
+    for (const [transA, transB] of TRANSPOSES) {
+      const [m, n, k] = [3, 5, 4];
+      const args = validArgs(transA, transB, m, n, k);
+      expectError(withArg(args, 'lda', (transA ? m : k) - 1), RangeError, 'lda');
+      expectError(withArg(args, 'ldb', (transB ? k : n) - 1), RangeError, 'ldb');
+      expectError(withArg(args, 'ldc', n - 1), RangeError, 'ldc');
+    }
+  });
+
+  it('computes needed lengths without 32-bit overflow', () => {
+    // 70000·70000 elements wrap to 605032704 in 32 bits; the array must still be too short.
+    const args = validArgs();
+    const big = { m: 70000, k: 70000, lda: 70000 };
+    let a = withArg(withArg(withArg(args, 'm', big.m), 'k', big.k), 'lda', big.lda);
+    expectError(a, RangeError, 'a');
+    a = withArg(withArg(withArg(args, 'm', 2 ** 31 - 1), 'k', 2 ** 31 - 1), 'lda', 2 ** 31 - 1);
+    expectError(a, RangeError, 'a');
+    // C alone: k = 0 makes A and B empty.
+    const c = [false, false, 70000, 70000, 0, 1, new Float32Array(0), 0, new Float32Array(0), 70000, 0, new Float32Array(16), 70000];
+    expectError(c, RangeError, 'c');
+  });
+
+  it('rejects C overlapping A, B or the bias, and accepts disjoint views of one buffer', () => {
+    const args = validArgs();
+    const both = new Float32Array(100);
+    expectError(withArg(withArg(args, 'a', both), 'c', both), TypeError, 'c');
+    expect(() => sgemm(...withArg(withArg(args, 'a', both), 'c', both.subarray(50)))).toThrow(/'c' and 'a' must not overlap/);
+    const buffer = new Float32Array(200);
+    const b = buffer.subarray(0, (args[at('b')] as Float32Array).length);
+    const cLength = (args[at('c')] as Float32Array).length;
+    expect(() => sgemm(...withArg(withArg(args, 'b', b), 'c', buffer.subarray(b.length - 1, b.length - 1 + cLength)))).toThrow(
+      /'c' and 'b' must not overlap/,
+    );
+    expect(() => sgemm(...withArg(withArg(args, 'b', b), 'c', buffer.subarray(b.length, b.length + cLength)))).not.toThrow();
+    const c = args[at('c')] as Float32Array;
+    expect(() => sgemm(...withArg(args, 'bias', c.subarray(0, 5)))).toThrow(/'c' and 'bias' must not overlap/);
+  });
+});
+
+describe('ISA selection', () => {
+  it('lists the CPU ISAs best first, portable last, and runs one of them', () => {
+    const isas = native.availableIsas();
+    expect(isas.at(-1)).toBe('portable');
+    expect(isas.every((isa) => ALL_ISAS.includes(isa))).toBe(true);
+    expect(isas).toEqual(ALL_ISAS.filter((isa) => isas.includes(isa)));
+    expect(native.isa()).toBe(process.env.FCNN_ISA || isas[0]);
+  });
+
+  const load = (isa: string) =>
+    spawnSync(process.execPath, ['-e', `console.log(require(${JSON.stringify(addonPath())}).isa())`], {
+      env: { ...process.env, FCNN_ISA: isa },
+      encoding: 'utf8',
+    });
+
+  it('fails the load on an unknown FCNN_ISA, naming the variable and the CPU ISAs', () => {
+    const child = load('avx9');
+    expect(child.status).not.toBe(0);
+    expect(child.stderr).toContain('FCNN_ISA=avx9 is not an ISA (expected avx512, avx2 or portable)');
+    expect(child.stderr).toContain(`this CPU supports: ${native.availableIsas().join(', ')}`);
+  });
+
+  it('fails the load on an ISA this CPU lacks, and loads with any it has', () => {
+    for (const isa of ALL_ISAS) {
+      const child = load(isa);
+      if (native.availableIsas().includes(isa)) {
+        expect(child.stderr).toBe('');
+        expect(child.stdout.trim()).toBe(isa);
+      } else {
+        expect(child.status).not.toBe(0);
+        expect(child.stderr).toContain(`FCNN_ISA=${isa} names an ISA this CPU does not support`);
+      }
+    }
+  });
+
+  it('measures an FMA peak for each available ISA and checks its arguments', () => {
+    for (const isa of native.availableIsas()) expect(native.fmaPeak(isa, 0.01)).toBeGreaterThan(0);
+    expect(() => fmaPeak('avx9', 0.01)).toThrow(RangeError);
+    expect(() => fmaPeak('avx9', 0.01)).toThrow(`fmaPeak: argument 'isa' must be an ISA this CPU supports (${native.availableIsas().join(', ')}), got 'avx9'`);
+    expect(() => fmaPeak(2, 0.01)).toThrow(/^fmaPeak: argument 'isa' must be a string/);
+    for (const seconds of [0, -1, 61, NaN]) expect(() => fmaPeak('portable', seconds)).toThrow(/^fmaPeak: argument 'seconds'/);
+    expect(() => fmaPeak('portable')).toThrow(TypeError);
+  });
+});
+
+function addonPath(): string {
+  return new URL('../build/Release/fcnn.node', import.meta.url).pathname;
+}

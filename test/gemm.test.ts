@@ -1,0 +1,288 @@
+// sgemm against a float64 TypeScript reference. vitest.config.ts runs this file once per ISA the
+// CPU supports (FCNN_ISA), so every micro-kernel and its packing go through the same cases.
+//
+// Two kinds of data:
+// - small integers, with alpha, beta and bias that keep every partial sum an integer (or half
+//   integer) below 2^24: float32 computes them exactly in any order, so the result must EQUAL the
+//   reference, and a single misplaced or missing term shows;
+// - uniform reals, checked against the standard error bound of a float32 dot product: each term
+//   passes through at most k + 2·(k blocks) + 2 ≤ 3k + 2 roundings of u = 2^-24, so
+//   |c − ref| ≤ (3k + 2)·u·(|alpha|·Σ|a·b| + |beta·c| + |bias|).
+// Padding between rows (ld > width) and guards around every array hold NaN in the inputs, so a
+// read outside op(A), op(B) or the bias poisons the result, and a sentinel in C, which must
+// survive: nothing outside the m×n window may be written.
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { native } from '../src/native.js';
+
+const U = 2 ** -24;
+const GUARD = 5;
+const SENTINEL = 1234.5;
+
+function rng(seed: number): () => number {
+  // mulberry32: reproducible cases
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Matrix {
+  /** The array passed to sgemm: exactly (rows − 1)·ld + cols elements, GUARD more on each side in `whole`. */
+  view: Float32Array;
+  whole: Float32Array;
+  rows: number;
+  cols: number;
+  ld: number;
+}
+
+function matrix(rows: number, cols: number, ld: number, value: () => number, pad: number, shared = false): Matrix {
+  const length = rows === 0 || cols === 0 ? 0 : (rows - 1) * ld + cols;
+  const bytes = (length + 2 * GUARD) * 4;
+  const whole = new Float32Array(shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes)).fill(pad);
+  const view = whole.subarray(GUARD, GUARD + length);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) view[i * ld + j] = value();
+  return { view, whole, rows, cols, ld };
+}
+
+interface Case {
+  transA: boolean;
+  transB: boolean;
+  m: number;
+  n: number;
+  k: number;
+  alpha: number;
+  beta: number;
+  bias: boolean;
+  /** Extra elements per row beyond the width, for each of A, B, C. */
+  pad: [number, number, number];
+  shared?: boolean;
+}
+
+interface Result {
+  c: Matrix;
+  expected: Float64Array;
+  /** |alpha|·Σ|a·b| + |beta·c| + |bias| per element: the scale of the rounding error. */
+  magnitude: Float64Array;
+}
+
+function run(cs: Case, value: () => number): Result {
+  const { transA, transB, m, n, k, alpha, beta, pad, shared } = cs;
+  const a = transA ? matrix(k, m, m + pad[0], value, NaN, shared) : matrix(m, k, k + pad[0], value, NaN, shared);
+  const b = transB ? matrix(n, k, k + pad[1], value, NaN, shared) : matrix(k, n, n + pad[1], value, NaN, shared);
+  // beta = 0 must not read C: fill it with NaN then.
+  const c = matrix(m, n, n + pad[2], beta === 0 ? () => NaN : value, SENTINEL, shared);
+  const bias = cs.bias ? matrix(1, n, n, value, NaN, shared) : null;
+
+  const opA = (i: number, p: number) => (transA ? a.view[p * a.ld + i] : a.view[i * a.ld + p]);
+  const opB = (p: number, j: number) => (transB ? b.view[j * b.ld + p] : b.view[p * b.ld + j]);
+  const expected = new Float64Array(m * n);
+  const magnitude = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let sum = 0;
+      let abs = 0;
+      for (let p = 0; p < k; p++) {
+        const t = opA(i, p) * opB(p, j);
+        sum += t;
+        abs += Math.abs(t);
+      }
+      const c0 = beta === 0 ? 0 : beta * c.view[i * c.ld + j];
+      const bj = bias ? bias.view[j] : 0;
+      expected[i * n + j] = alpha * sum + c0 + bj;
+      magnitude[i * n + j] = Math.abs(alpha) * abs + Math.abs(c0) + Math.abs(bj);
+    }
+  }
+
+  native.sgemm(transA, transB, m, n, k, alpha, a.view, a.ld, b.view, b.ld, beta, c.view, c.ld, bias?.view);
+  return { c, expected, magnitude };
+}
+
+/** Asserts |c − expected| ≤ tolerance(i, j) inside the window and the sentinel everywhere else in C's buffer. */
+function check(r: Result, tolerance: (index: number) => number): void {
+  const { c, expected } = r;
+  let worst = { excess: -Infinity, i: -1, j: -1, got: 0, want: 0 };
+  for (let i = 0; i < c.rows; i++) {
+    for (let j = 0; j < c.cols; j++) {
+      const got = c.view[i * c.ld + j];
+      const want = expected[i * c.cols + j];
+      const excess = Number.isNaN(got) ? Infinity : Math.abs(got - want) - tolerance(i * c.cols + j);
+      if (excess > worst.excess) worst = { excess, i, j, got, want };
+    }
+  }
+  if (worst.excess > 0) expect.fail(`C[${worst.i}][${worst.j}] = ${worst.got}, expected ${worst.want}`);
+
+  const inWindow = (index: number) => {
+    const local = index - GUARD;
+    if (local < 0 || local >= c.view.length) return false;
+    return local % c.ld < c.cols;
+  };
+  for (let index = 0; index < c.whole.length; index++)
+    if (!inWindow(index) && c.whole[index] !== SENTINEL) expect.fail(`C's buffer changed outside the window at ${index - GUARD}`);
+}
+
+function exact(r: Result): void {
+  check(r, () => 0);
+}
+
+function withinBound(r: Result, k: number): void {
+  check(r, (index) => (3 * k + 2) * U * r.magnitude[index]);
+}
+
+const TRANSPOSES: [boolean, boolean][] = [
+  [false, false],
+  [false, true],
+  [true, false],
+  [true, true],
+];
+
+// m, n, k: ones, odd sizes, sizes off the vector width and off MR and NR of every kernel; k across
+// several KC blocks; m across MC and n across NC of every kernel (AVX2 252 and 4096, AVX-512 504
+// and 8192, portable 128 and 2048) with the other dimensions small to keep the reference cheap.
+const SHAPES: [number, number, number][] = [
+  [1, 1, 1],
+  [1, 17, 5],
+  [7, 1, 9],
+  [5, 3, 1],
+  [6, 16, 8],
+  [12, 32, 16],
+  [13, 33, 31],
+  [37, 29, 64],
+  [31, 47, 257],
+  [130, 70, 300],
+  [3, 9, 2500],
+  [2, 5, 4100],
+  [600, 11, 7],
+  [4, 8300, 3],
+];
+
+// alpha, beta: plain, scaled, accumulating, and beta = 0 over NaN; in the integer cases they keep
+// sums exact (powers of two, halves).
+const SCALINGS: [number, number][] = [
+  [1, 0],
+  [0.5, 1],
+  [-2, -0.5],
+  [1, 1],
+];
+
+function integers(seed: number): () => number {
+  const r = rng(seed);
+  return () => Math.floor(r() * 9) - 4;
+}
+
+function reals(seed: number): () => number {
+  const r = rng(seed);
+  return () => r() * 2 - 1;
+}
+
+describe(`sgemm on ${native.isa()}`, () => {
+  it('runs the ISA FCNN_ISA asks for', () => {
+    expect(native.availableIsas()).toContain(native.isa());
+    if (process.env.FCNN_ISA) expect(native.isa()).toBe(process.env.FCNN_ISA);
+  });
+
+  it('equals the reference exactly on integer data, every shape and transpose', () => {
+    let seed = 1;
+    for (const [m, n, k] of SHAPES) {
+      for (const [transA, transB] of TRANSPOSES) {
+        const [alpha, beta] = SCALINGS[seed % SCALINGS.length];
+        const pad: [number, number, number] = [seed % 3, (seed + 1) % 4, (seed + 2) % 3];
+        const cs: Case = { transA, transB, m, n, k, alpha, beta, bias: seed % 2 === 0, pad, shared: seed % 5 === 0 };
+        exact(run(cs, integers(seed++)));
+      }
+    }
+  });
+
+  it('stays within the K·eps bound on real data, every shape and transpose', () => {
+    let seed = 100;
+    for (const [m, n, k] of SHAPES) {
+      for (const [transA, transB] of TRANSPOSES) {
+        const cs: Case = { transA, transB, m, n, k, alpha: 1.3, beta: seed % 2 ? 0 : -0.7, bias: true, pad: [1, 2, 3] };
+        withinBound(run(cs, reals(seed++)), k);
+      }
+    }
+  });
+
+  it('runs the three products of a dense layer 784→128', () => {
+    // W is out×in; y = x·Wᵀ + b, dX = dY·W, dW = dYᵀ·X (overwritten, then accumulated).
+    const [batch, inputs, outputs] = [50, 784, 128];
+    const forward: Case = { transA: false, transB: true, m: batch, n: outputs, k: inputs, alpha: 1, beta: 0, bias: true, pad: [0, 0, 0] };
+    const inputGrad: Case = { transA: false, transB: false, m: batch, n: inputs, k: outputs, alpha: 1, beta: 0, bias: false, pad: [0, 0, 0] };
+    const weightGrad: Case = { transA: true, transB: false, m: outputs, n: inputs, k: batch, alpha: 1, beta: 0, bias: false, pad: [0, 0, 0] };
+    withinBound(run(forward, reals(7)), inputs);
+    withinBound(run(inputGrad, reals(8)), outputs);
+    withinBound(run(weightGrad, reals(9)), batch);
+    withinBound(run({ ...weightGrad, beta: 1 }, reals(10)), batch);
+  });
+
+  it('handles empty products: m or n = 0 writes nothing, k = 0 gives beta·C + bias', () => {
+    for (const [m, n] of [[0, 5], [4, 0], [0, 0]]) exact(run({ transA: false, transB: false, m, n, k: 3, alpha: 1, beta: 1, bias: true, pad: [1, 1, 1] }, integers(1)));
+    for (const [transA, transB] of TRANSPOSES) {
+      exact(run({ transA, transB, m: 7, n: 19, k: 0, alpha: 1, beta: 0.5, bias: true, pad: [0, 2, 1] }, integers(2)));
+      exact(run({ transA, transB, m: 7, n: 19, k: 0, alpha: 1, beta: 0, bias: true, pad: [0, 2, 1] }, integers(3)));
+      exact(run({ transA, transB, m: 7, n: 19, k: 0, alpha: 1, beta: -2, bias: false, pad: [0, 2, 1] }, integers(4)));
+    }
+  });
+
+  it('reads neither A nor B when alpha = 0 (BLAS), and propagates a NaN of A to its row only', () => {
+    const c = new Float32Array([1, 2, 3, 4]);
+    native.sgemm(false, false, 2, 2, 2, 0, new Float32Array(4).fill(NaN), 2, new Float32Array(4).fill(NaN), 2, 3, c, 2, new Float32Array([10, 20]));
+    expect([...c]).toEqual([13, 26, 19, 32]);
+
+    const [m, n, k] = [20, 40, 30];
+    const a = new Float32Array(m * k).fill(1);
+    a[7 * k + 11] = NaN;
+    const out = new Float32Array(m * n);
+    native.sgemm(false, false, m, n, k, 1, a, k, new Float32Array(k * n).fill(1), n, 0, out, n);
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) expect(Number.isNaN(out[i * n + j])).toBe(i === 7);
+  });
+
+  it('computes A·Aᵀ with A passed as both operands', () => {
+    const a = matrix(9, 21, 21, integers(5), NaN);
+    const c = new Float32Array(81);
+    native.sgemm(false, true, 9, 9, 21, 1, a.view, 21, a.view, 21, 0, c, 9);
+    for (let i = 0; i < 9; i++) {
+      for (let j = 0; j < 9; j++) {
+        let dot = 0;
+        for (let p = 0; p < 21; p++) dot += a.view[i * 21 + p] * a.view[j * 21 + p];
+        expect(c[i * 9 + j]).toBe(dot);
+      }
+    }
+  });
+
+  it('gives the same bits on worker threads, each with its own packing buffers', async () => {
+    const [m, n, k] = [70, 90, 600];
+    const next = reals(11);
+    const shared = (length: number) => {
+      const x = new Float32Array(new SharedArrayBuffer(length * 4));
+      for (let i = 0; i < length; i++) x[i] = next();
+      return x;
+    };
+    const a = shared(m * k);
+    const b = shared(n * k);
+    const expected = new Float32Array(m * n);
+    native.sgemm(false, true, m, n, k, 1, a, k, b, k, 0, expected, n);
+    const outputs = [0, 1].map(() => new Float32Array(new SharedArrayBuffer(m * n * 4)));
+    const source = `
+      const { workerData, parentPort } = require('node:worker_threads');
+      const native = require(workerData.addon);
+      const { m, n, k, a, b, c } = workerData;
+      for (let r = 0; r < 3; r++) native.sgemm(false, true, m, n, k, 1, a, k, b, k, 0, c, n);
+      parentPort.postMessage(native.isa());`;
+    const addon = new URL('../build/Release/fcnn.node', import.meta.url).pathname;
+    const isas = await Promise.all(
+      outputs.map(
+        (c) =>
+          new Promise<string>((resolve, reject) => {
+            const worker = new Worker(source, { eval: true, workerData: { addon, m, n, k, a, b, c } });
+            worker.once('message', resolve);
+            worker.once('error', reject);
+          }),
+      ),
+    );
+    expect(isas).toEqual([native.isa(), native.isa()]);
+    for (const c of outputs) expect(c).toEqual(expected);
+  });
+});
