@@ -1,0 +1,62 @@
+// bench:train — single-threaded training throughput of 784-128-10 on the real MNIST.
+// Achieved GFLOP/s counts 6 × weights × samples per epoch: 2 for the forward product and 2 each
+// for the two backward products (input and weight gradients); biases and elementwise work are not counted.
+import { fileURLToPath } from 'node:url';
+import { loadMnist } from '../src/data/mnist.js';
+import { createModel } from '../src/nn/model.js';
+import { train } from '../src/train/trainer.js';
+import { machineDescription, parseBenchArgs, report, type Row } from './common.js';
+
+export interface TrainBenchOptions {
+  epochs?: number;
+  batchSize?: number;
+  layers?: number[];
+  workers?: number;
+  json?: boolean;
+  out?: (line: string) => void;
+}
+
+export async function runTrainBench(o: TrainBenchOptions = {}): Promise<Row[]> {
+  const out = o.out ?? ((line: string) => console.log(line));
+  const layers = o.layers ?? [784, 128, 10];
+  const batchSize = o.batchSize ?? 128;
+  const workers = o.workers ?? 0;
+  const { train: trainSet, test } = await loadMnist();
+  const model = createModel({ layers, activation: 'relu', output: 'softmax' }, { init: 'he', seed: 1 });
+  let weights = 0;
+  for (let i = 0; i + 1 < layers.length; i++) weights += layers[i] * layers[i + 1];
+  if (!o.json) out(`bench:train — ${layers.join('-')}, batch ${batchSize}, momentum 0.9, workers ${workers}; ${await machineDescription()}`);
+  const rows: Row[] = [];
+  await train(model, trainSet, {
+    epochs: o.epochs ?? 10,
+    batchSize,
+    optimizer: { kind: 'momentum', momentum: 0.9 },
+    lr: 0.05,
+    workers,
+    evalData: test,
+    onEpoch: (e) => {
+      const row: Row = {
+        bench: 'train',
+        net: layers.join('-'),
+        batch: batchSize,
+        workers,
+        epoch: e.epoch,
+        seconds: e.seconds,
+        samplesPerSec: Math.round(e.samplesPerSec),
+        gflops: (6 * weights * trainSet.count) / e.seconds / 1e9,
+        loss: e.loss,
+        testAccuracy: e.testAccuracy ?? NaN,
+      };
+      rows.push(row);
+      if (o.json) out(JSON.stringify(row));
+    },
+  });
+  if (!o.json) report(rows, false, out);
+  return rows;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const args = parseBenchArgs();
+  const epochsAt = args.args.indexOf('--epochs');
+  await runTrainBench({ json: args.json, epochs: epochsAt >= 0 ? Number(args.args[epochsAt + 1]) : 10 });
+}

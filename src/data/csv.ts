@@ -1,0 +1,342 @@
+// CSV files of integer pixels: the Kaggle "digit recognizer" layout (label,pixel0,…,pixel783; its
+// test.csv has no label column) and any CSV whose cells are integers 0–255 with a label column
+// chosen by name or index. The file is read in chunks and its bytes are parsed straight into the
+// pixel array: no string per line or per cell, so a 42000-row file costs its pixels and one chunk.
+import { open, type FileHandle } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { Dataset, sharedBytes } from './dataset.js';
+import { openDataFile } from './files.js';
+
+export interface CsvOptions {
+  /**
+   * The label column, by name or 0-based index; null for a file without labels.
+   * Default: the column named "label" when the header has one, otherwise no labels.
+   */
+  label?: string | number | null;
+  /** Number of classes; every label must be below it. Defaults to the largest label + 1. */
+  classes?: number;
+  /** Image shape; defaults to [28, 28] for the Kaggle pixel0…pixel783 columns. */
+  shape?: readonly number[];
+  /** Name of the data in descriptions; defaults to the file name. */
+  source?: string;
+}
+
+const CHUNK_BYTES = 1 << 20;
+const NEWLINE = 10;
+const COMMA = 44;
+const KAGGLE_SHAPE = [28, 28];
+
+export async function loadCsv(path: string, options: CsvOptions = {}): Promise<Dataset> {
+  const { file, size } = await openDataFile(path, 'a CSV file with a header line');
+  try {
+    return await parseCsvFile(path, file, size, options);
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * Writes the Kaggle layout: a header label,pixel0,…,pixel{width−1} (no label column when the data
+ * set has no labels), then one line of integers per sample.
+ */
+export async function writeCsv(dataset: Dataset, path: string): Promise<void> {
+  const { images, labels, width, count } = dataset;
+  const header = [...(labels ? ['label'] : []), ...Array.from({ length: width }, (_, j) => `pixel${j}`)].join(',') + '\n';
+  const rowMax = (width + 1) * 4;
+  const buffer = Buffer.alloc(Math.max(CHUNK_BYTES, rowMax));
+  const file = await open(path, 'w');
+  try {
+    await writeAll(file, Buffer.from(header));
+    let used = 0;
+    for (let r = 0; r < count; r++) {
+      if (used + rowMax > buffer.length) {
+        await writeAll(file, buffer.subarray(0, used));
+        used = 0;
+      }
+      if (labels) {
+        used = writeByteValue(buffer, used, labels[r]);
+        buffer[used++] = COMMA;
+      }
+      for (let j = 0; j < width; j++) {
+        used = writeByteValue(buffer, used, images[r * width + j]);
+        buffer[used++] = j + 1 < width ? COMMA : NEWLINE;
+      }
+    }
+    await writeAll(file, buffer.subarray(0, used));
+  } finally {
+    await file.close();
+  }
+}
+
+/** A write may be partial; loop until every byte is out. */
+async function writeAll(file: FileHandle, bytes: Uint8Array): Promise<void> {
+  for (let done = 0; done < bytes.length; ) done += (await file.write(bytes, done, bytes.length - done)).bytesWritten;
+}
+
+/** Decimal digits of v (0–255) at buffer[at]; returns the position after them. */
+function writeByteValue(buffer: Uint8Array, at: number, v: number): number {
+  if (v >= 100) buffer[at++] = 48 + Math.floor(v / 100);
+  if (v >= 10) buffer[at++] = 48 + (Math.floor(v / 10) % 10);
+  buffer[at++] = 48 + (v % 10);
+  return at;
+}
+
+async function parseCsvFile(path: string, file: FileHandle, size: number, options: CsvOptions): Promise<Dataset> {
+  // Two chunks: the next read runs while the current one is parsed.
+  const chunks = [new Uint8Array(CHUNK_BYTES), new Uint8Array(CHUNK_BYTES)];
+  const headerParts: Uint8Array[] = [];
+  let parser: RowParser | null = null;
+  let columns: string[] = [];
+  let offset = 0;
+  try {
+    const read = (k: number) => {
+      const pending = file.read(chunks[k], 0, CHUNK_BYTES, null);
+      pending.catch(() => {}); // awaited below, unless a parse error abandons it
+      return pending;
+    };
+    let reading = read(0);
+    for (let k = 0; ; k ^= 1) {
+      const { bytesRead } = await reading;
+      if (bytesRead === 0) break;
+      reading = read(k ^ 1);
+      let bytes = chunks[k].subarray(0, bytesRead);
+      if (!parser) {
+        const end = bytes.indexOf(NEWLINE);
+        headerParts.push((end < 0 ? bytes : bytes.subarray(0, end)).slice());
+        if (end >= 0) {
+          columns = parseHeader(path, Buffer.concat(headerParts).toString('utf8'));
+          parser = new RowParser(columns, resolveLabelColumn(path, columns, options.label), options.classes, offset + end + 1, size);
+          bytes = bytes.subarray(end + 1);
+          offset += end + 1;
+        }
+      }
+      if (parser) parser.feed(bytes, offset);
+      offset += bytes.length;
+    }
+    if (offset === 0) throw new Error(`${path}: empty file, expected a CSV header line such as label,pixel0,…,pixel783`);
+    if (!parser) {
+      columns = parseHeader(path, Buffer.concat(headerParts).toString('utf8'));
+      throw new Error(`${path}: a header line of ${columns.length} columns but no data rows`);
+    }
+    parser.feed(Uint8Array.of(NEWLINE), offset); // a last line without its newline
+  } catch (err) {
+    if (err instanceof CellProblem) throw new Error(`${path}: ${await describeProblem(file, columns, err)}`);
+    throw err;
+  }
+  const { images, labels, rows } = parser.result();
+  if (rows === 0) throw new Error(`${path}: a header line of ${columns.length} columns but no data rows`);
+  const { width, labelColumn } = parser;
+  const features = columns.filter((_, c) => c !== labelColumn);
+  const kaggle = features.length === 784 && features.every((name, j) => name === `pixel${j}`);
+  return new Dataset({
+    images,
+    labels,
+    count: rows,
+    width,
+    shape: options.shape ?? (kaggle ? KAGGLE_SHAPE : null),
+    classes: options.classes,
+    source: options.source ?? basename(path),
+  });
+}
+
+/** Column names of line 1; a first line of numbers means the header is missing. */
+function parseHeader(path: string, line: string): string[] {
+  const names = line
+    .replace(/^\uFEFF/, '') // the byte-order mark some spreadsheet programs write
+    .replace(/\r$/, '')
+    .split(',')
+    .map((n) => n.trim().replace(/^"(.*)"$/, '$1'));
+  if (names.every((n) => n !== '' && Number.isFinite(Number(n))))
+    throw new Error(
+      `${path}: line 1 is a row of numbers (${abbreviate(line)}), expected a header line of column names such as label,pixel0,…,pixel783`,
+    );
+  return names;
+}
+
+function resolveLabelColumn(path: string, columns: string[], label: CsvOptions['label']): number {
+  if (label === null) return -1;
+  if (label === undefined) return columns.indexOf('label');
+  if (typeof label === 'number') {
+    if (Number.isInteger(label) && label >= 0 && label < columns.length) return label;
+    throw new RangeError(
+      `${path}: label column index ${label} does not exist; the header has ${columns.length} columns (0 to ${columns.length - 1})`,
+    );
+  }
+  const index = columns.indexOf(label);
+  if (index < 0) throw new RangeError(`${path}: no column named ${JSON.stringify(label)}; the header has ${abbreviate(columns.join(','))}`);
+  return index;
+}
+
+type ProblemKind = 'cell' | 'pixel' | 'label' | 'too many cells' | 'too few cells';
+
+/** A malformed cell, found mid-chunk; the loader turns it into a message that quotes the file. */
+class CellProblem {
+  constructor(
+    readonly kind: ProblemKind,
+    readonly line: number,
+    readonly column: number,
+    /** Byte offset of the line: tracking each cell's would slow the loop, and errors can re-read. */
+    readonly offset: number,
+    readonly value: number,
+    readonly limit: number,
+  ) {}
+}
+
+/**
+ * The per-byte state machine over the data lines. It keeps its place across chunk boundaries
+ * (a number may be split between two reads) and writes each finished cell straight into the
+ * images or labels array, which grow by doubling if the size-based estimate falls short.
+ */
+class RowParser {
+  readonly width: number;
+  private readonly lastColumn: number;
+  private readonly labelLimit: number;
+  private images: Uint8Array;
+  private labels: Uint8Array | null;
+  private capacity: number;
+  private rows = 0;
+  /** Next byte of images to write: rows·width plus the pixels of the row in progress. */
+  private position = 0;
+  private line = 2;
+  private column = 0;
+  private value = 0;
+  private digits = 0;
+  private spaceAfterDigits = false;
+  private lineStart: number;
+
+  constructor(
+    columns: string[],
+    readonly labelColumn: number,
+    classes: number | undefined,
+    dataStart: number,
+    fileSize: number,
+  ) {
+    this.width = columns.length - (labelColumn >= 0 ? 1 : 0);
+    this.lastColumn = columns.length - 1;
+    this.labelLimit = classes ?? 256;
+    // A row of n cells takes at least 2n bytes (one digit and a comma or newline each), so the file
+    // size bounds the row count and one allocation suffices for files (not for pipes, of size 0).
+    this.capacity = Math.max(1, Math.floor((fileSize - dataStart + 1) / (2 * columns.length)));
+    this.images = sharedBytes(this.capacity * this.width);
+    this.labels = labelColumn >= 0 ? sharedBytes(this.capacity) : null;
+    this.lineStart = dataStart;
+  }
+
+  feed(bytes: Uint8Array, base: number): void {
+    let { rows, position, line, column, value, digits, spaceAfterDigits, lineStart, images, labels } = this;
+    const { labelColumn, lastColumn, labelLimit } = this;
+    for (let i = 0; i < bytes.length; i++) {
+      const b = bytes[i];
+      const digit = b - 48;
+      if (digit >= 0 && digit <= 9) {
+        if (spaceAfterDigits) throw new CellProblem('cell', line, column, lineStart, 0, 0);
+        value = value * 10 + digit;
+        digits++;
+      } else if (b === COMMA || b === NEWLINE) {
+        if (b === NEWLINE && column === 0 && digits === 0) {
+          line++; // a blank line (or the file's final newline)
+          lineStart = base + i + 1;
+          continue;
+        }
+        if (digits === 0) throw new CellProblem('cell', line, column, lineStart, 0, 0);
+        if (column === 0 && rows === this.capacity) {
+          this.grow(rows);
+          ({ images, labels } = this);
+        }
+        if (column === labelColumn) {
+          if (value >= labelLimit) throw new CellProblem('label', line, column, lineStart, value, labelLimit);
+          labels![rows] = value;
+        } else {
+          if (value > 255) throw new CellProblem('pixel', line, column, lineStart, value, 256);
+          images[position++] = value;
+        }
+        value = 0;
+        digits = 0;
+        spaceAfterDigits = false;
+        if (b === COMMA) {
+          if (column === lastColumn) throw new CellProblem('too many cells', line, column, lineStart, 0, lastColumn + 1);
+          column++;
+        } else {
+          if (column !== lastColumn) throw new CellProblem('too few cells', line, column, lineStart, column + 1, lastColumn + 1);
+          column = 0;
+          rows++;
+          line++;
+          lineStart = base + i + 1;
+        }
+      } else if (b === 32 || b === 9 || b === 13) {
+        // Spaces around a number, and the \r of \r\n line ends.
+        if (digits > 0) spaceAfterDigits = true;
+      } else {
+        throw new CellProblem('cell', line, column, lineStart, 0, 0);
+      }
+    }
+    Object.assign(this, { rows, position, line, column, value, digits, spaceAfterDigits, lineStart });
+  }
+
+  /** The parsed rows, in shared memory of exactly their size. */
+  result(): { images: Uint8Array; labels: Uint8Array | null; rows: number } {
+    const { rows, width } = this;
+    return { images: exact(this.images, rows * width), labels: this.labels && exact(this.labels, rows), rows };
+  }
+
+  private grow(rows: number): void {
+    this.capacity *= 2;
+    const images = sharedBytes(this.capacity * this.width);
+    images.set(this.images.subarray(0, rows * this.width));
+    this.images = images;
+    if (this.labels) {
+      const labels = sharedBytes(this.capacity);
+      labels.set(this.labels.subarray(0, rows));
+      this.labels = labels;
+    }
+  }
+}
+
+function exact(bytes: Uint8Array, length: number): Uint8Array {
+  if (bytes.length === length) return bytes;
+  const copy = sharedBytes(length);
+  copy.set(bytes.subarray(0, length));
+  return copy;
+}
+
+/** "line 7, column 3 (pixel1): non-numeric cell "x1"", quoting the cell read back from the file. */
+async function describeProblem(file: FileHandle, columns: string[], p: CellProblem): Promise<string> {
+  const where = `line ${p.line}, column ${p.column + 1} (${columns[p.column]})`;
+  switch (p.kind) {
+    case 'label':
+      return `${where}: label ${p.value} is outside [0, ${p.limit})`;
+    case 'pixel':
+      return `${where}: pixel value ${p.value} is outside 0–255`;
+    case 'too many cells':
+      return `line ${p.line} (byte offset ${p.offset}) has more cells than the ${p.limit} columns of the header`;
+    case 'too few cells':
+      return `line ${p.line} (byte offset ${p.offset}) has ${p.value} cells, the header has ${p.limit}`;
+    case 'cell': {
+      const text = await cellText(file, p.offset, p.column);
+      const number = Number(text);
+      const what =
+        text.trim() === ''
+          ? 'empty cell'
+          : Number.isNaN(number)
+            ? 'non-numeric cell'
+            : !Number.isInteger(number)
+              ? 'not an integer'
+              : number < 0 || number > 255
+                ? 'value outside 0–255'
+                : 'malformed integer';
+      return `${where}: ${what} ${JSON.stringify(text)}, expected an integer 0–255`;
+    }
+  }
+}
+
+/** Cell `column` of the line at `lineStart`, read back from the file (the first 1 MiB of the line). */
+async function cellText(file: FileHandle, lineStart: number, column: number): Promise<string> {
+  const bytes = new Uint8Array(CHUNK_BYTES);
+  const { bytesRead } = await file.read(bytes, 0, bytes.length, lineStart);
+  const line = Buffer.from(bytes.subarray(0, bytesRead)).toString('utf8').split('\n')[0];
+  return (line.split(',')[column] ?? '').replace(/\r$/, '');
+}
+
+function abbreviate(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 57)}…` : text;
+}

@@ -1,0 +1,175 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Dataset, loadCsv, loadMnist, writeCsv } from '../src/data/index.js';
+import { patternBytes, rejection, tempDir } from './data-fixtures.js';
+
+const tmp = tempDir();
+afterAll(tmp.cleanup);
+
+let mnistTest: Dataset;
+beforeAll(async () => {
+  mnistTest = (await loadMnist()).test;
+});
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0;
+}
+
+/** What a CSV writer written independently of writeCsv would produce. */
+function csvText(header: string[], rows: number[][], newline = '\n'): string {
+  return [header.join(','), ...rows.map((r) => r.join(','))].join(newline) + newline;
+}
+
+describe('CSV round trip', () => {
+  it('IDX → CSV → load gives the same pixels and labels (10000 MNIST rows, many read chunks)', async () => {
+    const path = tmp.path('mnist-test.csv');
+    await writeCsv(mnistTest, path);
+    const text = readFileSync(path, 'latin1');
+    expect(text.slice(0, text.indexOf('\n')).split(',')).toEqual(['label', ...Array.from({ length: 784 }, (_, j) => `pixel${j}`)]);
+    expect(text.length).toBeGreaterThan(4 << 20); // crosses several 1 MiB chunk boundaries
+    const ds = await loadCsv(path);
+    expect(ds.count).toBe(10000);
+    expect(ds.width).toBe(784);
+    expect(ds.shape).toEqual([28, 28]);
+    expect(ds.classes).toBe(10);
+    expect(sameBytes(ds.images, mnistTest.images)).toBe(true);
+    expect(sameBytes(ds.labels!, mnistTest.labels!)).toBe(true);
+  });
+
+  it('every byte value 0–255 survives, in rows that are not images', async () => {
+    const rows = 3000;
+    const width = 300;
+    const source = new Dataset({ images: patternBytes(rows * width, 5), labels: patternBytes(rows, 6, 200), count: rows, width, source: 'pattern' });
+    const path = tmp.path('pattern.csv');
+    await writeCsv(source, path);
+    const ds = await loadCsv(path);
+    expect(ds.shape).toBeNull();
+    expect(sameBytes(ds.images, source.images)).toBe(true);
+    expect(sameBytes(ds.labels!, source.labels!)).toBe(true);
+  });
+
+  it('a Kaggle test.csv (no label column) is a data set without labels', async () => {
+    const path = tmp.path('kaggle-test.csv');
+    const first = mnistTest.subset(Array.from({ length: 500 }, (_, i) => i), 'first 500');
+    const unlabeled = new Dataset({ images: first.images, labels: null, count: 500, width: 784, source: 'first 500, no labels' });
+    await writeCsv(unlabeled, path);
+    expect(readFileSync(path, 'latin1').startsWith('pixel0,pixel1,')).toBe(true);
+    const ds = await loadCsv(path);
+    expect(ds.hasLabels).toBe(false);
+    expect(ds.labels).toBeNull();
+    expect(ds.classes).toBe(0);
+    expect(ds.shape).toEqual([28, 28]);
+    expect(sameBytes(ds.images, unlabeled.images)).toBe(true);
+    expect((await loadCsv(path, { classes: 10 })).classes).toBe(10);
+  });
+});
+
+describe('generic CSV', () => {
+  const header = ['a', 'b', 'target', 'c'];
+  const rows = [
+    [1, 2, 3, 4],
+    [255, 0, 1, 9],
+    [7, 8, 0, 10],
+  ];
+
+  it('takes the label column by name or by index, anywhere in the row', async () => {
+    writeFileSync(tmp.path('generic.csv'), csvText(header, rows));
+    for (const label of ['target', 2] as const) {
+      const ds = await loadCsv(tmp.path('generic.csv'), { label });
+      expect(ds.width).toBe(3);
+      expect(Array.from(ds.labels!)).toEqual([3, 1, 0]);
+      expect(Array.from(ds.images)).toEqual([1, 2, 4, 255, 0, 9, 7, 8, 10]);
+      expect(ds.classes).toBe(4);
+    }
+  });
+
+  it('without a column named label, or with label: null, every column is a feature', async () => {
+    const ds = await loadCsv(tmp.path('generic.csv'));
+    expect(ds.hasLabels).toBe(false);
+    expect(ds.width).toBe(4);
+    expect(Array.from(ds.images)).toEqual(rows.flat());
+    writeFileSync(tmp.path('labelled.csv'), csvText(['label', 'x'], [[1, 2]]));
+    expect((await loadCsv(tmp.path('labelled.csv'), { label: null })).width).toBe(2);
+  });
+
+  it('accepts CRLF, blank lines, spaces around numbers, a BOM, quoted names and no final newline', async () => {
+    const text = '\uFEFF"a", b ,"target",c\r\n 1,2 ,3,4\r\n\r\n255,0,1,9\r\n7,\t8,0,10';
+    writeFileSync(tmp.path('messy.csv'), text);
+    const ds = await loadCsv(tmp.path('messy.csv'), { label: 'target' });
+    expect(ds.count).toBe(3);
+    expect(Array.from(ds.images)).toEqual([1, 2, 4, 255, 0, 9, 7, 8, 10]);
+    expect(Array.from(ds.labels!)).toEqual([3, 1, 0]);
+  });
+
+  it('takes a shape from the options', async () => {
+    writeFileSync(tmp.path('six.csv'), csvText(['label', 'p0', 'p1', 'p2', 'p3', 'p4', 'p5'], [[1, 1, 2, 3, 4, 5, 6]]));
+    expect((await loadCsv(tmp.path('six.csv'), { shape: [2, 3] })).shape).toEqual([2, 3]);
+    expect(await rejection(loadCsv(tmp.path('six.csv'), { shape: [4, 4] }))).toContain('shape [4, 4] does not hold width 6 features');
+  });
+});
+
+describe('CSV reader rejects bad input with a message naming the file, line and problem', () => {
+  const header = ['label', 'pixel0', 'pixel1', 'pixel2'];
+
+  async function csvError(name: string, text: string, options = {}): Promise<string> {
+    writeFileSync(tmp.path(name), text);
+    const message = await rejection(loadCsv(tmp.path(name), options));
+    expect(message).toContain(tmp.path(name));
+    return message;
+  }
+  const body = (badLine: string) => `label,pixel0,pixel1,pixel2\n1,2,3,4\n${badLine}\n5,6,7,8\n`;
+
+  it('a missing file', async () => {
+    const message = await rejection(loadCsv(tmp.path('absent.csv')));
+    expect(message).toContain(tmp.path('absent.csv'));
+    expect(message).toContain('file not found');
+  });
+
+  it('an empty file', async () => {
+    expect(await csvError('empty.csv', '')).toContain('empty file');
+  });
+
+  it('a header without rows', async () => {
+    expect(await csvError('header-only.csv', 'label,pixel0\n')).toContain('a header line of 2 columns but no data rows');
+    expect(await csvError('header-no-newline.csv', 'label,pixel0')).toContain('a header line of 2 columns but no data rows');
+  });
+
+  it('a missing header', async () => {
+    const message = await csvError('no-header.csv', csvText(['3', '0', '0', '255'], [[1, 2, 3, 4]]));
+    expect(message).toContain('line 1 is a row of numbers (3,0,0,255), expected a header line of column names');
+  });
+
+  it('a row with too few or too many cells', async () => {
+    expect(await csvError('short-row.csv', body('1,2,3'))).toMatch(/line 3 \(byte offset 35\) has 3 cells, the header has 4/);
+    expect(await csvError('long-row.csv', body('1,2,3,4,5'))).toMatch(/line 3 \(byte offset 35\) has more cells than the 4 columns of the header/);
+  });
+
+  it('non-numeric, empty, fractional, negative and malformed cells', async () => {
+    expect(await csvError('letters.csv', body('1,2,x7,4'))).toContain('line 3, column 3 (pixel1): non-numeric cell "x7", expected an integer 0–255');
+    expect(await csvError('empty-cell.csv', body('1,,3,4'))).toContain('line 3, column 2 (pixel0): empty cell ""');
+    expect(await csvError('fraction.csv', body('1,2,3.5,4'))).toContain('line 3, column 3 (pixel1): not an integer "3.5"');
+    expect(await csvError('negative.csv', body('1,2,3,-4'))).toContain('line 3, column 4 (pixel2): value outside 0–255 "-4"');
+    expect(await csvError('split-number.csv', body('1,2,3 3,4'))).toContain('line 3, column 3 (pixel1): non-numeric cell "3 3"');
+    expect(await csvError('plus.csv', body('1,+2,3,4'))).toContain('line 3, column 2 (pixel0): malformed integer "+2"');
+  });
+
+  it('a pixel outside 0–255', async () => {
+    expect(await csvError('pixel-256.csv', body('1,2,256,4'))).toContain('line 3, column 3 (pixel1): pixel value 256 is outside 0–255');
+  });
+
+  it('a label outside [0, classes), or beyond a byte without classes', async () => {
+    expect(await csvError('label-10.csv', body('10,2,3,4'), { classes: 10 })).toContain('line 3, column 1 (label): label 10 is outside [0, 10)');
+    expect(await csvError('label-300.csv', body('300,2,3,4'))).toContain('line 3, column 1 (label): label 300 is outside [0, 256)');
+  });
+
+  it('counts lines across blank lines and CRLF endings', async () => {
+    const text = csvText(header, [[1, 2, 3, 4]], '\r\n') + '\r\n\r\n1,2,x,4\r\n';
+    expect(await csvError('crlf-bad.csv', text)).toContain('line 5, column 3 (pixel1): non-numeric cell "x"');
+  });
+
+  it('a label column that does not exist', async () => {
+    writeFileSync(tmp.path('ok.csv'), body('1,2,3,4'));
+    expect(await rejection(loadCsv(tmp.path('ok.csv'), { label: 'digit' }))).toContain('no column named "digit"; the header has label,pixel0,pixel1,pixel2');
+    expect(await rejection(loadCsv(tmp.path('ok.csv'), { label: 4 }))).toContain('label column index 4 does not exist; the header has 4 columns (0 to 3)');
+  });
+});

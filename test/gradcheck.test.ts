@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { gradientCheck } from '../src/diagnose/gradcheck.js';
+import { createModel } from '../src/nn/model.js';
+import { HIDDEN_ACTIVATIONS, NORMS, type Output } from '../src/nn/spec.js';
+import { Random } from '../src/util/random.js';
+
+const HEADS: Output[] = ['softmax', 'sigmoid', 'linear'];
+
+function batch(rows: number, inputs: number, classes: number, seed: number) {
+  const rng = new Random(seed);
+  const x = Float32Array.from({ length: rows * inputs }, () => rng.normal());
+  const labels = Int32Array.from({ length: rows }, (_, i) => i % classes);
+  return { x, labels };
+}
+
+describe('gradient check (float32 analytic vs float64 central differences)', () => {
+  for (const activation of HIDDEN_ACTIVATIONS)
+    for (const output of HEADS)
+      for (const norm of NORMS)
+        it(`${activation} hidden, ${output} head (${output === 'softmax' ? 'cross-entropy' : 'mse'}), norm ${norm}`, () => {
+          const model = createModel(
+            { layers: [7, 6, 5, 3], activation, output, norm, sigmoidAlpha: activation === 'sigmoid' || output === 'sigmoid' ? 0.7 : 1 },
+            { seed: 11, init: 'glorot' },
+          );
+          const { x, labels } = batch(9, 7, 3, 5);
+          const result = gradientCheck(model, x, labels, 9);
+          expect(result.tensors.map((t) => t.name)).toEqual(model.layout.params.map((t) => t.name));
+          for (const t of result.tensors) expect(t.maxRelativeError, t.name).toBeLessThan(1e-3);
+          expect(result.passed).toBe(true);
+        });
+
+  it('compares real numbers: float32 rounding is visible below its precision', () => {
+    const model = createModel({ layers: [5, 4, 3] }, { seed: 2 });
+    const { x, labels } = batch(6, 5, 3, 1);
+    const strict = gradientCheck(model, x, labels, 6, { threshold: 1e-12 });
+    expect(strict.passed).toBe(false);
+    expect(strict.maxRelativeError).toBeGreaterThan(1e-12);
+    expect(strict.maxRelativeError).toBeLessThan(1e-3);
+  });
+
+  it('leaves the model untouched (BatchNorm statistics go to a scratch copy)', () => {
+    const model = createModel({ layers: [5, 4, 3], norm: 'batch' }, { seed: 2 });
+    const before = [Float32Array.from(model.params), Float32Array.from(model.buffers)];
+    const { x, labels } = batch(6, 5, 3, 1);
+    gradientCheck(model, x, labels, 6);
+    expect(Array.from(model.params)).toEqual(Array.from(before[0]));
+    expect(Array.from(model.buffers)).toEqual(Array.from(before[1]));
+  });
+});
