@@ -29,6 +29,7 @@ describe('trainEvents', () => {
     const done = seen[seen.length - 1];
     if (done.event !== 'done') throw new Error('no done event');
     expect(done.history.epochs).toEqual(seen.filter((e) => e.event === 'epoch'));
+    expect(done).toMatchObject({ epochs: 2, testAccuracy: done.history.testAccuracy, seconds: done.history.seconds, workers: 0 });
     expect(done.history.testAccuracy).toBeGreaterThan(0.9);
   });
 

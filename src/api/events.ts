@@ -8,8 +8,14 @@ import type { TrainingData } from '../train/data.js';
 import type { EpochEvent, StepEvent, TrainOptions } from '../train/options.js';
 import { type TrainHistory, train } from '../train/trainer.js';
 
+/** The fields of the CLI's `done` JSON line, and the whole history. */
 export interface DoneEvent {
   event: 'done';
+  testAccuracy: number | null;
+  /** Epochs trained. */
+  epochs: number;
+  seconds: number;
+  workers: number;
   history: TrainHistory;
 }
 
@@ -41,7 +47,8 @@ export async function* trainEvents(model: Model, data: TrainingData, options: Tr
   }).then(
     (history) => {
       settled = true;
-      push({ event: 'done', history });
+      const { testAccuracy, seconds, workers } = history;
+      push({ event: 'done', testAccuracy, epochs: history.epochs.length, seconds, workers, history });
     },
     (error: unknown) => {
       settled = true;
