@@ -3,6 +3,9 @@
 //
 //   node dist/examples/service.js [model.safetensors]     (PORT, HOST from the environment)
 //
+// A model file given on the command line is served with pixels scaled by 1/255, the default
+// normalization of train() and of the CLI.
+//
 //   POST /train             {epochs?, batchSize?, limit?, lr?, hidden?, workers?, seed?} → 202 {id}
 //   GET  /train/:id         state, latest epoch and step, final test accuracy
 //   POST /train/:id/cancel  aborts a running job

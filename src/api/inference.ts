@@ -26,10 +26,12 @@ export function outputs(rows: number, columns: number): Outputs {
 
 /**
  * Runs rows [begin, end) of `source` through `net` in evaluation mode and writes their outputs and
- * classes at the same rows of `out`; begin must be a multiple of CHUNK_ROWS. With `withLoss` the
- * data set's labels are gathered too and the summed loss over the rows is returned (else 0).
+ * classes at the same rows of `out`. Ranges that begin at multiples of CHUNK_ROWS give the outputs
+ * of a single run from row 0. With `withLoss` (a labelled data set only) the labels are gathered
+ * too and the summed loss over the rows is returned; else 0.
  */
 export function inferRows(net: Network, source: RowSource, begin: number, end: number, out: Outputs, withLoss: boolean): number {
+  if (withLoss && !(source.kind === 'dataset' && source.dataset.labels)) throw new TypeError('a loss needs a labelled data set');
   const columns = net.spec.layers[net.spec.layers.length - 1];
   const width = net.spec.layers[0];
   const indices = source.kind === 'dataset' ? range(begin, end) : null;
