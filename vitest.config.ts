@@ -23,7 +23,7 @@ export default defineConfig({
         extends: true,
         test: { name: 'fcnn', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...(isas.length ? [PER_ISA] : [])] },
       },
-      ...isas.map((isa) => ({ extends: true, test: { name: `gemm-${isa}`, include: [PER_ISA], env: { FCNN_ISA: isa } } })),
+      ...isas.map((isa) => ({ extends: true as const, test: { name: `gemm-${isa}`, include: [PER_ISA], env: { FCNN_ISA: isa } } })),
     ],
   },
 });

@@ -22,6 +22,8 @@ const FORMATS = Object.keys(EXPECTED_ROWS) as Format[];
 interface ChildResult {
   rows: number;
   seconds: number;
+  /** User + system CPU time of the load: on a busy machine it moves less than the wall time. */
+  cpuSeconds: number;
   peakRssMiB: number;
 }
 
@@ -48,6 +50,7 @@ export async function benchData(repeats: number): Promise<Row[]> {
         format,
         rows: EXPECTED_ROWS[format],
         seconds: median(results.map((x) => x.seconds)),
+        cpuSeconds: median(results.map((x) => x.cpuSeconds)),
         peakRssMiB: median(results.map((x) => x.peakRssMiB)),
         fileMiB: format === 'csv' ? statSync(csvPath).size / 2 ** 20 : format === 'idx' ? MNIST_IDX_MIB : 0,
       });
@@ -66,6 +69,7 @@ async function runChild(format: Format, csvPath: string): Promise<ChildResult> {
 /** One load, then its time and this process's peak memory on stdout. */
 async function child(format: Format, csvPath: string): Promise<void> {
   const start = process.hrtime.bigint();
+  const cpuStart = process.cpuUsage();
   let rows = 0;
   if (format === 'idx') {
     const { train, test } = await loadMnist();
@@ -74,7 +78,9 @@ async function child(format: Format, csvPath: string): Promise<void> {
     rows = (await loadCsv(csvPath)).count;
   }
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  console.log(JSON.stringify({ rows, seconds, peakRssMiB: peakRssMiB() }));
+  const cpu = process.cpuUsage(cpuStart);
+  const result: ChildResult = { rows, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRssMiB: peakRssMiB() };
+  console.log(JSON.stringify(result));
 }
 
 /**

@@ -7,7 +7,7 @@
 //   weight grad  dW = dYᵀ·X      sgemm(true,  false, out, in,  B)
 import { pathToFileURL } from 'node:url';
 import { native, type Isa } from '../src/native.js';
-import { machineDescription, median, parseBenchArgs, report, timePerCall, type BenchOptions, type Row } from './common.js';
+import { machineDescription, median, parseBenchArgs, report, type BenchOptions, type Row } from './common.js';
 
 export interface GemmShape {
   product: string;
@@ -51,7 +51,27 @@ function randomArray(length: number): Float32Array {
   return x;
 }
 
-/** GFLOP/s (2·m·n·k per call) of one product: median of `repeats` timings. */
+/**
+ * CPU seconds per call of fn, over calls lasting at least `minSeconds` together. CPU time rather
+ * than wall time: on a machine shared with other processes, the time they take the core away does
+ * not count (fmaPeak measures the same way); on an idle machine the two are equal. Calls are
+ * grouped so that reading the clock costs nothing even for products of a few microseconds.
+ */
+function cpuSecondsPerCall(fn: () => void, minSeconds = 0.05): number {
+  let calls = 0;
+  let group = 1;
+  const start = process.cpuUsage();
+  for (;;) {
+    for (let i = 0; i < group; i++) fn();
+    calls += group;
+    const used = process.cpuUsage(start);
+    const seconds = (used.user + used.system) / 1e6;
+    if (seconds >= minSeconds) return seconds / calls;
+    if (seconds < minSeconds / 20) group *= 2;
+  }
+}
+
+/** Median GFLOP/s (2·m·n·k per call) of one product over `repeats` timings, its output checked first. */
 export function measureGemm(shape: GemmShape, repeats: number): number {
   const { m, n, k, transA, transB } = shape;
   const a = randomArray(m * k);
@@ -60,8 +80,31 @@ export function measureGemm(shape: GemmShape, repeats: number): number {
   const bias = shape.bias ? randomArray(n) : null;
   const lda = transA ? m : k;
   const ldb = transB ? k : n;
-  const seconds = timePerCall(() => native.sgemm(transA, transB, m, n, k, 1, a, lda, b, ldb, 0, c, n, bias), repeats);
-  return (2 * m * n * k) / seconds / 1e9;
+  const call = () => native.sgemm(transA, transB, m, n, k, 1, a, lda, b, ldb, 0, c, n, bias);
+  call(); // warm-up: the packing buffers grow, the arrays are touched
+  checkSample(shape, a, b, c, bias);
+  const gflops: number[] = [];
+  for (let r = 0; r < repeats; r++) gflops.push((2 * m * n * k) / cpuSecondsPerCall(call) / 1e9);
+  return median(gflops);
+}
+
+// Checks a sample of C against float64 dot products, so that a wrong kernel is never timed.
+function checkSample(shape: GemmShape, a: Float32Array, b: Float32Array, c: Float32Array, bias: Float32Array | null): void {
+  const { m, n, k, transA, transB } = shape;
+  for (let s = 0; s < 32; s++) {
+    const i = Math.floor(Math.random() * m);
+    const j = Math.floor(Math.random() * n);
+    let sum = bias ? bias[j] : 0;
+    let magnitude = Math.abs(sum);
+    for (let p = 0; p < k; p++) {
+      const t = (transA ? a[p * m + i] : a[i * k + p]) * (transB ? b[j * k + p] : b[p * n + j]);
+      sum += t;
+      magnitude += Math.abs(t);
+    }
+    // The float32 error bound of test/gemm.test.ts.
+    if (!(Math.abs(c[i * n + j] - sum) <= (3 * k + 2) * 2 ** -24 * magnitude))
+      throw new Error(`sgemm ${shape.product}: C[${i}][${j}] = ${c[i * n + j]}, expected ${sum}`);
+  }
 }
 
 /** Single-core FMA peak of `isa` in GFLOP/s: median of three runs of a quarter second. */
@@ -75,18 +118,18 @@ export interface GemmBenchResult {
   rows: Row[];
 }
 
-/** Measures the peaks and every shape (default: trainingShapes()) on the active ISA. */
+/** Measures the peaks, then every shape (default: trainingShapes()) on the active ISA. */
 export async function runGemmBench(opts: BenchOptions, shapes: GemmShape[] = trainingShapes()): Promise<GemmBenchResult> {
   const isa = native.isa();
   const available = native.availableIsas();
   const peaks: Partial<Record<Isa, number>> = {};
   for (const candidate of ['avx512', 'avx2', isa] as Isa[])
     if (available.includes(candidate) && peaks[candidate] === undefined) peaks[candidate] = measurePeak(candidate);
-  const peak = peaks[isa]!;
+  const peakGflops = peaks[isa]!;
   const rows: Row[] = shapes.map((shape) => {
     const gflops = measureGemm(shape, opts.repeats);
     const { product, m, n, k, transA, transB } = shape;
-    return { bench: 'gemm', product, m, n, k, transA, transB, isa, gflops, peakGflops: peak, ratio: gflops / peak };
+    return { bench: 'gemm', product, m, n, k, transA, transB, isa, gflops, peakGflops, ratio: gflops / peakGflops };
   });
   return { machine: await machineDescription(), peaks, rows };
 }
@@ -100,7 +143,7 @@ async function main(): Promise<void> {
   } else {
     console.log(machine);
     for (const [isa, gflops] of Object.entries(peaks)) console.log(`FMA peak ${isa}: ${gflops.toFixed(1)} GFLOP/s (one core)`);
-    console.log(`sgemm on one thread, ${native.isa()} micro-kernel, median of ${opts.repeats} repeats:`);
+    console.log(`sgemm on one thread, ${native.isa()} micro-kernel, GFLOP/s per CPU second, median of ${opts.repeats} repeats:`);
   }
   report(rows, opts.json);
 }

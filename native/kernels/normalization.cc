@@ -14,11 +14,8 @@ void layerNormForward(const float* __restrict x, const float* __restrict gamma, 
                       double eps) {
   for (size_t r = 0; r < rows; r++) {
     const float* xr = x + r * cols;
-    double sum = 0;
-    for (size_t j = 0; j < cols; j++) sum += xr[j];
-    double mu = sum / double(cols);
-    double squares = 0;
-    for (size_t j = 0; j < cols; j++) squares += (xr[j] - mu) * (xr[j] - mu);
+    double mu = sumLanes(cols, [&](size_t j) { return double(xr[j]); }) / double(cols);
+    double squares = sumLanes(cols, [&](size_t j) { return (xr[j] - mu) * (xr[j] - mu); });
     float m = float(mu), s = float(1.0 / std::sqrt(squares / double(cols) + eps));
     mean[r] = m;
     rstd[r] = s;
@@ -35,12 +32,8 @@ void layerNormBackward(const float* __restrict x, const float* __restrict gamma,
   for (size_t r = 0; r < rows; r++) {
     const float *xr = x + r * cols, *dyr = dy + r * cols;
     float m = mean[r], s = rstd[r];
-    double sumG = 0, sumGXhat = 0;
-    for (size_t j = 0; j < cols; j++) {
-      float g = dyr[j] * gamma[j];
-      sumG += g;
-      sumGXhat += double(g) * ((xr[j] - m) * s);
-    }
+    double sumG = sumLanes(cols, [&](size_t j) { return double(dyr[j] * gamma[j]); });
+    double sumGXhat = sumLanes(cols, [&](size_t j) { return double(dyr[j] * gamma[j]) * ((xr[j] - m) * s); });
     float meanG = float(sumG / double(cols)), meanGXhat = float(sumGXhat / double(cols));
     float* dxr = dx + r * cols;
     for (size_t j = 0; j < cols; j++) dxr[j] = s * (dyr[j] * gamma[j] - meanG - (xr[j] - m) * s * meanGXhat);

@@ -7,7 +7,7 @@
 namespace fcnn {
 
 // Single-core GFLOP/s of `kernel`'s FMA loop (as many independent chains as the kernel has
-// accumulators), run for about `seconds`.
+// accumulators), run for about `seconds` of the calling thread's CPU time.
 double fmaPeak(const ukr::MicroKernel& kernel, double seconds);
 
 }  // namespace fcnn

@@ -1,31 +1,9 @@
 #include "kernels/reductions.h"
 
-#include <cmath>
+#include <cstdint>
+#include <cstring>
 
 namespace fcnn::kernels {
-
-namespace {
-
-// Reduces x[0, n) with kLanes independent accumulators, each updated in index order, so that the
-// loop vectorizes without reassociating one long sum; the lanes are combined at the end.
-template <typename T, typename Step, typename Combine>
-T reduceLanes(const float* __restrict x, size_t n, T init, Step step, Combine combine) {
-  constexpr size_t kLanes = 16;
-  T lane[kLanes];
-  for (size_t k = 0; k < kLanes; k++) lane[k] = init;
-  size_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (size_t k = 0; k < kLanes; k++) lane[k] = step(lane[k], x[i + k]);
-  for (size_t k = 0; i < n; i++, k++) lane[k] = step(lane[k], x[i]);
-  T total = lane[0];
-  for (size_t k = 1; k < kLanes; k++) total = combine(total, lane[k]);
-  return total;
-}
-
-// The larger of a and m, where a NaN on either side wins and stays.
-inline float maxOrNaN(float m, float a) { return a > m || std::isnan(a) ? a : m; }
-
-}  // namespace
 
 void columnSums(const float* __restrict x, size_t rows, size_t cols, float* __restrict out, float beta) {
   sumColumns(
@@ -40,15 +18,25 @@ void sumSlots(const float* __restrict slots, size_t count, size_t stride, size_t
       [&](size_t i, double sum) { out[i] = float(sum); });
 }
 
+// With the sign bit cleared, IEEE-754 bit patterns read as integers are ordered like the values,
+// +Inf above every finite value and every NaN above +Inf. So one integer max gives exactly the
+// contract (NaN if any NaN, else Inf if any infinity, else max |x|), and integer max reductions
+// vectorize without -ffast-math.
 float maxAbs(const float* __restrict x, size_t n) {
-  return reduceLanes(
-      x, n, 0.0f, [](float m, float v) { return maxOrNaN(m, std::fabs(v)); }, maxOrNaN);
+  int32_t top = 0;
+  for (size_t i = 0; i < n; i++) {
+    int32_t bits;
+    std::memcpy(&bits, x + i, sizeof bits);
+    bits &= 0x7fffffff;
+    top = bits > top ? bits : top;
+  }
+  float result;
+  std::memcpy(&result, &top, sizeof result);
+  return result;
 }
 
 double sumSquares(const float* __restrict x, size_t n) {
-  return reduceLanes(
-      x, n, 0.0, [](double s, float v) { return s + double(v) * double(v); },
-      [](double a, double b) { return a + b; });
+  return sumLanes(n, [&](size_t i) { return double(x[i]) * double(x[i]); });
 }
 
 void scale(float* __restrict x, size_t n, float s) {

@@ -24,6 +24,22 @@ inline void sumColumns(size_t rows, size_t begin, size_t end, Term term, Store s
   }
 }
 
+// Σ_{i < n} term(i) in double, as kLanes partial sums (lane i mod kLanes, each in index order) added
+// at the end: the loop then vectorizes without reassociating one long sum, which GCC does not do
+// for floating point without -ffast-math, and the result is the same on every run.
+template <typename Term>
+inline double sumLanes(size_t n, Term term) {
+  constexpr size_t kLanes = 16;
+  double lane[kLanes] = {};
+  size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (size_t k = 0; k < kLanes; k++) lane[k] += term(i + k);
+  for (size_t k = 0; i < n; i++, k++) lane[k] += term(i);
+  double total = 0;
+  for (size_t k = 0; k < kLanes; k++) total += lane[k];
+  return total;
+}
+
 // out[j] = beta·out[j] + Σ_r x[r·cols + j]; beta = 0 overwrites out without reading it (as in BLAS).
 void columnSums(const float* x, size_t rows, size_t cols, float* out, float beta);
 

@@ -64,8 +64,8 @@ export function inspectGradients(grads: Float32Array, layout: Layout, offset = 0
   return null;
 }
 
-/** Only on the error path: plain loop over the offending tensor. */
-function census(x: Float32Array, n: number): { maxFinite: number; nonFinite: number } {
+/** Only on the error path: plain loop over the offending tensor (or a worker's rows of it). */
+export function census(x: Float32Array, n: number): { maxFinite: number; nonFinite: number } {
   let maxFinite = 0;
   let nonFinite = 0;
   for (let i = 0; i < n; i++) {

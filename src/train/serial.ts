@@ -38,8 +38,9 @@ export class SerialEngine implements Engine {
   async close(): Promise<void> {}
 }
 
+/** 0 … n−1, in shared memory (the data-parallel engine's workers read it too). */
 export function identity(n: number): Int32Array {
-  const a = new Int32Array(n);
+  const a = new Int32Array(new SharedArrayBuffer(n * Int32Array.BYTES_PER_ELEMENT));
   for (let i = 0; i < n; i++) a[i] = i;
   return a;
 }

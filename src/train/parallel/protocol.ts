@@ -1,0 +1,152 @@
+// What the main thread and the workers of the data-parallel engine share: the task message each
+// long-lived worker receives once, and the control block, a small SharedArrayBuffer through which
+// every command, barrier and per-worker result passes afterwards (no message per step).
+import type { SharedDataset } from '../../data/dataset.js';
+import type { ModelSpec } from '../../nn/spec.js';
+import type { OptimizerConfig } from '../../optim/optimizer.js';
+
+export enum Command {
+  Step = 1,
+  Evaluate = 2,
+  Exit = 3,
+}
+
+/** A test-only fault: worker `worker` fails at the start of step `step` (1-based, as the trainer counts). */
+export interface FaultForTesting {
+  worker: number;
+  step: number;
+  kind: 'throw' | 'exit';
+}
+
+/** The one message a worker gets: everything it needs, as shared memory or plain data. */
+export interface TrainTask {
+  kind: 'train';
+  index: number;
+  workers: number;
+  spec: ModelSpec;
+  /** The model's parameter slab (shared with the main thread and every worker). */
+  params: Float32Array;
+  /** W private copies of the BatchNorm running statistics, bufferCount floats each. */
+  buffers: Float32Array;
+  /** W gradient slots of paramCount floats: worker w writes slot w. */
+  slots: Float32Array;
+  /** The reduced gradient: worker w sums its parameter slice over the slots into it. */
+  gradient: Float32Array;
+  optimizer: OptimizerConfig;
+  optimizerState: Float32Array[];
+  order: Int32Array;
+  evalOrder: Int32Array | null;
+  data: SharedDataset;
+  evalData: SharedDataset | null;
+  batchSize: number;
+  control: SharedArrayBuffer;
+  /** Polls of a shared word before sleeping on it (0 when workers outnumber cores). */
+  spin: number;
+  faultForTesting?: FaultForTesting;
+}
+
+/** An empty task: measures the pool's per-task dispatch cost. */
+export interface PingTask {
+  kind: 'ping';
+}
+
+export type WorkerTask = TrainTask | PingTask;
+
+/** Key of a worker's forward-pass problem: its first non-finite layer (1-based), or the loss after every layer. */
+export const LOSS_KEY = 1 << 30;
+
+/** Int32 words of the control block (its ints, before the per-worker flags). */
+export enum Word {
+  /** Sequence number of the latest command; workers wait for it to change. */
+  Go = 0,
+  Command,
+  Start,
+  Count,
+  /** 1-based optimizer step (Adam's bias correction). */
+  Step,
+  /** Set when a worker failed or the engine is closing mid-command: every wait returns. */
+  Abort,
+  /** Workers that finished starting up. */
+  Ready,
+  BarrierArrived,
+  BarrierGeneration,
+  FinishedArrived,
+  /** Sequence number of the latest command every worker finished. */
+  Finished,
+}
+const WORDS = Word.Finished + 1;
+
+/** Float64 fields of each worker's record. */
+export enum Result {
+  LossSum = 0,
+  Correct,
+  /** Seconds of gather, forward and backward in the latest step. */
+  GradientSeconds,
+  /** Seconds of the reduce and check of its slice in the latest step. */
+  ReduceSeconds,
+  /** Seconds of the update of its slice in the latest step. */
+  UpdateSeconds,
+  /** Census of the offending tensor over this worker's rows, when a forward pass was not finite. */
+  MaxFinite,
+  NonFinite,
+}
+
+/** Index in Control.floats of the current step's learning rate. */
+export const LR = 0;
+
+// Each worker's float record fills its own 64-byte cache line: workers write them at the same time.
+const RECORD = 8;
+
+/** Typed views of the control block; the same class on both sides. */
+export class Control {
+  readonly ints: Int32Array;
+  readonly floats: Float64Array;
+
+  constructor(
+    readonly buffer: SharedArrayBuffer,
+    readonly workers: number,
+  ) {
+    this.ints = new Int32Array(buffer, 0, WORDS + 2 * workers);
+    this.floats = new Float64Array(buffer, floatsOffset(workers), RECORD * (1 + workers));
+  }
+
+  static create(workers: number): Control {
+    return new Control(new SharedArrayBuffer(floatsOffset(workers) + 8 * RECORD * (1 + workers)), workers);
+  }
+
+  /** Index in ints of worker w's forward key (0, a layer, or LOSS_KEY). */
+  forwardKey(w: number): number {
+    return WORDS + w;
+  }
+
+  /** Index in ints of worker w's flag: its slice of the reduced gradient is not finite. */
+  gradientBad(w: number): number {
+    return WORDS + this.workers + w;
+  }
+
+  /** The first forward-pass problem over all workers (the lowest key), or 0 when there is none. */
+  worstForwardKey(): number {
+    let worst = 0;
+    for (let w = 0; w < this.workers; w++) {
+      const k = this.ints[this.forwardKey(w)];
+      if (k !== 0 && (worst === 0 || k < worst)) worst = k;
+    }
+    return worst;
+  }
+
+  /** Whether any worker found its slice of the reduced gradient not finite. */
+  anyGradientBad(): boolean {
+    for (let w = 0; w < this.workers; w++) if (this.ints[this.gradientBad(w)] !== 0) return true;
+    return false;
+  }
+
+  /** Index in floats of a field of worker w's record. */
+  result(w: number, field: Result): number {
+    return RECORD * (1 + w) + field;
+  }
+}
+
+/** The floats start on a cache line after the ints. */
+function floatsOffset(workers: number): number {
+  return Math.ceil(((WORDS + 2 * workers) * 4) / 64) * 64;
+}

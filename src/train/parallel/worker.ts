@@ -1,0 +1,172 @@
+// The worker side of the data-parallel engine (the Piscina task file; it runs from dist/, as
+// compiled JavaScript). A 'train' task is long-lived: it builds the worker's replica once, then
+// loops on the control block until told to exit, so that a step costs no message:
+//   gather its shard → forward → backward into its slot → barrier →
+//   reduce its 1/W slice over the slots, check it → barrier → update its slice → finished.
+import { performance } from 'node:perf_hooks';
+import { type Dataset, datasetFromShared } from '../../data/dataset.js';
+import { native } from '../../native.js';
+import { Model } from '../../nn/model.js';
+import { type UpdateRule, updateRule } from '../../optim/optimizer.js';
+import { census } from '../guard.js';
+import { Replica } from '../replica.js';
+import { Barrier, waitForChange } from './barrier.js';
+import { activeWorkers, shardStart, sliceStart } from './partition.js';
+import { Command, Control, LOSS_KEY, LR, Result, type TrainTask, type WorkerTask, Word } from './protocol.js';
+
+export default function run(task: WorkerTask): void {
+  if (task.kind === 'train') new TrainingWorker(task).serve();
+}
+
+/** A worker's slice of one slab of parameter-shaped values. */
+interface Slices {
+  params: Float32Array;
+  /** The reduced gradient, and slot 0 (the whole gradient when one shard is active). */
+  reduced: Float32Array;
+  slot0: Float32Array;
+  state: Float32Array[];
+}
+
+class TrainingWorker {
+  private readonly w: number;
+  private readonly W: number;
+  private readonly control: Control;
+  private readonly ints: Int32Array;
+  private readonly barrier: Barrier;
+  private readonly finished: Barrier;
+  private readonly replica: Replica;
+  private readonly data: Dataset;
+  private readonly evalData: Dataset | null;
+  private readonly rule: UpdateRule;
+  private readonly sliceBegin: number;
+  private readonly sliceEnd: number;
+  private readonly slices: Slices;
+
+  constructor(private readonly task: TrainTask) {
+    const { index, workers, spec, params, slots, gradient, optimizerState, spin } = task;
+    this.w = index;
+    this.W = workers;
+    this.control = new Control(task.control, workers);
+    this.ints = this.control.ints;
+    this.barrier = new Barrier(this.ints, workers, Word.BarrierArrived, Word.BarrierGeneration, spin);
+    this.finished = new Barrier(this.ints, workers, Word.FinishedArrived, Word.Finished, spin);
+
+    const paramCount = params.length;
+    const bufferCount = task.buffers.length / workers;
+    const model = new Model(spec, params, task.buffers.subarray(index * bufferCount, (index + 1) * bufferCount));
+    const slot = slots.subarray(index * paramCount, (index + 1) * paramCount);
+    this.replica = new Replica(model, Math.max(1, Math.ceil(task.batchSize / workers)), slot, model.buffers);
+    this.data = datasetFromShared(task.data);
+    this.evalData = task.evalData && datasetFromShared(task.evalData);
+    this.rule = updateRule(task.optimizer);
+
+    const b = (this.sliceBegin = sliceStart(paramCount, workers, index));
+    const e = (this.sliceEnd = sliceStart(paramCount, workers, index + 1));
+    this.slices = {
+      params: params.subarray(b, e),
+      reduced: gradient.subarray(b, e),
+      slot0: slots.subarray(b, e),
+      state: optimizerState.map((s) => s.subarray(b, e)),
+    };
+  }
+
+  /** Announces itself, then runs commands until Exit or abort. */
+  serve(): void {
+    const { ints } = this;
+    Atomics.add(ints, Word.Ready, 1);
+    Atomics.notify(ints, Word.Ready);
+    let seen = 0;
+    for (;;) {
+      if (!waitForChange(ints, Word.Go, seen, this.task.spin)) return;
+      seen = Atomics.load(ints, Word.Go);
+      const command = ints[Word.Command] as Command;
+      if (command === Command.Exit) return;
+      if (command === Command.Evaluate) this.evaluate();
+      else if (!this.step()) return;
+      this.finished.leave();
+    }
+  }
+
+  /** One training step; false when the engine aborted. */
+  private step(): boolean {
+    const { ints, control, w, W } = this;
+    const start = ints[Word.Start];
+    const count = ints[Word.Count];
+    const step = ints[Word.Step];
+    this.injectFault(step);
+
+    const t0 = performance.now();
+    const begin = shardStart(count, W, w);
+    const rows = shardStart(count, W, w + 1) - begin;
+    let lossSum = 0;
+    let correct = 0;
+    let key = 0;
+    if (rows > 0) {
+      const out = this.replica.gradient(this.data, this.task.order, start + begin, rows, 1 / count);
+      lossSum = out.lossSum;
+      correct = out.correct;
+      if (out.nonFinite) key = out.nonFinite.quantity === 'loss' ? LOSS_KEY : out.nonFinite.layer;
+    }
+    const floats = control.floats;
+    floats[control.result(w, Result.LossSum)] = lossSum;
+    floats[control.result(w, Result.Correct)] = correct;
+    ints[control.forwardKey(w)] = key;
+    floats[control.result(w, Result.GradientSeconds)] = (performance.now() - t0) / 1000;
+    if (!this.barrier.arrive()) return false;
+
+    // Every worker reads the same keys and flags, so all of them skip the step, or none.
+    const worst = control.worstForwardKey();
+    if (worst !== 0) {
+      this.countNonFinite(worst, rows);
+      return true;
+    }
+
+    // Empty shards (count < W) are the last ones: their slots are left out of the sum, and a lone
+    // active shard's slot is the gradient itself.
+    const t1 = performance.now();
+    const active = activeWorkers(count, W);
+    const s = this.slices;
+    const grads = active === 1 ? s.slot0 : s.reduced;
+    if (active > 1 && this.sliceEnd > this.sliceBegin)
+      native.sumSlots(this.task.slots, active, this.task.params.length, this.sliceBegin, this.sliceEnd, this.task.gradient);
+    ints[control.gradientBad(w)] = grads.length > 0 && !Number.isFinite(native.maxAbs(grads, grads.length)) ? 1 : 0;
+    floats[control.result(w, Result.ReduceSeconds)] = (performance.now() - t1) / 1000;
+    if (!this.barrier.arrive()) return false;
+
+    if (control.anyGradientBad()) return true;
+    const t2 = performance.now();
+    if (grads.length > 0) this.rule.update(this.task.optimizer, s.params, grads, s.state, floats[LR], step);
+    floats[control.result(w, Result.UpdateSeconds)] = (performance.now() - t2) / 1000;
+    return true;
+  }
+
+  /** Census of layer `key`'s pre-activation over this worker's rows (the main thread adds them up). */
+  private countNonFinite(key: number, rows: number): void {
+    const { control, w } = this;
+    let tally = { maxFinite: 0, nonFinite: 0 };
+    if (key !== LOSS_KEY && rows > 0) {
+      const layer = this.replica.train.layers[key - 1];
+      tally = census(layer.z, rows * layer.dense.outputs);
+    }
+    control.floats[control.result(w, Result.MaxFinite)] = tally.maxFinite;
+    control.floats[control.result(w, Result.NonFinite)] = tally.nonFinite;
+  }
+
+  /** Loss sum and correct count over this worker's shard of the evaluation data. */
+  private evaluate(): void {
+    const { control, w, W } = this;
+    const data = this.evalData!;
+    const begin = shardStart(data.count, W, w);
+    const rows = shardStart(data.count, W, w + 1) - begin;
+    const out = rows > 0 ? this.replica.evaluate(data, this.task.evalOrder!, begin, rows) : { lossSum: 0, correct: 0 };
+    control.floats[control.result(w, Result.LossSum)] = out.lossSum;
+    control.floats[control.result(w, Result.Correct)] = out.correct;
+  }
+
+  private injectFault(step: number): void {
+    const fault = this.task.faultForTesting;
+    if (!fault || fault.worker !== this.w || fault.step !== step) return;
+    if (fault.kind === 'exit') process.exit(3);
+    throw new Error(`fault injected for testing at step ${step}`);
+  }
+}

@@ -1,0 +1,47 @@
+// Small Datasets (uint8 pixels on shared memory, as the data-parallel engine needs them) and the
+// engine setup the trainer would build, for tests that drive an engine directly.
+import { Dataset } from '../../src/data/dataset.js';
+import type { Model } from '../../src/nn/model.js';
+import { sharedFloats } from '../../src/nn/model.js';
+import { type OptimizerName, resolveOptimizer, updateRule } from '../../src/optim/optimizer.js';
+import type { EngineSetup } from '../../src/train/engine.js';
+import { identity } from '../../src/train/serial.js';
+import { Random } from '../../src/util/random.js';
+
+/** Gaussian blobs around one random center per class, quantized to bytes; sample i has class i % classes. */
+export function blobDataset(count: number, width: number, classes: number, seed: number, spread = 30): Dataset {
+  const rng = new Random(seed);
+  const centers = Array.from({ length: classes }, () => Array.from({ length: width }, () => 40 + 175 * rng.uniform()));
+  const images = new Uint8Array(count * width);
+  const labels = new Uint8Array(count);
+  for (let i = 0; i < count; i++) {
+    const c = i % classes;
+    labels[i] = c;
+    for (let j = 0; j < width; j++) images[i * width + j] = Math.max(0, Math.min(255, Math.round(centers[c][j] + spread * rng.normal())));
+  }
+  return new Dataset({ images, labels, count, width, classes, source: 'blobs' });
+}
+
+/** What train() hands an engine: identity order (no shuffle), fresh optimizer state. */
+export function engineSetup(model: Model, data: Dataset, batchSize: number, optimizer: OptimizerName = 'sgd', evalData?: Dataset): EngineSetup {
+  const config = resolveOptimizer(optimizer);
+  return {
+    model,
+    data,
+    evalData,
+    order: identity(data.count),
+    batchSize,
+    optimizer: config,
+    optimizerState: Array.from({ length: updateRule(config).stateSlabs }, () => sharedFloats(model.layout.paramCount)),
+  };
+}
+
+/** OS threads of this process (Linux), or null where /proc is not there. */
+export async function processThreads(): Promise<number | null> {
+  const { readFile } = await import('node:fs/promises');
+  try {
+    return Number(/^Threads:\s+(\d+)$/m.exec(await readFile('/proc/self/status', 'utf8'))![1]);
+  } catch {
+    return null;
+  }
+}

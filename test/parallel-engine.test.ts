@@ -1,0 +1,194 @@
+// The data-parallel engine's behaviour beyond the arithmetic: BatchNorm per shard, non-finite
+// steps, failures of a worker, abort, close, and a main thread that stays responsive.
+// Run `npx tsc -p tsconfig.json` first: worker threads run dist/.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { describe, expect, it } from 'vitest';
+import { Dataset } from '../src/data/dataset.js';
+import { view } from '../src/nn/layout.js';
+import { createModel } from '../src/nn/model.js';
+import { referenceLoss } from '../src/nn/reference.js';
+import { NonFiniteError } from '../src/train/guard.js';
+import { DataParallelEngine } from '../src/train/parallel/engine.js';
+import { train } from '../src/train/trainer.js';
+import { arrayData } from './helpers/arrays.js';
+import { blobDataset, engineSetup, processThreads } from './helpers/datasets.js';
+
+/** Samples [begin, end) of a Dataset as float64 rows and int labels, for the float64 reference. */
+function rows(data: Dataset, begin: number, end: number): { x: Float64Array; labels: Int32Array } {
+  const x = new Float64Array((end - begin) * data.width);
+  for (let i = 0; i < x.length; i++) x[i] = data.images[begin * data.width + i] * data.normalization.scale;
+  return { x, labels: Int32Array.from(data.labels!.subarray(begin, end)) };
+}
+
+async function expectNoWorkerThreads(before: number | null): Promise<void> {
+  const after = await processThreads();
+  if (before !== null) expect(after).toBeLessThanOrEqual(before);
+}
+
+describe('BatchNorm in the data-parallel engine', () => {
+  it('normalizes each shard with its own batch statistics', async () => {
+    const data = blobDataset(40, 6, 3, 3);
+    const spec = { layers: [6, 8, 3], norm: 'batch' as const };
+    const model = createModel(spec, { seed: 4 });
+    const params = model.params.slice();
+    const buffers = model.buffers.slice();
+    const engine = await DataParallelEngine.create(engineSetup(model, data, 10), 2);
+    try {
+      // Shards of a 10-row batch: rows 0–4 on worker 0, 5–9 on worker 1.
+      const out = await engine.step(0, 10, 0.1, 1);
+      const shardLoss = (b: number, e: number) => {
+        const { x, labels } = rows(data, b, e);
+        return referenceLoss(model.spec, params, buffers, x, labels, e - b, 'cross-entropy', 'train') * (e - b);
+      };
+      const whole = shardLoss(0, 10);
+      const perShard = shardLoss(0, 5) + shardLoss(5, 10);
+      expect(Math.abs(whole - perShard)).toBeGreaterThan(1e-3); // the test tells them apart
+      expect(out.lossSum).toBeCloseTo(perShard, 4);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('evaluates with the running statistics averaged over the workers', async () => {
+    const data = blobDataset(90, 6, 3, 5);
+    const model = createModel({ layers: [6, 8, 3], norm: 'batch' }, { seed: 6 });
+    const initial = model.buffers.slice();
+    const history = await train(model, data, { epochs: 2, batchSize: 16, workers: 3, evalData: data, optimizer: 'adam', lr: 0.01 });
+    expect(model.buffers).not.toEqual(initial);
+    const { x, labels } = rows(data, 0, data.count);
+    const reference = referenceLoss(model.spec, model.params, model.buffers, x, labels, data.count, 'cross-entropy', 'eval');
+    expect(history.epochs[1].testLoss!).toBeCloseTo(reference, 4);
+  });
+});
+
+describe('non-finite values in the data-parallel engine', () => {
+  // Features 0 and 1 are zero except in sample 40, where they are 1: with 3e38 weights on them,
+  // that sample's first pre-activation overflows to Infinity, in the second batch of 32.
+  function overflowing(): { data: Dataset; model: ReturnType<typeof createModel> } {
+    const blobs = blobDataset(64, 4, 2, 10);
+    const images = blobs.images.slice();
+    for (let i = 0; i < 64; i++) images[i * 4] = images[i * 4 + 1] = i === 40 ? 255 : 0;
+    const data = new Dataset({ images, labels: blobs.labels, count: 64, width: 4, classes: 2, source: 'overflow' });
+    const model = createModel({ layers: [4, 6, 2] }, { seed: 1 });
+    const w = view(model.params, model.layout.layers[0].weight);
+    w[0] = w[1] = 3e38;
+    return { data, model };
+  }
+
+  it('stops with the serial engine report (layer, counts) at the same step', async () => {
+    const failure = async (workers: number) => {
+      const { data, model } = overflowing();
+      const error = await train(model, data, { epochs: 1, batchSize: 32, shuffle: false, workers }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(NonFiniteError);
+      return error as NonFiniteError;
+    };
+    const serial = await failure(0);
+    expect(serial.message).toMatch(/^epoch 1 step 2: layer 1 pre-activation is not finite/);
+    for (const workers of [2, 3]) {
+      const parallel = await failure(workers);
+      expect(parallel.message).toBe(serial.message);
+      expect(parallel.report).toEqual(serial.report);
+    }
+  });
+
+  it('skips the same steps as the serial engine, on every worker', async () => {
+    const result = async (workers: number) => {
+      const { data, model } = overflowing();
+      const history = await train(model, data, { epochs: 2, batchSize: 32, shuffle: false, workers, nonFinite: 'skip', optimizer: 'sgd' });
+      return { history, params: model.params };
+    };
+    const serial = await result(0);
+    const parallel = await result(2);
+    expect(serial.history.skippedSteps).toBe(2);
+    expect(parallel.history.skippedSteps).toBe(2);
+    for (let i = 0; i < serial.params.length; i++) expect(parallel.params[i]).toBeCloseTo(serial.params[i], 5);
+  });
+
+  it('reports a non-finite gradient as the serial engine does', async () => {
+    // Linear head with MSE: unit 0 of the hidden layer is ~1e10 and its output weights 2e26, so the
+    // prediction (~1e36) and the loss (in double) are finite but the gradients overflow.
+    const failure = async (workers: number) => {
+      const data = blobDataset(24, 4, 2, 11);
+      const model = createModel({ layers: [4, 3, 2], output: 'linear' }, { seed: 3 });
+      const [hidden, head] = model.layout.layers;
+      view(model.params, hidden.weight).fill(1e10, 0, 4);
+      const w = view(model.params, head.weight);
+      w[0] = w[3] = 2e26;
+      const error = await train(model, data, { epochs: 1, batchSize: 12, shuffle: false, workers, optimizer: 'sgd' }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(NonFiniteError);
+      return (error as NonFiniteError).report;
+    };
+    const serial = await failure(0);
+    expect(serial).toMatchObject({ quantity: 'gradient', tensor: 'layers.0.weight', layer: 1 });
+    const parallel = await failure(2);
+    expect({ ...parallel, maxFinite: 0 }).toEqual({ ...serial, maxFinite: 0 });
+    expect(parallel.maxFinite).toBeCloseTo(serial.maxFinite, -Math.floor(Math.log10(serial.maxFinite)) + 4);
+  });
+});
+
+describe('failures and shutdown', () => {
+  for (const kind of ['throw', 'exit'] as const) {
+    it(`a worker that ${kind === 'throw' ? 'throws' : 'exits'} mid-step fails the step, naming it, and leaves no thread`, async () => {
+      const before = await processThreads();
+      const data = blobDataset(60, 5, 2, 7);
+      const model = createModel({ layers: [5, 4, 2] });
+      const engine = await DataParallelEngine.create(engineSetup(model, data, 12), 3, { faultForTesting: { worker: 1, step: 3, kind } });
+      await engine.step(0, 12, 0.1, 1);
+      await engine.step(12, 12, 0.1, 2);
+      const why = kind === 'throw' ? 'fault injected for testing at step 3' : 'worker exited with code: 3';
+      await expect(engine.step(24, 12, 0.1, 3)).rejects.toThrow(`data-parallel worker 1 of 3 failed during step 3: ${why}`);
+      await expect(engine.step(36, 12, 0.1, 4)).rejects.toThrow(/worker 1 of 3 failed/);
+      await engine.close();
+      await engine.close();
+      await expectNoWorkerThreads(before);
+      // The next training run starts a fresh pool and works.
+      const history = await train(model, data, { epochs: 1, batchSize: 12, workers: 3 });
+      expect(history.epochs[0].loss).toBeGreaterThan(0);
+      await expectNoWorkerThreads(before);
+    });
+  }
+
+  it('close() is idempotent, and a closed engine refuses work', async () => {
+    const before = await processThreads();
+    const data = blobDataset(20, 3, 2, 8);
+    const engine = await DataParallelEngine.create(engineSetup(createModel({ layers: [3, 2] }), data, 5), 2);
+    await Promise.all([engine.close(), engine.close()]);
+    await expect(engine.step(0, 5, 0.1, 1)).rejects.toThrow(/closed/);
+    await expectNoWorkerThreads(before);
+  });
+
+  it('refuses data that cannot be shared with worker threads, naming the fix', async () => {
+    const model = createModel({ layers: [2, 2] });
+    const data = arrayData(new Float32Array(8), new Int32Array(4), 2, 2);
+    await expect(train(model, data, { workers: 2 })).rejects.toThrow(/needs training data as a Dataset .* workers: 0/);
+  });
+
+  it('an abort mid-epoch rejects at the next step with AbortError and leaves no thread', async () => {
+    const before = await processThreads();
+    const data = blobDataset(2000, 20, 4, 12);
+    const model = createModel({ layers: [20, 16, 4] });
+    const controller = new AbortController();
+    let stepsAfterAbort = 0;
+    const run = train(model, data, {
+      epochs: 100, batchSize: 8, workers: 2, signal: controller.signal,
+      onStep: (e) => {
+        if (controller.signal.aborted) stepsAfterAbort++;
+        if (e.step === 5) controller.abort();
+      },
+    });
+    await expect(run).rejects.toMatchObject({ name: 'AbortError' });
+    expect(stepsAfterAbort).toBe(0);
+    await expectNoWorkerThreads(before);
+  });
+
+  it('keeps the main event loop responsive while workers train (p99 delay under 20 ms)', async () => {
+    const data = blobDataset(4000, 64, 10, 13);
+    const model = createModel({ layers: [64, 256, 256, 10] });
+    const delay = monitorEventLoopDelay({ resolution: 1 });
+    delay.enable();
+    await train(model, data, { epochs: 2, batchSize: 200, workers: 2 });
+    delay.disable();
+    expect(delay.count).toBeGreaterThan(20);
+    expect(delay.percentile(99) / 1e6).toBeLessThan(20);
+  });
+});

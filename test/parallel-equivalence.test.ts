@@ -1,0 +1,75 @@
+// The data-parallel trainer computes the same training as the serial one: same batches, same mean
+// gradients, same updates. Run `npx tsc -p tsconfig.json` first: worker threads run dist/.
+import { describe, expect, it } from 'vitest';
+import { createModel } from '../src/nn/model.js';
+import type { ModelSpec } from '../src/nn/spec.js';
+import type { TrainOptions } from '../src/train/options.js';
+import { train } from '../src/train/trainer.js';
+import { blobDataset } from './helpers/datasets.js';
+
+// 103 samples: with batch 10 that is 10 full batches (10 is divisible by neither 3 nor 4) and a
+// final batch of 3, fewer rows than 4 workers (an empty shard); full batch is 103 rows.
+const data = blobDataset(103, 12, 3, 1);
+
+async function trained(spec: Partial<ModelSpec> & { layers: number[] }, workers: number, options: TrainOptions) {
+  const model = createModel(spec, { seed: 2 });
+  const history = await train(model, data, { ...options, workers, evalData: data });
+  return { model, history };
+}
+
+/**
+ * Largest |a − b| / (|b| + 1e-3·max|b|). Workers sum their shards' weight gradients separately and
+ * the slots are then added (in double, rounded once), where the serial GEMM accumulates all rows in
+ * one float sum: the gradients differ in the last bits (~1e-7 relative), and k steps carry that
+ * forward. The floor keeps parameters that are near zero from dividing by almost nothing.
+ */
+function relativeError(a: Float32Array, b: Float32Array): number {
+  let scale = 0;
+  for (const v of b) scale = Math.max(scale, Math.abs(v));
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / (Math.abs(b[i]) + 1e-3 * scale));
+  return worst;
+}
+
+const TOLERANCE = 1e-4;
+
+const cases: { name: string; spec: Partial<ModelSpec> & { layers: number[] }; options: TrainOptions }[] = [
+  { name: 'minibatch SGD', spec: { layers: [12, 16, 3] }, options: { epochs: 2, batchSize: 10, optimizer: 'sgd', lr: 0.1 } },
+  { name: 'full-batch gradient descent', spec: { layers: [12, 16, 3] }, options: { epochs: 8, batchSize: 'full', optimizer: 'sgd', lr: 0.5 } },
+  { name: 'minibatch Adam', spec: { layers: [12, 16, 8, 3] }, options: { epochs: 2, batchSize: 10, optimizer: 'adam', lr: 0.01 } },
+  { name: 'minibatch momentum, tanh and LayerNorm', spec: { layers: [12, 16, 3], activation: 'tanh', norm: 'layer' }, options: { epochs: 2, batchSize: 10, optimizer: 'momentum', lr: 0.05 } },
+];
+
+describe('data-parallel trainer against the serial trainer', () => {
+  for (const c of cases) {
+    it(`${c.name}: 1 to 4 workers give the serial parameters, losses and accuracies`, async () => {
+      const serial = await trained(c.spec, 0, c.options);
+      for (const workers of [1, 2, 3, 4]) {
+        const parallel = await trained(c.spec, workers, c.options);
+        expect(parallel.history.workers).toBe(workers);
+        const error = relativeError(parallel.model.params, serial.model.params);
+        // One worker runs the serial engine's kernels on the same rows: bit-identical.
+        if (workers === 1) expect(parallel.model.params).toEqual(serial.model.params);
+        else expect(error).toBeLessThan(TOLERANCE);
+        parallel.history.epochs.forEach((e, i) => {
+          const s = serial.history.epochs[i];
+          expect(e.loss).toBeCloseTo(s.loss, 5);
+          expect(e.trainAccuracy).toBe(s.trainAccuracy);
+          expect(e.testLoss!).toBeCloseTo(s.testLoss!, 5);
+          expect(e.testAccuracy).toBe(s.testAccuracy);
+        });
+      }
+    });
+  }
+
+  it('BatchNorm with one worker: bit-identical parameters and running statistics', async () => {
+    const spec = { layers: [12, 16, 8, 3], norm: 'batch' as const };
+    const options: TrainOptions = { epochs: 2, batchSize: 10, optimizer: 'adam', lr: 0.01 };
+    const serial = await trained(spec, 0, options);
+    const parallel = await trained(spec, 1, options);
+    expect(parallel.model.params).toEqual(serial.model.params);
+    expect(parallel.model.buffers).toEqual(serial.model.buffers);
+    expect(parallel.history.epochs.map((e) => e.testLoss)).toEqual(serial.history.epochs.map((e) => e.testLoss));
+  });
+});
+
