@@ -12,9 +12,9 @@
 //   POST /predict           {pixels: number[784]} or {pixels: number[784][]} (0–255) → class, probabilities
 //   GET  /health
 //
-// Training steps and the final evaluation leave the event loop free (the serial trainer yields
-// every few milliseconds; large predictions and evaluations run on worker threads), so /health and
-// small predictions are answered while a model trains.
+// Training and the final evaluation leave the event loop free (the data-parallel trainer and large
+// predictions and evaluations run on worker threads; the serial trainer, workers: 0, yields every
+// few milliseconds), so /health and small predictions are answered while a model trains.
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -50,8 +50,8 @@ export interface TrainRequest {
   lr: number;
   /** Hidden layer widths between the 784 inputs and the 10 classes. */
   hidden: number[];
-  /** Worker threads of the trainer (0: the serial engine on the event loop, yielding between steps). */
-  workers: number;
+  /** Threads of the trainer; default: one per core. 0: the serial engine, on the event loop between requests. */
+  workers?: number;
   seed: number;
 }
 
@@ -106,7 +106,7 @@ const trainSchema = {
       limit: { type: 'integer', minimum: 1, maximum: 60000 },
       lr: { type: 'number', exclusiveMinimum: 0, maximum: 10, default: 0.05 },
       hidden: { type: 'array', maxItems: 8, items: { type: 'integer', minimum: 1, maximum: 4096 }, default: [128] },
-      workers: { type: 'integer', minimum: 0, maximum: 64, default: 0 },
+      workers: { type: 'integer', minimum: 0, maximum: 64 },
       seed: { type: 'integer', default: 1 },
     },
   },

@@ -37,47 +37,51 @@ describe('example service', () => {
     expect((await call('POST', '/predict', { pixels: pixels(0) })).status).toBe(503);
   });
 
-  it('trains in the background, stays responsive, reports progress, then serves predictions', async () => {
-    const started = await call('POST', '/train', { epochs: 2, limit: 2000, batchSize: 32 });
-    expect(started.status).toBe(202);
-    const { id } = started.json;
+  // The default trains on worker threads; workers: 0 on the event loop, between requests.
+  for (const workers of [undefined, 0]) {
+    it(`trains in the background (workers: ${workers ?? 'default'}), stays responsive, reports progress, then serves predictions`, async () => {
+      const started = await call('POST', '/train', { epochs: 2, limit: 2000, batchSize: 32, workers });
+      expect(started.status).toBe(202);
+      const { id } = started.json;
 
-    const healthMs: number[] = [];
-    let running: JobReport | null = null;
-    for (;;) {
-      const health = await call('GET', '/health');
-      const job = (await call('GET', `/train/${id}`)).json as JobReport;
-      if (job.state !== 'running') break;
-      healthMs.push(health.ms);
-      if (job.step) running = job;
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    // Requests were answered between training steps, not after the training.
-    expect(running?.step?.stepsPerEpoch).toBe(63);
-    expect(healthMs.length).toBeGreaterThanOrEqual(3);
-    const sorted = [...healthMs].sort((a, b) => a - b);
-    expect(sorted[sorted.length >> 1], `GET /health latencies during training (ms): ${healthMs.map((t) => t.toFixed(1)).join(' ')}`).toBeLessThan(50);
+      const healthMs: number[] = [];
+      let running: JobReport | null = null;
+      for (;;) {
+        const health = await call('GET', '/health');
+        const job = (await call('GET', `/train/${id}`)).json as JobReport;
+        if (job.state !== 'running') break;
+        healthMs.push(health.ms);
+        if (job.step) running = job;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      // Requests were answered between training steps, not after the training.
+      expect(running?.step?.stepsPerEpoch).toBe(63);
+      expect(healthMs.length).toBeGreaterThanOrEqual(3);
+      const sorted = [...healthMs].sort((a, b) => a - b);
+      expect(sorted[sorted.length >> 1], `GET /health latencies during training (ms): ${healthMs.map((t) => t.toFixed(1)).join(' ')}`).toBeLessThan(50);
 
-    const done = (await call('GET', `/train/${id}`)).json as JobReport;
-    expect(done).toMatchObject({ state: 'done', error: null, request: { epochs: 2, limit: 2000, batchSize: 32 } });
-    expect(done.epoch?.epoch).toBe(2);
-    expect(done.test!.accuracy).toBeGreaterThan(0.8);
-    expect(service.served?.source).toBe(`job ${id}`);
+      const done = (await call('GET', `/train/${id}`)).json as JobReport;
+      expect(done).toMatchObject({ state: 'done', error: null, request: { epochs: 2, limit: 2000, batchSize: 32 } });
+      expect(done.request.workers).toBe(workers);
+      expect(done.epoch?.epoch).toBe(2);
+      expect(done.test!.accuracy).toBeGreaterThan(0.8);
+      expect(service.served?.source).toBe(`job ${id}`);
 
-    // One image, then a batch: the answers are the library's predictions with the served model.
-    const one = await call('POST', '/predict', { pixels: pixels(0) });
-    const batch = await call('POST', '/predict', { pixels: [pixels(0), pixels(1), pixels(2)] });
-    const expected = await predict(service.served!.model, test.subset([0, 1, 2], 'first three'));
-    expect(one.status).toBe(200);
-    expect(one.json.class).toBe(expected.classes[0]);
-    expect(one.json.probabilities).toEqual(Array.from(expected.probabilities.subarray(0, 10)));
-    expect(batch.json.predictions.map((p: { class: number }) => p.class)).toEqual(Array.from(expected.classes));
-    expect(batch.json.predictions[2].probabilities).toEqual(Array.from(expected.probabilities.subarray(20, 30)));
-  }, 30_000);
+      // One image, then a batch: the answers are the library's predictions with the served model.
+      const one = await call('POST', '/predict', { pixels: pixels(0) });
+      const batch = await call('POST', '/predict', { pixels: [pixels(0), pixels(1), pixels(2)] });
+      const expected = await predict(service.served!.model, test.subset([0, 1, 2], 'first three'));
+      expect(one.status).toBe(200);
+      expect(one.json.class).toBe(expected.classes[0]);
+      expect(one.json.probabilities).toEqual(Array.from(expected.probabilities.subarray(0, 10)));
+      expect(batch.json.predictions.map((p: { class: number }) => p.class)).toEqual(Array.from(expected.classes));
+      expect(batch.json.predictions[2].probabilities).toEqual(Array.from(expected.probabilities.subarray(20, 30)));
+    }, 30_000);
+  }
 
-  it('cancels a running job, which keeps the model served before it', async () => {
+  it('cancels a running job (serial trainer), which keeps the model served before it', async () => {
     const served = service.served;
-    const { id } = (await call('POST', '/train', { epochs: 100, limit: 2000 })).json;
+    const { id } = (await call('POST', '/train', { epochs: 100, limit: 2000, workers: 0 })).json;
     let job: JobReport;
     do job = (await call('GET', `/train/${id}`)).json;
     while (!job.step);

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { type TrainEvent, trainEvents } from '../src/api/events.js';
 import { createModel } from '../src/nn/model.js';
 import { NonFiniteError } from '../src/train/guard.js';
-import type { StepEvent } from '../src/train/options.js';
 import { train } from '../src/train/trainer.js';
 import { blobs } from './helpers/arrays.js';
+import { blobDataset, processThreads } from './helpers/datasets.js';
 
 const data = blobs(640, 16, 4, 1);
 const fresh = () => createModel({ layers: [16, 12, 4] }, { seed: 2 });
@@ -69,29 +69,35 @@ describe('trainEvents', () => {
 });
 
 describe('train with an AbortSignal', () => {
-  for (const workers of [0]) {
-    it(`rejects with an AbortError at the next step boundary (workers: ${workers}), and a following train works`, async () => {
+  const images = blobDataset(2000, 16, 4, 3);
+  for (const workers of [0, 2]) {
+    it(`rejects with an AbortError at the next step (workers: ${workers}), leaves no thread, and a following train works`, async () => {
+      const threadsBefore = await processThreads();
       const controller = new AbortController();
-      const steps: StepEvent[] = [];
-      let stepsAtAbort = 0;
-      const run = train(fresh(), data, {
+      let stepsAfterAbort = 0;
+      const run = train(fresh(), images, {
         epochs: 3, batchSize: 16, workers, signal: controller.signal,
         onStep: (e) => {
-          steps.push(e);
-          if (e.epoch === 1 && e.step === 5) {
-            stepsAtAbort = steps.length;
-            controller.abort();
-          }
+          if (controller.signal.aborted) stepsAfterAbort++;
+          if (e.epoch === 1 && e.step === 5) controller.abort();
         },
       });
       await expect(run).rejects.toMatchObject({ name: 'AbortError' });
-      expect(steps.length - stepsAtAbort).toBeLessThanOrEqual(workers > 0 ? 1 : 0);
       await settle();
-      expect(steps.length - stepsAtAbort).toBeLessThanOrEqual(workers > 0 ? 1 : 0);
+      expect(stepsAfterAbort).toBe(0);
+      const threadsAfter = await processThreads();
+      if (threadsBefore !== null) expect(threadsAfter).toBeLessThanOrEqual(threadsBefore);
 
-      const model = fresh();
-      const history = await train(model, data, { epochs: 2, batchSize: 32, workers, evalData: data });
+      const history = await train(fresh(), images, { epochs: 2, batchSize: 32, workers, evalData: images });
+      expect(history.workers).toBe(workers);
       expect(history.testAccuracy).toBeGreaterThan(0.9);
     });
   }
+
+  it('leaves no thread when a trainEvents loop on worker threads is left early', async () => {
+    const threadsBefore = await processThreads();
+    for await (const e of trainEvents(fresh(), images, { epochs: 20, batchSize: 16, workers: 2 })) if (e.event === 'step' && e.step === 3) break;
+    const threadsAfter = await processThreads();
+    if (threadsBefore !== null) expect(threadsAfter).toBeLessThanOrEqual(threadsBefore);
+  });
 });
