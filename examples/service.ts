@@ -85,8 +85,6 @@ export interface Service {
   app: FastifyInstance;
   /** The model /predict answers with, null until one is trained or given. */
   readonly served: ServedModel | null;
-  /** Resolves when job `id` has ended (whatever its state). */
-  settled(id: string): Promise<void>;
 }
 
 const PIXELS = 784;
@@ -224,7 +222,6 @@ export function createService(options: ServiceOptions = {}): Service {
     get served() {
       return served;
     },
-    settled: async (id) => jobs.get(id)?.finished,
   };
 }
 
