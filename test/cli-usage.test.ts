@@ -68,6 +68,7 @@ const REFUSALS: [string[], RegExp][] = [
   // Refused once the data is read, still before the first step.
   [['--layers', '700,64,10', '--limit', '200'], /--layers: the input width 700 does not match the 784 features per sample of MNIST/],
   [['--layers', '784,64,5', '--limit', '200'], /--layers: MNIST .* has 10 classes but the output layer has only 5 units/],
+  [['--norm', 'batch', '--batch-size', '1', '--limit', '200'], /--batch-size: batchSize must be at least 2 with BatchNorm/],
 ];
 
 describe('fcnn train refuses values that cannot be right', () => {

@@ -183,7 +183,7 @@ async function runTrain(flags: TrainFlags, out: Output, title: string): Promise<
     evalData: data.eval,
     signal: aborter.signal,
   };
-  const resolved = resolveTrainOptions(model, data.train, options);
+  const resolved = withFlagNames(() => resolveTrainOptions(model, data.train, options));
   describeRun(out, config, data, resolved.lr, resolved.batchSize);
 
   const probe = new Probe(model, data.train, undefined, config.train.seed);
@@ -288,6 +288,20 @@ function reportEpoch(out: Output, e: EpochEvent, epochs: number, evalName: strin
     `epoch ${String(e.epoch).padStart(width)}/${epochs}  loss ${e.loss.toFixed(4)}  train ${percent(e.trainAccuracy)}  ` +
       `${evalName} ${percent(e.testAccuracy)}  ${e.seconds.toFixed(1)} s  ${rate(e.samplesPerSec)} samples/s`,
   );
+}
+
+/** The flags behind the training options the library checks in combination (e.g. batchSize with BatchNorm). */
+const TRAIN_OPTION_FLAGS: Record<string, string> = { epochs: '--epochs', batchSize: '--batch-size', lr: '--lr', seed: '--seed', workers: '--workers' };
+
+/** Runs a library check whose RangeError starts with an option's name; the error becomes a UsageError naming its flag. */
+function withFlagNames<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    const flag = TRAIN_OPTION_FLAGS[/^\w+/.exec(err.message)?.[0] ?? ''];
+    throw new UsageError(flag ? `${flag}: ${err.message}` : err.message);
+  }
 }
 
 function plural(n: number, noun: string): string {
