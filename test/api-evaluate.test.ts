@@ -46,7 +46,9 @@ describe('evaluate', () => {
   it('gives the same answer inline and on worker threads', async () => {
     const inline = await evaluate(model, test, { inline: true });
     const threads = await evaluate(model, test, { inline: false });
-    expect(threads).toEqual(inline);
+    // Per-chunk loss sums are added in thread order: the total may differ in its last bits.
+    expect(threads.loss).toBeCloseTo(inline.loss, 12);
+    expect({ ...threads, loss: 0 }).toEqual({ ...inline, loss: 0 });
   });
 
   it('computes cross-entropy from the logits: finite where the float32 probability of the label is 0', async () => {
