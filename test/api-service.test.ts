@@ -40,7 +40,7 @@ describe('example service', () => {
   // The default trains on worker threads; workers: 0 on the event loop, between requests.
   for (const workers of [undefined, 0]) {
     it(`trains in the background (workers: ${workers ?? 'default'}), stays responsive, reports progress, then serves predictions`, async () => {
-      const started = await call('POST', '/train', { epochs: 2, limit: 2000, batchSize: 32, workers });
+      const started = await call('POST', '/train', { epochs: 2, limit: 6000, batchSize: 32, workers });
       expect(started.status).toBe(202);
       const { id } = started.json;
 
@@ -55,13 +55,13 @@ describe('example service', () => {
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
       // Requests were answered between training steps, not after the training.
-      expect(running?.step?.stepsPerEpoch).toBe(63);
+      expect(running?.step?.stepsPerEpoch).toBe(188);
       expect(healthMs.length).toBeGreaterThanOrEqual(3);
       const sorted = [...healthMs].sort((a, b) => a - b);
       expect(sorted[sorted.length >> 1], `GET /health latencies during training (ms): ${healthMs.map((t) => t.toFixed(1)).join(' ')}`).toBeLessThan(50);
 
       const done = (await call('GET', `/train/${id}`)).json as JobReport;
-      expect(done).toMatchObject({ state: 'done', error: null, request: { epochs: 2, limit: 2000, batchSize: 32 } });
+      expect(done).toMatchObject({ state: 'done', error: null, request: { epochs: 2, limit: 6000, batchSize: 32 } });
       expect(done.request.workers).toBe(workers);
       expect(done.epoch?.epoch).toBe(2);
       expect(done.test!.accuracy).toBeGreaterThan(0.8);
