@@ -51,7 +51,7 @@ export { evaluate, type ClassMetrics, type Evaluation } from './api/evaluate.js'
 export { closeInference } from './api/inference-pool.js';
 
 // Files
-export { save, load, exportOnnx, type SaveOptions } from './api/model-file.js';
+export { save, load, loadTrained, exportOnnx, type SaveOptions, type TrainedModel } from './api/model-file.js';
 
 // Diagnostics
 export { gradientCheck, type GradientCheckOptions, type GradientCheckResult, type TensorCheck } from './diagnose/gradcheck.js';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeInference } from '../src/api/inference-pool.js';
-import { exportOnnx, load, save } from '../src/api/model-file.js';
+import { exportOnnx, load, loadTrained, save } from '../src/api/model-file.js';
 import { predict } from '../src/api/predict.js';
 import { loadModel } from '../src/io/checkpoint.js';
 import { createModel } from '../src/nn/model.js';
@@ -42,6 +42,22 @@ describe('save and load', () => {
       expect(Array.from(after.classes)).toEqual(Array.from(before.classes));
     }
     expect((await loadModel(path)).training).toEqual(JSON.parse(JSON.stringify(history)));
+  });
+
+  it('keep the input normalization the model was trained with (standardize statistics included)', async () => {
+    const model = createModel({ layers: [3, 2] });
+    const normalization = { scale: 1 / 255, mean: Float32Array.of(0.1, 0.2, 0.3), invStd: Float32Array.of(2, 3, 4) };
+    const path = join(dir, 'normalized.safetensors');
+    await save(model, path, { training: { note: 'kept' }, normalization: { kind: 'standardize', normalization } });
+    const trained = await loadTrained(path);
+    expect(trained.normalizationKind).toBe('standardize');
+    expect(trained.normalization.scale).toBe(1 / 255);
+    expect(Array.from(trained.normalization.mean!)).toEqual(Array.from(normalization.mean));
+    expect(Array.from(trained.normalization.invStd!)).toEqual(Array.from(normalization.invStd));
+    expect(trained.training.note).toBe('kept');
+    const plain = join(dir, 'plain.safetensors');
+    await save(model, plain);
+    expect((await loadTrained(plain)).normalization).toEqual({ scale: 1 / 255 });
   });
 
   it('refuses to save over a path it cannot write, and load names a missing file', async () => {

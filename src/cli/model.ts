@@ -2,8 +2,7 @@
 // way the other commands open a trained model file: its network plus the input normalization it
 // was trained with, which every later input must go through.
 import type { Command } from 'commander';
-import type { Normalization, NormalizationKind } from '../data/normalize.js';
-import { loadModel } from '../io/checkpoint.js';
+import { type TrainedModel, loadTrained } from '../api/model-file.js';
 import { formatInit, parseInit } from '../nn/init.js';
 import { LOSSES, type Loss, checkLoss, defaultLoss } from '../nn/loss.js';
 import { Model, defaultInit } from '../nn/model.js';
@@ -86,51 +85,15 @@ export function checkFitsData(spec: ModelSpec, width: number, classes: number, s
   if (classes > outputs) throw new UsageError(`${flag}: ${source} has ${classes} classes but the output layer has only ${outputs} units`);
 }
 
-/** The input normalization as stored in a model file's training record. */
-export interface SavedNormalization {
-  kind: NormalizationKind;
-  scale: number;
-  mean?: number[];
-  invStd?: number[];
-}
-
-export function saveNormalization(kind: NormalizationKind, n: Normalization): SavedNormalization {
-  return { kind, scale: n.scale, ...(n.mean && { mean: Array.from(n.mean) }), ...(n.invStd && { invStd: Array.from(n.invStd) }) };
-}
-
-export interface TrainedModel {
-  model: Model;
-  /** The training record saved with it ({} for a file written without one). */
-  training: Record<string, unknown>;
+export interface TrainedModelWithData extends TrainedModel {
   /** The data the run trained and evaluated on, when fcnn train saved the file. */
   data: DataConfig | null;
-  normalization: Normalization;
-  normalizationKind: NormalizationKind;
 }
 
-/** Opens a model file; its inputs keep the normalization it was trained with (÷255 when the file does not say). */
-export async function openTrainedModel(path: string): Promise<TrainedModel> {
-  const file = await loadModel(path);
-  const saved = file.training?.normalization as SavedNormalization | undefined;
-  const width = file.spec.layers[0];
-  let normalization: Normalization = { scale: 1 / 255 };
-  if (saved) {
-    const vector = (name: 'mean' | 'invStd') => {
-      const v = saved[name];
-      if (v === undefined) return undefined;
-      if (!Array.isArray(v) || v.length !== width) throw new Error(`${path}: the saved normalization's ${name} does not have ${width} values`);
-      return Float32Array.from(v);
-    };
-    if (!(Number.isFinite(saved.scale) && saved.scale > 0)) throw new Error(`${path}: the saved normalization's scale is not a positive number`);
-    normalization = { scale: saved.scale, mean: vector('mean'), invStd: vector('invStd') };
-  }
-  return {
-    model: Model.fromArrays(file.spec, file.params, file.buffers),
-    training: file.training ?? {},
-    data: savedDataConfig(file.training),
-    normalization,
-    normalizationKind: saved?.kind ?? 'scale',
-  };
+/** Opens a model file with its normalization and, when fcnn train wrote it, its data configuration. */
+export async function openTrainedModel(path: string): Promise<TrainedModelWithData> {
+  const trained = await loadTrained(path);
+  return { ...trained, data: savedDataConfig(trained.training) };
 }
 
 /** The data configuration in a training record written by fcnn train, or null when it is not one. */

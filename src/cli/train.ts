@@ -7,7 +7,7 @@ import { advise } from '../diagnose/advice.js';
 import { evaluate } from '../api/evaluate.js';
 import type { Diagnostics } from '../diagnose/report.js';
 import { Probe } from '../diagnose/stats.js';
-import { saveModel } from '../io/checkpoint.js';
+import { save } from '../api/model-file.js';
 import { createModel } from '../nn/model.js';
 import { OPTIMIZERS, type OptimizerConfig, type OptimizerName, type OptimizerOptions, resolveOptimizer } from '../optim/optimizer.js';
 import { parseSchedule } from '../optim/schedule.js';
@@ -17,7 +17,7 @@ import { PRESETS, type Preset, type PresetName } from '../train/presets.js';
 import { train } from '../train/trainer.js';
 import { type DataConfig, type DataFlags, type LoadedData, addDataOptions, dataConfig, loadData } from './data.js';
 import { layerSummary, printDiagnostics } from './diagnostics.js';
-import { type ModelConfig, type ModelFlags, addModelOptions, checkFitsData, modelConfig, saveNormalization } from './model.js';
+import { type ModelConfig, type ModelFlags, addModelOptions, checkFitsData, modelConfig } from './model.js';
 import { CliError, UsageError, asUsage, between, choice, integer, library, option, positive } from './options.js';
 import { type Io, Output, percent, rate } from './output.js';
 
@@ -240,11 +240,10 @@ async function runTrain(flags: TrainFlags, out: Output, title: string): Promise<
     command: title,
     preset: config.preset,
     config: { ...config, train: { ...config.train, lr: resolved.lr } },
-    normalization: saveNormalization(config.data.normalize, data.normalization),
     results: { evalRole: data.evalRole, testAccuracy: history.testAccuracy, seconds: history.seconds, workers: history.workers, epochs: history.epochs },
   };
   if (flags.save) {
-    await saveModel(flags.save, { spec: model.spec, params: model.params, buffers: model.buffers, training: record });
+    await save(model, flags.save, { training: record, normalization: { kind: config.data.normalize, normalization: data.normalization } });
     out.note(`saved the model to ${flags.save}`);
   }
   if (flags.report) {
