@@ -7,7 +7,7 @@
 //   weight grad  dW = dYᵀ·X      sgemm(true,  false, out, in,  B)
 import { pathToFileURL } from 'node:url';
 import { native, type Isa } from '../src/native.js';
-import { machineDescription, median, parseBenchArgs, report, type BenchOptions, type Row } from './common.js';
+import { machineDescription, median, parseBenchArgs, report, timePerCall, type BenchOptions, type Row } from './common.js';
 
 export interface GemmShape {
   product: string;
@@ -51,26 +51,6 @@ function randomArray(length: number): Float32Array {
   return x;
 }
 
-/**
- * CPU seconds per call of fn, over calls lasting at least `minSeconds` together. CPU time rather
- * than wall time: on a machine shared with other processes, the time they take the core away does
- * not count (fmaPeak measures the same way); on an idle machine the two are equal. Calls are
- * grouped so that reading the clock costs nothing even for products of a few microseconds.
- */
-function cpuSecondsPerCall(fn: () => void, minSeconds = 0.05): number {
-  let calls = 0;
-  let group = 1;
-  const start = process.cpuUsage();
-  for (;;) {
-    for (let i = 0; i < group; i++) fn();
-    calls += group;
-    const used = process.cpuUsage(start);
-    const seconds = (used.user + used.system) / 1e6;
-    if (seconds >= minSeconds) return seconds / calls;
-    if (seconds < minSeconds / 20) group *= 2;
-  }
-}
-
 /** Median GFLOP/s (2·m·n·k per call) of one product over `repeats` timings, its output checked first. */
 export function measureGemm(shape: GemmShape, repeats: number): number {
   const { m, n, k, transA, transB } = shape;
@@ -81,11 +61,10 @@ export function measureGemm(shape: GemmShape, repeats: number): number {
   const lda = transA ? m : k;
   const ldb = transB ? k : n;
   const call = () => native.sgemm(transA, transB, m, n, k, 1, a, lda, b, ldb, 0, c, n, bias);
-  call(); // warm-up: the packing buffers grow, the arrays are touched
+  call(); // the packing buffers grow, the arrays are touched
   checkSample(shape, a, b, c, bias);
-  const gflops: number[] = [];
-  for (let r = 0; r < repeats; r++) gflops.push((2 * m * n * k) / cpuSecondsPerCall(call) / 1e9);
-  return median(gflops);
+  // CPU time, as fmaPeak measures: the ratio to the peak stays meaningful on a shared machine.
+  return (2 * m * n * k) / timePerCall(call, repeats, 'cpu') / 1e9;
 }
 
 // Checks a sample of C against float64 dot products, so that a wrong kernel is never timed.

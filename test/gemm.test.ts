@@ -140,7 +140,7 @@ const TRANSPOSES: [boolean, boolean][] = [
 
 // m, n, k: ones, odd sizes, sizes off the vector width and off MR and NR of every kernel; k across
 // several KC blocks; m across MC and n across NC of every kernel (AVX2 252 and 4096, AVX-512 504
-// and 8192, portable 128 and 2048) with the other dimensions small to keep the reference cheap.
+// and 8192, portable 126 and 2048) with the other dimensions small to keep the reference cheap.
 const SHAPES: [number, number, number][] = [
   [1, 1, 1],
   [1, 17, 5],

@@ -79,6 +79,15 @@ describe('serial trainer', () => {
     await expect(train(model, data, { epochs: 50, optimizer: 'sgd', lr: 1e4, workers: 0 })).rejects.toThrow(/is not finite/);
   });
 
+  it('drops a final batch of one sample when training BatchNorm', async () => {
+    const data = blobs(65, 6, 2, 13);
+    const model = createModel({ layers: [6, 5, 2], norm: 'batch' }, { seed: 1 });
+    const steps: number[] = [];
+    await train(model, data, { epochs: 1, batchSize: 32, workers: 0, onStep: (e) => steps.push(e.samples) });
+    expect(steps).toEqual([32, 64]);
+    await expect(train(model, data, { batchSize: 1, workers: 0 })).rejects.toThrow(/at least 2 with BatchNorm/);
+  });
+
   it('refuses options that cannot be right, naming the option', async () => {
     const data = blobs(10, 4, 2, 1);
     const model = createModel({ layers: [4, 3, 2] });

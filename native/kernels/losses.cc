@@ -3,6 +3,9 @@
 #include <cmath>
 #include <limits>
 
+#include "kernels/reductions.h"
+#include "kernels/vecmath.h"
+
 namespace fcnn::kernels {
 
 namespace {
@@ -35,11 +38,8 @@ double softmaxRow(const float* __restrict x, float* __restrict p, size_t cols, s
     for (size_t j = 0; j < cols; j++) p[j] = float(1.0 / double(cols));
     return std::log(double(cols));
   }
-  double sum = 0;
-  for (size_t j = 0; j < cols; j++) {
-    p[j] = std::exp(x[j] - max);
-    sum += p[j];
-  }
+  for (size_t j = 0; j < cols; j++) p[j] = expNonPositive(x[j] - max);
+  double sum = sumLanes(cols, [&](size_t j) { return double(p[j]); });
   for (size_t j = 0; j < cols; j++) p[j] = float(double(p[j]) / sum);
   return (double(max) - double(x[label])) + std::log(sum);
 }

@@ -72,6 +72,8 @@ export interface ResolvedTrainOptions {
   shuffle: boolean;
   workers: number;
   nonFinite: 'stop' | 'skip';
+  /** The model has BatchNorm layers, which need at least 2 samples per batch. */
+  batchNorm: boolean;
 }
 
 const DEFAULT_LR: Record<OptimizerName, number> = { sgd: 0.1, momentum: 0.05, adam: 0.001, adamw: 0.001 };
@@ -85,6 +87,9 @@ export function resolveTrainOptions(model: Model, data: TrainingData, o: TrainOp
   const requested = fullBatch ? data.count : (o.batchSize ?? 128);
   if (!(Number.isInteger(requested) && (requested as number) >= 1))
     throw new RangeError(`batchSize must be a positive integer or 'full', got ${JSON.stringify(o.batchSize)}`);
+  const batchNorm = model.spec.norm === 'batch';
+  if (batchNorm && Math.min(requested as number, data.count) < 2)
+    throw new RangeError('batchSize must be at least 2 with BatchNorm (one sample has no batch statistics)');
   const optimizer = resolveOptimizer(o.optimizer ?? 'momentum');
   const lr = o.lr ?? DEFAULT_LR[optimizer.kind];
   if (!(Number.isFinite(lr) && lr > 0)) throw new RangeError(`lr must be a positive number, got ${lr}`);
@@ -109,6 +114,7 @@ export function resolveTrainOptions(model: Model, data: TrainingData, o: TrainOp
     shuffle: o.shuffle ?? true,
     workers,
     nonFinite,
+    batchNorm,
   };
 }
 

@@ -56,7 +56,10 @@ async function loop(
   engine: Engine, data: TrainingData, order: Int32Array, o: ResolvedTrainOptions, options: TrainOptions,
 ): Promise<TrainHistory> {
   const rng = new Random(o.seed);
-  const stepsPerEpoch = Math.ceil(data.count / o.batchSize);
+  // BatchNorm cannot normalize a batch of one sample: such a final batch is dropped (the shuffle
+  // gives that sample its turn in other epochs).
+  const dropLast = o.batchNorm && data.count % o.batchSize === 1;
+  const stepsPerEpoch = dropLast ? Math.floor(data.count / o.batchSize) : Math.ceil(data.count / o.batchSize);
   const totalSteps = stepsPerEpoch * o.epochs;
   const history: EpochEvent[] = [];
   const started = performance.now();

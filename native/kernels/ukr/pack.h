@@ -3,8 +3,9 @@
 // for B). Transposes happen here, L×L at a time in registers, so every product the layers run
 // (X·Wᵀ, dY·W, dYᵀ·X) reaches the micro-kernel in the same layout.
 //
-// Like ukr.h it lives in an unnamed namespace, one copy per ISA translation unit. V needs, beyond
-// what the micro-kernel uses, transpose(reg r[width]): r[i][j] becomes r[j][i].
+// Like ukr.h it lives in an unnamed namespace, one copy per ISA translation unit. The traits V
+// need reg, width, zero(), loadu(), storeu() and transpose(reg r[width]) (r[i][j] becomes r[j][i]);
+// they need not be the micro-kernel's: AVX-512 packs with the AVX2 traits, portable with scalars.
 #pragma once
 
 #include <cstdint>

@@ -107,20 +107,26 @@ void microKernel(int64_t kc, const float* __restrict a, const float* __restrict 
   }
 }
 
-template <class V, int Chains>
+template <class V, int MR, int NV>
 float fmaLoop(int64_t iterations, float x) {
-  typename V::reg acc[Chains];
+  typename V::reg acc[MR][NV];
   const typename V::reg scale = V::set1(x), shift = V::set1(1.0f - x);
-#pragma GCC unroll 32
-  for (int j = 0; j < Chains; j++) acc[j] = V::set1(float(j));
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++)
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; v++) acc[i][v] = V::set1(float(i * NV + v));
   // acc·x + (1 − x) stays bounded (it converges to 1), so no chain overflows or goes subnormal.
   for (int64_t it = 0; it < iterations; it++) {
-#pragma GCC unroll 32
-    for (int j = 0; j < Chains; j++) acc[j] = V::fma(acc[j], scale, shift);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; v++) acc[i][v] = V::fma(acc[i][v], scale, shift);
   }
-  typename V::reg sum = acc[0];
-#pragma GCC unroll 32
-  for (int j = 1; j < Chains; j++) sum = V::add(sum, acc[j]);
+  typename V::reg sum = V::zero();
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++)
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; v++) sum = V::add(sum, acc[i][v]);
   float lanes[V::width];
   V::storeu(lanes, sum);
   return lanes[0];
@@ -137,7 +143,7 @@ constexpr MicroKernel makeMicroKernel(const char* isa) {
                      &microKernel<V, MR, NV>,
                      &packPanels<P, MR>,
                      &packPanels<P, NV * V::width>,
-                     &fmaLoop<V, MR * NV>,
+                     &fmaLoop<V, MR, NV>,
                      2 * MR * NV * V::width};
 }
 

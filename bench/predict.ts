@@ -1,0 +1,52 @@
+// bench:predict — latency of predict() for 784-128-10 on MNIST test images: one sample on the
+// caller's thread (what a request handler pays), and the 10000 test images on the worker pool
+// (and inline, for comparison). Checks first that both paths give the same predictions.
+import { fileURLToPath } from 'node:url';
+import { closeInference, createModel, loadMnist, predict, predictSync, takeFirst, train } from '../src/index.js';
+import { machineDescription, median, parseBenchArgs, report, timePerCall, type Row } from './common.js';
+
+async function secondsPerAwait(fn: () => Promise<unknown>, repeats: number, callsPerRepeat: number): Promise<number> {
+  await fn();
+  const samples: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const started = performance.now();
+    for (let i = 0; i < callsPerRepeat; i++) await fn();
+    samples.push((performance.now() - started) / 1000 / callsPerRepeat);
+  }
+  return median(samples);
+}
+
+export async function runPredictBench(json: boolean, repeats: number): Promise<Row[]> {
+  const { train: images, test } = await loadMnist();
+  const model = createModel({ layers: [784, 128, 10] }, { seed: 1 });
+  await train(model, takeFirst(images, 10000), { epochs: 1, batchSize: 64, workers: 0 });
+  if (!json) console.log(`bench:predict — 784-128-10 on MNIST test; ${await machineDescription()}`);
+
+  const offThread = await predict(model, test);
+  const inline = predictSync(model, test);
+  if (offThread.probabilities.some((p, i) => p !== inline.probabilities[i])) throw new Error('off-thread and inline predictions differ');
+  const one = new Float32Array(784);
+  test.gather(Int32Array.of(0), 0, 1, one);
+  if (predictSync(model, one).classes[0] !== inline.classes[0]) throw new Error('a single sample is not predicted as in the batch');
+  let correct = 0;
+  for (let i = 0; i < test.count; i++) if (inline.classes[i] === test.labels![i]) correct++;
+
+  const row = (name: string, rows: number, where: string, seconds: number): Row => ({
+    bench: 'predict', case: name, rows, where, us: seconds * 1e6, rowsPerSec: rows / seconds,
+  });
+  const rows = [
+    row('single sample, predictSync', 1, 'inline', timePerCall(() => predictSync(model, one), repeats)),
+    row('single sample, await predict', 1, 'inline', await secondsPerAwait(() => predict(model, one), repeats, 2000)),
+    row('MNIST test, await predict', test.count, 'workers', await secondsPerAwait(() => predict(model, test), repeats, 3)),
+    row('MNIST test, predictSync', test.count, 'inline', timePerCall(() => predictSync(model, test), repeats)),
+  ];
+  report(rows, json);
+  if (!json) console.log(`test accuracy of the model: ${(correct / test.count).toFixed(4)}`);
+  await closeInference();
+  return rows;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { json, repeats } = parseBenchArgs();
+  await runPredictBench(json, repeats);
+}

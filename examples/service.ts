@@ -1,0 +1,248 @@
+// An HTTP service on the fcnn library (fastify): trains MNIST models in the background, reports
+// their progress, cancels them, and serves predictions with the latest trained (or a loaded) model.
+//
+//   node dist/examples/service.js [model.safetensors]     (PORT, HOST from the environment)
+//
+// A model file given on the command line is served with pixels scaled by 1/255, the default
+// normalization of train() and of the CLI.
+//
+//   POST /train             {epochs?, batchSize?, limit?, lr?, hidden?, workers?, seed?} → 202 {id}
+//   GET  /train/:id         state, latest epoch and step, final test accuracy
+//   POST /train/:id/cancel  aborts a running job
+//   POST /predict           {pixels: number[784]} or {pixels: number[784][]} (0–255) → class, probabilities
+//   GET  /health
+//
+// Training and the final evaluation leave the event loop free (the data-parallel trainer and large
+// predictions and evaluations run on worker threads; the serial trainer, workers: 0, yields every
+// few milliseconds), so /health and small predictions are answered while a model trains.
+import { randomUUID } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import Fastify, { type FastifyInstance } from 'fastify';
+import {
+  Dataset,
+  type EpochEvent,
+  type Model,
+  type Normalization,
+  SCALE_TO_UNIT,
+  type StepEvent,
+  createModel,
+  evaluate,
+  load,
+  loadMnist,
+  predict,
+  takeFirst,
+  train,
+} from '../src/index.js';
+
+export interface ServedModel {
+  model: Model;
+  /** Turns 0–255 pixels into the model's inputs: the normalization it was trained with. */
+  normalization: Normalization;
+  /** "job <id>" or the file it was loaded from. */
+  source: string;
+}
+
+export interface TrainRequest {
+  epochs: number;
+  batchSize: number;
+  /** Train on the first `limit` MNIST training images (all 60000 when absent). */
+  limit?: number;
+  lr: number;
+  /** Hidden layer widths between the 784 inputs and the 10 classes. */
+  hidden: number[];
+  /** Threads of the trainer; default: one per core. 0: the serial engine, on the event loop between requests. */
+  workers?: number;
+  seed: number;
+}
+
+export type JobState = 'running' | 'done' | 'failed' | 'cancelled';
+
+export interface JobReport {
+  id: string;
+  state: JobState;
+  request: TrainRequest;
+  /** The latest epoch's event, once an epoch has ended. */
+  epoch: EpochEvent | null;
+  /** Progress within the current epoch. */
+  step: Pick<StepEvent, 'epoch' | 'step' | 'stepsPerEpoch' | 'loss'> | null;
+  /** On the 10000 MNIST test images, once trained. */
+  test: { loss: number; accuracy: number } | null;
+  error: string | null;
+}
+
+interface Job extends JobReport {
+  controller: AbortController;
+  finished: Promise<void>;
+}
+
+export interface ServiceOptions {
+  /** Served until a training job finishes (e.g. a model loaded with load()). */
+  model?: ServedModel;
+  logger?: boolean;
+}
+
+export interface Service {
+  app: FastifyInstance;
+  /** The model /predict answers with, null until one is trained or given. */
+  readonly served: ServedModel | null;
+}
+
+const PIXELS = 784;
+const CLASSES = 10;
+/** A JSON batch of this many images is about 3 MB. */
+const MAX_BATCH = 1000;
+
+const pixelRow = { type: 'array', minItems: PIXELS, maxItems: PIXELS, items: { type: 'integer', minimum: 0, maximum: 255 } } as const;
+
+const trainSchema = {
+  body: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      epochs: { type: 'integer', minimum: 1, maximum: 100, default: 1 },
+      batchSize: { type: 'integer', minimum: 1, maximum: 60000, default: 64 },
+      limit: { type: 'integer', minimum: 1, maximum: 60000 },
+      lr: { type: 'number', exclusiveMinimum: 0, maximum: 10, default: 0.05 },
+      hidden: { type: 'array', maxItems: 8, items: { type: 'integer', minimum: 1, maximum: 4096 }, default: [128] },
+      workers: { type: 'integer', minimum: 0, maximum: 64 },
+      seed: { type: 'integer', default: 1 },
+    },
+  },
+} as const;
+
+const predictSchema = {
+  body: {
+    type: 'object',
+    required: ['pixels'],
+    additionalProperties: false,
+    properties: { pixels: { anyOf: [pixelRow, { type: 'array', minItems: 1, maxItems: MAX_BATCH, items: pixelRow }] } },
+  },
+} as const;
+
+export function createService(options: ServiceOptions = {}): Service {
+  const app = Fastify({ logger: options.logger ?? false, bodyLimit: 16 << 20 });
+  const jobs = new Map<string, Job>();
+  let served: ServedModel | null = options.model ?? null;
+  if (served && (served.model.inputs !== PIXELS || served.model.classes !== CLASSES))
+    throw new RangeError(`the service serves MNIST models (${PIXELS} inputs, ${CLASSES} classes), got ${served.model.spec.layers.join('-')}`);
+  let mnist: ReturnType<typeof loadMnist> | null = null;
+
+  async function runJob(job: Job): Promise<void> {
+    const { request, controller } = job;
+    try {
+      mnist ??= loadMnist();
+      const { train: trainImages, test } = await mnist;
+      const data = request.limit ? takeFirst(trainImages, request.limit) : trainImages;
+      const model = createModel({ layers: [PIXELS, ...request.hidden, CLASSES] }, { seed: request.seed });
+      await train(model, data, {
+        epochs: request.epochs,
+        batchSize: request.batchSize,
+        optimizer: { kind: 'momentum', momentum: 0.9 },
+        lr: request.lr,
+        seed: request.seed,
+        workers: request.workers,
+        signal: controller.signal,
+        onStep: (e) => (job.step = { epoch: e.epoch, step: e.step, stepsPerEpoch: e.stepsPerEpoch, loss: e.loss }),
+        onEpoch: (e) => (job.epoch = e),
+      });
+      const { loss, accuracy } = await evaluate(model, test);
+      controller.signal.throwIfAborted();
+      job.test = { loss, accuracy };
+      served = { model, normalization: data.normalization, source: `job ${job.id}` };
+      job.state = 'done';
+    } catch (err) {
+      job.state = controller.signal.aborted ? 'cancelled' : 'failed';
+      if (job.state === 'failed') job.error = (err as Error).message;
+    }
+  }
+
+  app.get('/health', async () => ({
+    status: 'ok',
+    model: served?.source ?? null,
+    running: [...jobs.values()].filter((j) => j.state === 'running').length,
+  }));
+
+  app.post<{ Body: Partial<TrainRequest> }>('/train', { schema: trainSchema }, async (request, reply) => {
+    const job: Job = {
+      id: randomUUID(),
+      state: 'running',
+      request: request.body as TrainRequest,
+      epoch: null,
+      step: null,
+      test: null,
+      error: null,
+      controller: new AbortController(),
+      finished: Promise.resolve(),
+    };
+    jobs.set(job.id, job);
+    job.finished = runJob(job);
+    return reply.code(202).send({ id: job.id, state: job.state });
+  });
+
+  app.get<{ Params: { id: string } }>('/train/:id', async (request, reply) => {
+    const job = jobs.get(request.params.id);
+    if (!job) return reply.code(404).send({ error: `no training job ${request.params.id}` });
+    return report(job);
+  });
+
+  app.post<{ Params: { id: string } }>('/train/:id/cancel', async (request, reply) => {
+    const job = jobs.get(request.params.id);
+    if (!job) return reply.code(404).send({ error: `no training job ${request.params.id}` });
+    if (job.state !== 'running') return reply.code(409).send({ error: `job ${job.id} is ${job.state}` });
+    job.controller.abort();
+    await job.finished;
+    return report(job);
+  });
+
+  app.post<{ Body: { pixels: number[] | number[][] } }>('/predict', { schema: predictSchema }, async (request, reply) => {
+    const current = served;
+    if (!current) return reply.code(503).send({ error: 'no model yet: train one with POST /train' });
+    const { pixels } = request.body;
+    const batch = Array.isArray(pixels[0]);
+    const rows = (batch ? pixels : [pixels]) as number[][];
+    const images = new Uint8Array(rows.length * PIXELS);
+    rows.forEach((row, r) => images.set(row, r * PIXELS));
+    const inputs = new Dataset({ images, labels: null, count: rows.length, width: PIXELS, source: 'request', normalization: current.normalization });
+    const { classes, probabilities } = await predict(current.model, inputs);
+    const answers = rows.map((_, r) => ({
+      class: classes[r],
+      probabilities: Array.from(probabilities.subarray(r * CLASSES, (r + 1) * CLASSES)),
+    }));
+    return batch ? { model: current.source, predictions: answers } : { model: current.source, ...answers[0] };
+  });
+
+  // Closing the server ends the running jobs too, so that nothing trains on after it.
+  app.addHook('onClose', async () => {
+    for (const job of jobs.values()) job.controller.abort();
+    await Promise.all([...jobs.values()].map((j) => j.finished));
+  });
+
+  return {
+    app,
+    get served() {
+      return served;
+    },
+  };
+}
+
+function report(job: Job): JobReport {
+  const { id, state, request, epoch, step, test, error } = job;
+  return { id, state, request, epoch, step, test, error };
+}
+
+/** Starts the service on host:port (port 0: any free port) and says where it listens. */
+export async function start(port: number, host = '127.0.0.1', options: ServiceOptions = {}): Promise<{ service: Service; url: string }> {
+  const service = createService(options);
+  const url = await service.app.listen({ port, host });
+  return { service, url };
+}
+
+async function main(): Promise<void> {
+  const modelPath = process.argv[2];
+  const model = modelPath ? { model: await load(modelPath), normalization: SCALE_TO_UNIT, source: modelPath } : undefined;
+  const { service, url } = await start(Number(process.env.PORT ?? 3000), process.env.HOST ?? '127.0.0.1', { model, logger: true });
+  console.log(`fcnn service listening on ${url}`);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void service.app.close());
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -1,0 +1,87 @@
+// predict(): class and output probabilities for a few rows (inline, fast enough to serve requests)
+// or a large batch (on worker threads, so that the caller's event loop never blocks).
+import { Dataset } from '../data/dataset.js';
+import type { Model } from '../nn/model.js';
+import { type Outputs, type RowSource, inferInline, outputs } from './inference.js';
+import { inferOffThread, sharedOutputs } from './inference-pool.js';
+
+/**
+ * A Dataset (normalized by its own normalization), a Float32Array of rows × inputs already
+ * normalized, or an array of such rows.
+ */
+export type PredictInput = Dataset | Float32Array | ArrayLike<number>[];
+
+export interface Prediction {
+  /** Arg-max class of each row. */
+  classes: Int32Array;
+  /** rows × columns, row-major: softmax probabilities (the head's outputs for sigmoid/linear heads). */
+  probabilities: Float32Array;
+  rows: number;
+  /** The model's output width (its number of classes). */
+  columns: number;
+}
+
+export interface PredictOptions {
+  /**
+   * true: run on the caller's thread; false: on worker threads. Default: inline up to
+   * INLINE_MAX_ROWS rows, on worker threads above.
+   */
+  inline?: boolean;
+}
+
+/** Batches up to this many rows run on the caller's thread by default. */
+export const INLINE_MAX_ROWS = 256;
+
+/** Predicts on the caller's thread, whatever the number of rows: for one sample or a few. */
+export function predictSync(model: Model, inputs: PredictInput): Prediction {
+  const { source, rows } = rowSource(model, inputs);
+  const out = outputs(rows, model.classes);
+  inferInline(model, source, rows, out, false);
+  return prediction(out, rows, model.classes);
+}
+
+/** Predicts inline for a few rows and on worker threads for a large batch (see PredictOptions.inline). */
+export async function predict(model: Model, inputs: PredictInput, options: PredictOptions = {}): Promise<Prediction> {
+  const { source, rows } = rowSource(model, inputs);
+  const { out } = await infer(model, source, rows, false, options.inline);
+  return prediction(out, rows, model.classes);
+}
+
+/** Runs the rows inline or on the worker threads, as `inline` (default: by the row count) says. */
+export async function infer(
+  model: Model, source: RowSource, rows: number, withLoss: boolean, inline = rows <= INLINE_MAX_ROWS,
+): Promise<{ out: Outputs; lossSum: number }> {
+  if (inline) {
+    const out = outputs(rows, model.classes);
+    return { out, lossSum: inferInline(model, source, rows, out, withLoss) };
+  }
+  const out = sharedOutputs(rows, model.classes);
+  return { out, lossSum: await inferOffThread(model, source, rows, out, withLoss) };
+}
+
+function prediction(out: Outputs, rows: number, columns: number): Prediction {
+  return { classes: out.classes, probabilities: out.probabilities, rows, columns };
+}
+
+/** Checks the inputs' width against the model's and says where the rows come from. */
+export function rowSource(model: Model, inputs: PredictInput): { source: RowSource; rows: number } {
+  const width = model.inputs;
+  if (inputs instanceof Dataset) {
+    if (inputs.width !== width)
+      throw new RangeError(`${inputs.source} has ${inputs.width} features per sample but the model's input width is ${width}`);
+    return { source: { kind: 'dataset', dataset: inputs }, rows: inputs.count };
+  }
+  if (inputs instanceof Float32Array) {
+    if (inputs.length % width !== 0)
+      throw new RangeError(`inputs has ${inputs.length} values, not a whole number of rows of the model's input width ${width}`);
+    return { source: { kind: 'rows', x: inputs }, rows: inputs.length / width };
+  }
+  if (!Array.isArray(inputs))
+    throw new TypeError('inputs must be a Dataset, a Float32Array of rows × inputs, or an array of rows');
+  const x = new Float32Array(inputs.length * width);
+  inputs.forEach((row, r) => {
+    if (row?.length !== width) throw new RangeError(`inputs[${r}] has ${row?.length} values but the model's input width is ${width}`);
+    x.set(row, r * width);
+  });
+  return { source: { kind: 'rows', x }, rows: inputs.length };
+}

@@ -1,0 +1,57 @@
+// fcnn: fully connected networks trained on multicore CPUs, as a typed async library.
+//
+//   const { train: trainSet, test } = await loadMnist();
+//   const model = createModel({ layers: [784, 128, 10] }, { seed: 1 });
+//   await train(model, trainSet, { epochs: 5, batchSize: 64, evalData: test });
+//   const { accuracy, confusion } = await evaluate(model, test);
+//   const { classes, probabilities } = await predict(model, test);
+//   await save(model, 'mnist.safetensors');
+
+// Models
+export { Model, createModel, type ModelOptions } from './nn/model.js';
+export { DEFAULT_SPEC, type HiddenActivation, type ModelSpec, type Norm, type Output } from './nn/spec.js';
+export type { Init } from './nn/init.js';
+export type { Loss } from './nn/loss.js';
+
+// Data
+export {
+  Dataset,
+  loadMnist,
+  loadIdx,
+  loadIdxDirectory,
+  loadCsv,
+  writeCsv,
+  splitDataset,
+  takeFirst,
+  fitNormalization,
+  normalizeSplits,
+  SCALE_TO_UNIT,
+  NO_NORMALIZATION,
+  type CsvOptions,
+  type IdxOptions,
+  type Normalization,
+  type NormalizationKind,
+  type Split,
+  type SplitOptions,
+  type SplitOrder,
+} from './data/index.js';
+export type { TrainingData } from './train/data.js';
+
+// Training
+export { train, type TrainHistory } from './train/trainer.js';
+export type { EpochEvent, StepEvent, TrainOptions } from './train/options.js';
+export type { OptimizerName, OptimizerOptions } from './optim/optimizer.js';
+export type { Schedule } from './optim/schedule.js';
+export { NonFiniteError, type NonFiniteReport } from './train/guard.js';
+export { trainEvents, type DoneEvent, type TrainEvent } from './api/events.js';
+
+// Inference
+export { predict, predictSync, INLINE_MAX_ROWS, type PredictInput, type PredictOptions, type Prediction } from './api/predict.js';
+export { evaluate, type ClassMetrics, type Evaluation } from './api/evaluate.js';
+export { closeInference } from './api/inference-pool.js';
+
+// Files
+export { save, load, loadTrained, exportOnnx, type SaveOptions, type TrainedModel } from './api/model-file.js';
+
+// Diagnostics
+export { gradientCheck, type GradientCheckOptions, type GradientCheckResult, type TensorCheck } from './diagnose/gradcheck.js';

@@ -1,0 +1,81 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeInference } from '../src/api/inference-pool.js';
+import { exportOnnx, load, loadTrained, save } from '../src/api/model-file.js';
+import { predict } from '../src/api/predict.js';
+import { loadModel } from '../src/io/checkpoint.js';
+import { createModel } from '../src/nn/model.js';
+import { train } from '../src/train/trainer.js';
+import { gatherAll, randomDataset, smallMnistModel } from './helpers/api.js';
+import { expectClose, runOnnx, temporaryDirectory } from './helpers/models.js';
+
+let dir: string;
+let remove: () => Promise<void>;
+beforeAll(async () => ({ dir, remove } = await temporaryDirectory()));
+afterAll(async () => {
+  await closeInference();
+  await remove();
+});
+
+describe('save and load', () => {
+  it('give back the same spec, parameters and BatchNorm statistics, and the same predictions', async () => {
+    const data = randomDataset(400, 10, 3, 2);
+    const spec = { layers: [10, 8, 3], norm: 'batch', activation: 'leaky_relu', leakySlope: 0.1 } as const;
+    const model = createModel({ ...spec, layers: [...spec.layers] }, { seed: 4 });
+    const history = await train(model, data, { epochs: 2, batchSize: 50, workers: 0 });
+    const path = join(dir, 'model.safetensors');
+    await save(model, path, { training: history });
+
+    const loaded = await load(path);
+    expect(loaded.spec).toEqual(model.spec);
+    expect(Array.from(loaded.params)).toEqual(Array.from(model.params));
+    expect(Array.from(loaded.buffers)).toEqual(Array.from(model.buffers));
+    const untrained = createModel({ ...spec, layers: [...spec.layers] }, { seed: 4 });
+    expect(Array.from(model.buffers)).not.toEqual(Array.from(untrained.buffers)); // the running statistics moved
+    expect(loaded.params.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(loaded.buffers.buffer).toBeInstanceOf(SharedArrayBuffer);
+
+    for (const inline of [true, false]) {
+      const before = await predict(model, data, { inline });
+      const after = await predict(loaded, data, { inline });
+      expect(Array.from(after.probabilities)).toEqual(Array.from(before.probabilities));
+      expect(Array.from(after.classes)).toEqual(Array.from(before.classes));
+    }
+    expect((await loadModel(path)).training).toEqual(JSON.parse(JSON.stringify(history)));
+  });
+
+  it('keep the input normalization the model was trained with (standardize statistics included)', async () => {
+    const model = createModel({ layers: [3, 2] });
+    const normalization = { scale: 1 / 255, mean: Float32Array.of(0.1, 0.2, 0.3), invStd: Float32Array.of(2, 3, 4) };
+    const path = join(dir, 'normalized.safetensors');
+    await save(model, path, { training: { note: 'kept' }, normalization: { kind: 'standardize', normalization } });
+    const trained = await loadTrained(path);
+    expect(trained.normalizationKind).toBe('standardize');
+    expect(trained.normalization.scale).toBe(1 / 255);
+    expect(Array.from(trained.normalization.mean!)).toEqual(Array.from(normalization.mean));
+    expect(Array.from(trained.normalization.invStd!)).toEqual(Array.from(normalization.invStd));
+    expect(trained.training.note).toBe('kept');
+    const plain = join(dir, 'plain.safetensors');
+    await save(model, plain);
+    expect((await loadTrained(plain)).normalization).toEqual({ scale: 1 / 255 });
+  });
+
+  it('refuses to save over a path it cannot write, and load names a missing file', async () => {
+    const model = createModel({ layers: [4, 2] });
+    await expect(save(model, join(dir, 'no-such-dir', 'm.safetensors'))).rejects.toThrow();
+    await expect(load(join(dir, 'missing.safetensors'))).rejects.toThrow(/missing\.safetensors/);
+  });
+});
+
+describe('exportOnnx', () => {
+  it('runs in ONNX Runtime with outputs within 1e-5 of predict on 1000 MNIST test images', async () => {
+    const { model, test } = await smallMnistModel(1000);
+    const path = join(dir, 'mnist.onnx');
+    await exportOnnx(model, path);
+    const { x } = gatherAll(test);
+    const onnx = await runOnnx(path, x, 1000, 784);
+    expect(onnx.dims).toEqual([1000, 10]);
+    const ours = await predict(model, test);
+    expectClose(onnx.data, ours.probabilities, 1e-5);
+  }, 30_000);
+});
