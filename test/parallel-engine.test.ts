@@ -5,7 +5,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { Dataset } from '../src/data/dataset.js';
 import { view } from '../src/nn/layout.js';
-import { createModel } from '../src/nn/model.js';
+import { type Model, createModel } from '../src/nn/model.js';
 import { referenceLoss } from '../src/nn/reference.js';
 import { NonFiniteError } from '../src/train/guard.js';
 import { DataParallelEngine } from '../src/train/parallel/engine.js';
@@ -20,33 +20,70 @@ function rows(data: Dataset, begin: number, end: number): { x: Float64Array; lab
   return { x, labels: Int32Array.from(data.labels!.subarray(begin, end)) };
 }
 
+/** Per-feature mean and unbiased variance of the first layer's pre-activation over samples [begin, end), in float64. */
+function statistics(data: Dataset, model: Model, params: Float32Array, begin: number, end: number) {
+  const layer = model.layout.layers[0];
+  const w = view(params, layer.weight);
+  const b = view(params, layer.bias);
+  const { x } = rows(data, begin, end);
+  const n = end - begin;
+  const mean = new Float64Array(layer.outputs);
+  const variance = new Float64Array(layer.outputs);
+  for (let j = 0; j < layer.outputs; j++) {
+    const z = Array.from({ length: n }, (_, r) => {
+      let sum = b[j];
+      for (let k = 0; k < layer.inputs; k++) sum += x[r * layer.inputs + k] * w[j * layer.inputs + k];
+      return sum;
+    });
+    mean[j] = z.reduce((a, v) => a + v, 0) / n;
+    variance[j] = z.reduce((a, v) => a + (v - mean[j]) ** 2, 0) / (n - 1);
+  }
+  return { mean, variance };
+}
+
 async function expectNoWorkerThreads(before: number | null): Promise<void> {
   const after = await processThreads();
   if (before !== null) expect(after).toBeLessThanOrEqual(before);
 }
 
 describe('BatchNorm in the data-parallel engine', () => {
-  it('normalizes each shard with its own batch statistics', async () => {
+  it('normalizes each shard with its own batch statistics, never a shard of one row', async () => {
     const data = blobDataset(40, 6, 3, 3);
     const spec = { layers: [6, 8, 3], norm: 'batch' as const };
     const model = createModel(spec, { seed: 4 });
     const params = model.params.slice();
     const buffers = model.buffers.slice();
-    const engine = await DataParallelEngine.create(engineSetup(model, data, 10), 2);
+    const engine = await DataParallelEngine.create(engineSetup(model, data, 10), 3);
     try {
-      // Shards of a 10-row batch: rows 0–4 on worker 0, 5–9 on worker 1.
-      const out = await engine.step(0, 10, 0.1, 1);
-      const shardLoss = (b: number, e: number) => {
+      const loss = (b: number, e: number) => {
         const { x, labels } = rows(data, b, e);
         return referenceLoss(model.spec, params, buffers, x, labels, e - b, 'cross-entropy', 'train') * (e - b);
       };
-      const whole = shardLoss(0, 10);
-      const perShard = shardLoss(0, 5) + shardLoss(5, 10);
-      expect(Math.abs(whole - perShard)).toBeGreaterThan(1e-3); // the test tells them apart
+      // 5 rows on 3 workers would leave one a single row: 2 workers take 3 and 2, the third none.
+      const out = await engine.step(0, 5, 1e-9, 1);
+      const perShard = loss(0, 3) + loss(3, 5);
+      expect(Math.abs(loss(0, 5) - perShard)).toBeGreaterThan(1e-3); // the test tells them apart
       expect(out.lossSum).toBeCloseTo(perShard, 4);
+      // The running statistics moved by the mean of the two shards' statistics (momentum 0.1,
+      // unbiased variance), from mean 0 and variance 1.
+      const [shard0, shard1] = [statistics(data, model, params, 0, 3), statistics(data, model, params, 3, 5)];
+      const { runningMean, runningVar } = model.layout.layers[0].norm!;
+      view(model.buffers, runningMean!).forEach((v, j) => expect(v).toBeCloseTo(0.1 * (shard0.mean[j] + shard1.mean[j]) / 2, 5));
+      view(model.buffers, runningVar!).forEach((v, j) => expect(v).toBeCloseTo(0.9 + 0.1 * (shard0.variance[j] + shard1.variance[j]) / 2, 4));
+      // 3 rows: one worker takes them all.
+      expect((await engine.step(5, 3, 1e-9, 2)).lossSum).toBeCloseTo(loss(5, 8), 4);
     } finally {
       await engine.close();
     }
+  });
+
+  it('BatchNorm trains through batches too small to give every worker 2 rows', async () => {
+    const data = blobDataset(23, 6, 3, 9);
+    const model = createModel({ layers: [6, 8, 3], norm: 'batch' }, { seed: 4 });
+    const history = await train(model, data, { epochs: 2, batchSize: 4, workers: 3, optimizer: 'sgd', lr: 0.05 });
+    expect(history.epochs).toHaveLength(2);
+    expect(model.params.every(Number.isFinite)).toBe(true);
+    expect(model.buffers.every(Number.isFinite)).toBe(true);
   });
 
   it('evaluates with the running statistics averaged over the workers', async () => {

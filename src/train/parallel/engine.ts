@@ -4,9 +4,11 @@
 // to finish wakes the main thread, which waits with Atomics.waitAsync and so never blocks its event
 // loop. Parameters, optimizer state, gradient slots, order and data all live in shared memory.
 //
-// BatchNorm normalizes each shard with the shard's own statistics (as PyTorch's DataParallel does);
-// each worker keeps its own running statistics, averaged into model.buffers before every
-// evaluation and at close.
+// BatchNorm normalizes each shard with the shard's own statistics (as PyTorch's DataParallel does),
+// and no shard of a BatchNorm model has fewer than 2 rows. Each worker moves its own copy of the
+// running statistics with its shard's statistics; after every step the engine averages the copies
+// of the workers that had rows into model.buffers and restarts every copy from that average, so
+// the running statistics move by the mean of the shards' statistics.
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { SharedDataset } from '../../data/dataset.js';
@@ -15,7 +17,7 @@ import type { TrainingData } from '../data.js';
 import type { Engine, EngineSetup, Evaluation, StepOutcome } from '../engine.js';
 import { type NonFiniteReport, inspectGradients } from '../guard.js';
 import { identity } from '../serial.js';
-import { activeWorkers } from './partition.js';
+import { activeWorkers, minShardRows } from './partition.js';
 import { type WorkerPool, createPool } from './pool.js';
 import { Command, Control, type FaultForTesting, LOSS_KEY, LR, Result, type TrainTask, Word } from './protocol.js';
 
@@ -57,6 +59,8 @@ export class DataParallelEngine implements Engine {
   private failure: Error | null = null;
   private closing: Promise<void> | null = null;
   private destroying: Promise<void> | null = null;
+  /** Fewest rows of a training shard (2 with BatchNorm). */
+  private readonly minRows: number;
 
   private constructor(
     private readonly setup: EngineSetup,
@@ -72,6 +76,7 @@ export class DataParallelEngine implements Engine {
   ) {
     this.ints = control.ints;
     this.floats = control.floats;
+    this.minRows = minShardRows(setup.model.spec);
     this.tasks = tasks.map((task, w) =>
       pool.run(task).then(
         () => this.fail(w, new Error('its task ended before the engine closed')),
@@ -150,7 +155,9 @@ export class DataParallelEngine implements Engine {
       lossSum += floats[control.result(w, Result.LossSum)];
       correct += floats[control.result(w, Result.Correct)];
     }
-    const nonFinite = this.forwardReport() ?? this.gradientReport(count);
+    const active = activeWorkers(count, this.workers, this.minRows);
+    this.averageBuffers(active);
+    const nonFinite = this.forwardReport() ?? this.gradientReport(active);
     if (!nonFinite) this.record(wall);
     return { lossSum, correct, nonFinite };
   }
@@ -158,7 +165,6 @@ export class DataParallelEngine implements Engine {
   async evaluate(): Promise<Evaluation> {
     const data = this.setup.evalData;
     if (!data) return { lossSum: 0, correct: 0, count: 0 };
-    this.averageBuffers();
     await this.command(Command.Evaluate, 'during evaluation');
     let lossSum = 0;
     let correct = 0;
@@ -169,14 +175,13 @@ export class DataParallelEngine implements Engine {
     return { lossSum, correct, count: data.count };
   }
 
-  /** Ends the workers' tasks (after averaging their running statistics) and destroys the pool; idempotent. */
+  /** Ends the workers' tasks and destroys the pool; idempotent. */
   close(): Promise<void> {
     return (this.closing ??= this.shutdown());
   }
 
   private async shutdown(): Promise<void> {
     if (this.failure === null && !this.busy) {
-      this.averageBuffers();
       this.ints[Word.Command] = Command.Exit;
       Atomics.store(this.ints, Word.Go, ++this.sequence);
       Atomics.notify(this.ints, Word.Go);
@@ -255,9 +260,9 @@ export class DataParallelEngine implements Engine {
   }
 
   /** When a worker found its slice not finite: the serial engine's report over the whole gradient. */
-  private gradientReport(count: number): NonFiniteReport | null {
+  private gradientReport(active: number): NonFiniteReport | null {
     if (!this.control.anyGradientBad()) return null;
-    return inspectGradients(activeWorkers(count, this.workers) === 1 ? this.slot0 : this.gradient, this.setup.model.layout);
+    return inspectGradients(active === 1 ? this.slot0 : this.gradient, this.setup.model.layout);
   }
 
   private record(wall: number): void {
@@ -275,15 +280,15 @@ export class DataParallelEngine implements Engine {
     return max;
   }
 
-  /** model.buffers = the mean of the workers' running statistics, which then all restart from it. */
-  private averageBuffers(): void {
+  /** model.buffers = the mean of the active workers' running statistics; every copy restarts from it. */
+  private averageBuffers(active: number): void {
     const target = this.setup.model.buffers;
     const n = target.length;
     if (n === 0) return;
     for (let i = 0; i < n; i++) {
       let sum = 0;
-      for (let w = 0; w < this.workers; w++) sum += this.buffers[w * n + i];
-      target[i] = sum / this.workers;
+      for (let w = 0; w < active; w++) sum += this.buffers[w * n + i];
+      target[i] = sum / active;
     }
     for (let w = 0; w < this.workers; w++) this.buffers.set(target, w * n);
   }

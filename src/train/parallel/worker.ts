@@ -11,7 +11,7 @@ import { type UpdateRule, updateRule } from '../../optim/optimizer.js';
 import { census } from '../guard.js';
 import { Replica } from '../replica.js';
 import { Barrier, waitForChange } from './barrier.js';
-import { activeWorkers, shardStart, sliceStart } from './partition.js';
+import { activeWorkers, minShardRows, shardCapacity, shardStart, sliceStart } from './partition.js';
 import { Command, Control, LOSS_KEY, LR, Result, type TrainTask, type WorkerTask, Word } from './protocol.js';
 
 export default function run(task: WorkerTask): void {
@@ -38,6 +38,7 @@ class TrainingWorker {
   private readonly data: Dataset;
   private readonly evalData: Dataset | null;
   private readonly rule: UpdateRule;
+  private readonly minRows: number;
   private readonly sliceBegin: number;
   private readonly sliceEnd: number;
   private readonly slices: Slices;
@@ -55,7 +56,8 @@ class TrainingWorker {
     const bufferCount = task.buffers.length / workers;
     const model = new Model(spec, params, task.buffers.subarray(index * bufferCount, (index + 1) * bufferCount));
     const slot = slots.subarray(index * paramCount, (index + 1) * paramCount);
-    this.replica = new Replica(model, Math.max(1, Math.ceil(task.batchSize / workers)), slot, model.buffers);
+    this.minRows = minShardRows(model.spec);
+    this.replica = new Replica(model, shardCapacity(task.batchSize, workers, this.minRows), slot, model.buffers);
     this.data = datasetFromShared(task.data);
     this.evalData = task.evalData && datasetFromShared(task.evalData);
     this.rule = updateRule(task.optimizer);
@@ -96,8 +98,9 @@ class TrainingWorker {
     this.injectFault(step);
 
     const t0 = performance.now();
-    const begin = shardStart(count, W, w);
-    const rows = shardStart(count, W, w + 1) - begin;
+    const active = activeWorkers(count, W, this.minRows);
+    const begin = shardStart(count, active, w);
+    const rows = shardStart(count, active, w + 1) - begin;
     let lossSum = 0;
     let correct = 0;
     let key = 0;
@@ -121,10 +124,9 @@ class TrainingWorker {
       return true;
     }
 
-    // Empty shards (count < W) are the last ones: their slots are left out of the sum, and a lone
-    // active shard's slot is the gradient itself.
+    // Empty shards are the last ones: their slots are left out of the sum, and a lone active
+    // shard's slot is the gradient itself.
     const t1 = performance.now();
-    const active = activeWorkers(count, W);
     const s = this.slices;
     const grads = active === 1 ? s.slot0 : s.reduced;
     if (active > 1 && this.sliceEnd > this.sliceBegin)
@@ -156,8 +158,9 @@ class TrainingWorker {
   private evaluate(): void {
     const { control, w, W } = this;
     const data = this.evalData!;
-    const begin = shardStart(data.count, W, w);
-    const rows = shardStart(data.count, W, w + 1) - begin;
+    const active = activeWorkers(data.count, W, 1);
+    const begin = shardStart(data.count, active, w);
+    const rows = shardStart(data.count, active, w + 1) - begin;
     const out = rows > 0 ? this.replica.evaluate(data, this.task.evalOrder!, begin, rows) : { lossSum: 0, correct: 0 };
     control.floats[control.result(w, Result.LossSum)] = out.lossSum;
     control.floats[control.result(w, Result.Correct)] = out.correct;
