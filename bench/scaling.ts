@@ -277,7 +277,7 @@ async function main(): Promise<void> {
     console.log('\nSynchronization, microseconds per round trip:');
   }
   report(result.sync, opts.json);
-  if (!opts.json) console.log('\nTraining throughput (timedSteps steps per repeat; fewer than epochSteps: a partial epoch, extrapolated):');
+  if (!opts.json) console.log('\nTraining throughput (timedSteps < epochSteps: a partial epoch, extrapolated):');
   report(result.rows, opts.json);
 }
 
