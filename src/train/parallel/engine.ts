@@ -67,7 +67,7 @@ export class DataParallelEngine implements Engine {
     readonly workers: number,
     private readonly pool: WorkerPool,
     private readonly control: Control,
-    /** The W gradient slots and the reduced gradient (the serial engine's report is made from them). */
+    /** Slot 0 and the reduced gradient: a non-finite gradient is reported from one of them. */
     private readonly slot0: Float32Array,
     private readonly gradient: Float32Array,
     /** The workers' private running statistics, bufferCount floats each. */
