@@ -106,9 +106,14 @@ export class Network {
     return headForward(this.spec, head.z, head.a, withLoss ? this.labels : null, rows, head.dense.outputs);
   }
 
-  /** Writes the gradient of scale × (summed loss of the last forward) into the gradient slab. */
-  backward(rows: number, scale: number): void {
+  /**
+   * Writes the gradient of scale × (summed loss of the last forward) into the gradient slab, or adds
+   * it there when accumulating over the chunks of a larger batch (networks without norm layers only:
+   * a norm's statistics belong to the whole batch).
+   */
+  backward(rows: number, scale: number, accumulate = false): void {
     this.checkRows(rows);
+    if (accumulate && this.spec.norm !== 'none') throw new Error('gradients of a network with norm layers cannot be accumulated over chunks');
     const last = this.layers.length - 1;
     const head = this.layers[last];
     headBackward(this.spec, head.z, head.a, this.labels, head.da, head.dz, rows, head.dense.outputs, scale);
@@ -116,7 +121,7 @@ export class Network {
       const L = this.layers[i];
       const x = i > 0 ? this.layers[i - 1].a : this.input;
       const below = i > 0 ? this.layers[i - 1] : null;
-      denseBackward(L.dense, x, L.dz, rows, L.dWeight, L.dBias, below ? below.da : null);
+      denseBackward(L.dense, x, L.dz, rows, L.dWeight, L.dBias, below ? below.da : null, accumulate);
       if (below) this.activationAndNormBackward(below, rows);
     }
   }

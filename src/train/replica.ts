@@ -9,6 +9,14 @@ import { type NonFiniteReport, inspectForward } from './guard.js';
 /** Evaluation runs in chunks of at most this many rows, whatever the training batch size. */
 export const EVAL_CHUNK = 1024;
 
+/**
+ * A large batch of a network without norm layers is gathered, run forward and backward in chunks of
+ * at most this many rows, its gradient accumulated over them: a chunk's input and activations stay in
+ * cache between the passes instead of streaming a whole full batch through memory several times, and
+ * the buffers stay small. (Norm layers need the whole batch's statistics, so their batches are not cut.)
+ */
+export const TRAIN_CHUNK = 1024;
+
 export interface GradientResult {
   lossSum: number;
   correct: number;
@@ -20,23 +28,31 @@ export class Replica {
   private readonly eval: Network;
 
   constructor(model: Model, capacity: number, grads: Float32Array, buffers?: Float32Array) {
-    this.train = new Network(model, capacity, grads, buffers);
+    const chunked = model.spec.norm === 'none';
+    this.train = new Network(model, chunked ? Math.min(capacity, TRAIN_CHUNK) : capacity, grads, buffers);
     this.eval = new Network(model, Math.min(EVAL_CHUNK, Math.max(capacity, 1)), null, buffers);
   }
 
   /**
    * Forward and backward over samples order[start .. start + count); the gradient written is of
    * scale × (summed loss), so shards scaled by 1/batch add up to the batch's mean-loss gradient.
-   * Skips the backward pass when the forward pass is not finite.
+   * Stops at the first chunk whose forward pass is not finite.
    */
   gradient(data: TrainingData, order: Int32Array, start: number, count: number, scale: number): GradientResult {
     const net = this.train;
-    data.gather(order, start, count, net.input, net.labels);
-    const lossSum = net.forward(count, 'train');
-    const correct = net.correct(count);
-    const nonFinite = inspectForward(net, count, lossSum);
-    if (!nonFinite) net.backward(count, scale);
-    return { lossSum, correct, nonFinite };
+    let lossSum = 0;
+    let correct = 0;
+    for (let s = start; s < start + count; s += net.capacity) {
+      const rows = Math.min(net.capacity, start + count - s);
+      data.gather(order, s, rows, net.input, net.labels);
+      const loss = net.forward(rows, 'train');
+      lossSum += loss;
+      correct += net.correct(rows);
+      const nonFinite = inspectForward(net, rows, loss);
+      if (nonFinite) return { lossSum, correct, nonFinite };
+      net.backward(rows, scale, s > start);
+    }
+    return { lossSum, correct, nonFinite: null };
   }
 
   /** Loss sum and correct count over samples order[start .. start + count), in evaluation mode. */
