@@ -57,6 +57,18 @@ export function timePerCall(fn: () => void, repeats: number, clock: Clock = 'wal
   return median(Array.from({ length: repeats }, () => secondsPerCall(fn, clock)));
 }
 
+/**
+ * Floating-point work of the matrix products of one training sample: per dense layer 2·in·out for
+ * the forward product and 2·in·out for the weight gradient, plus 2·in·out for the input gradient of
+ * every layer but the first (nothing needs the gradient of the data). The usual 6 × weights
+ * over-counts by that first input gradient: for 784-128-10, 6 × weights is 1.5× this.
+ */
+export function gemmFlopsPerSample(layers: number[]): number {
+  let flops = 0;
+  for (let i = 0; i + 1 < layers.length; i++) flops += 2 * layers[i] * layers[i + 1] * (i === 0 ? 2 : 3);
+  return flops;
+}
+
 export type Row = Record<string, string | number | boolean>;
 
 /** Prints rows as an aligned table, or as JSON lines when json is set. */

@@ -16,7 +16,7 @@ import { DataParallelEngine, type ParallelTiming } from '../src/train/parallel/e
 import { createPool } from '../src/train/parallel/pool.js';
 import { SerialEngine, identity } from '../src/train/serial.js';
 import { Random } from '../src/util/random.js';
-import { type BenchOptions, machineDescription, median, parseBenchArgs, report, type Row } from './common.js';
+import { type BenchOptions, gemmFlopsPerSample, machineDescription, median, parseBenchArgs, report, type Row } from './common.js';
 import { measurePeak } from './gemm.js';
 
 export interface ScalingConfig {
@@ -166,7 +166,7 @@ async function measureConfig(
   for (let r = 0; r < opts.repeats; r++)
     for (let i = 0; i < counts.length; i++) passes[i].push(await timePass(config, data, batch, counts[i], timedSteps));
 
-  const weights = config.layers.slice(1).reduce((sum, out, i) => sum + out * config.layers[i], 0);
+  const flopsPerSample = gemmFlopsPerSample(config.layers);
   const rows = counts.map((workers, i): ScalingRow => {
     const samplesPerSec = samplesOf(data.count, batch, timedSteps) / median(passes[i].map((p) => p.seconds));
     // Per-step means over every timed step; the serial engine has no breakdown (zeros).
@@ -192,7 +192,7 @@ async function measureConfig(
       efficiency: 1,
       syncMicros: perStep('wallSeconds') - gradientMicros - reduceMicros - updateMicros,
       epochSeconds: data.count / samplesPerSec,
-      idealSeconds: (6 * weights * data.count) / (Math.max(1, workers) * peakGflops * 1e9),
+      idealSeconds: (flopsPerSample * data.count) / (Math.max(1, workers) * peakGflops * 1e9),
       gradientMicros,
       reduceMicros,
       updateMicros,
