@@ -33,24 +33,10 @@ export interface Layout {
 }
 
 export function layoutOf(spec: ModelSpec): Layout {
-  const params: TensorInfo[] = [];
-  const buffers: TensorInfo[] = [];
-  let paramCount = 0;
-  let bufferCount = 0;
-  const param = (name: string, shape: number[]): TensorInfo => {
-    const size = shape.reduce((a, b) => a * b, 1);
-    const t = { name, shape, offset: paramCount, size };
-    paramCount += size;
-    params.push(t);
-    return t;
-  };
-  const buffer = (name: string, shape: number[]): TensorInfo => {
-    const size = shape.reduce((a, b) => a * b, 1);
-    const t = { name, shape, offset: bufferCount, size };
-    bufferCount += size;
-    buffers.push(t);
-    return t;
-  };
+  const params = slab();
+  const buffers = slab();
+  const param = params.add;
+  const buffer = buffers.add;
 
   const layers: DenseLayout[] = [];
   const last = spec.layers.length - 2;
@@ -72,7 +58,23 @@ export function layoutOf(spec: ModelSpec): Layout {
     }
     layers.push(layer);
   }
-  return { layers, params, paramCount, buffers, bufferCount };
+  return { layers, params: params.tensors, paramCount: params.size(), buffers: buffers.tensors, bufferCount: buffers.size() };
+}
+
+/** Tensors laid out one after another in one slab. */
+function slab() {
+  const tensors: TensorInfo[] = [];
+  let size = 0;
+  return {
+    tensors,
+    size: () => size,
+    add(name: string, shape: number[]): TensorInfo {
+      const t = { name, shape, offset: size, size: shape.reduce((a, b) => a * b, 1) };
+      size += t.size;
+      tensors.push(t);
+      return t;
+    },
+  };
 }
 
 /** A view of one tensor inside its slab. */
