@@ -4,7 +4,7 @@ import { createModel } from '../src/nn/model.js';
 import { NonFiniteError } from '../src/train/guard.js';
 import { train } from '../src/train/trainer.js';
 import { blobs } from './helpers/arrays.js';
-import { blobDataset, processThreads } from './helpers/datasets.js';
+import { blobDataset, expectThreadsBackTo, processThreads } from './helpers/datasets.js';
 
 const data = blobs(640, 16, 4, 1);
 const fresh = () => createModel({ layers: [16, 12, 4] }, { seed: 2 });
@@ -85,8 +85,7 @@ describe('train with an AbortSignal', () => {
       await expect(run).rejects.toMatchObject({ name: 'AbortError' });
       await settle();
       expect(stepsAfterAbort).toBe(0);
-      const threadsAfter = await processThreads();
-      if (threadsBefore !== null) expect(threadsAfter).toBeLessThanOrEqual(threadsBefore);
+      await expectThreadsBackTo(threadsBefore);
 
       const history = await train(fresh(), images, { epochs: 2, batchSize: 32, workers, evalData: images });
       expect(history.workers).toBe(workers);
@@ -97,7 +96,6 @@ describe('train with an AbortSignal', () => {
   it('leaves no thread when a trainEvents loop on worker threads is left early', async () => {
     const threadsBefore = await processThreads();
     for await (const e of trainEvents(fresh(), images, { epochs: 20, batchSize: 16, workers: 2 })) if (e.event === 'step' && e.step === 3) break;
-    const threadsAfter = await processThreads();
-    if (threadsBefore !== null) expect(threadsAfter).toBeLessThanOrEqual(threadsBefore);
+    await expectThreadsBackTo(threadsBefore);
   });
 });

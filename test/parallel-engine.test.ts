@@ -11,7 +11,7 @@ import { NonFiniteError } from '../src/train/guard.js';
 import { DataParallelEngine } from '../src/train/parallel/engine.js';
 import { train } from '../src/train/trainer.js';
 import { arrayData } from './helpers/arrays.js';
-import { blobDataset, engineSetup, processThreads } from './helpers/datasets.js';
+import { blobDataset, engineSetup, expectThreadsBackTo, processThreads } from './helpers/datasets.js';
 
 /** Samples [begin, end) of a Dataset as float64 rows and int labels, for the float64 reference. */
 function rows(data: Dataset, begin: number, end: number): { x: Float64Array; labels: Int32Array } {
@@ -39,11 +39,6 @@ function statistics(data: Dataset, model: Model, params: Float32Array, begin: nu
     variance[j] = z.reduce((a, v) => a + (v - mean[j]) ** 2, 0) / (n - 1);
   }
   return { mean, variance };
-}
-
-async function expectNoWorkerThreads(before: number | null): Promise<void> {
-  const after = await processThreads();
-  if (before !== null) expect(after).toBeLessThanOrEqual(before);
 }
 
 describe('BatchNorm in the data-parallel engine', () => {
@@ -128,6 +123,27 @@ describe('non-finite values in the data-parallel engine', () => {
     }
   });
 
+  it('counts the failing chunk of a shard larger than a training chunk, like the serial engine', async () => {
+    // 3000 samples in one full batch: chunks of TRAIN_CHUNK rows in both engines; sample 2500 overflows.
+    const count = 3000;
+    const blobs = blobDataset(count, 4, 2, 11);
+    const images = blobs.images.slice();
+    for (let i = 0; i < count; i++) images[i * 4] = images[i * 4 + 1] = i === 2500 ? 255 : 0;
+    const failure = async (workers: number) => {
+      const data = new Dataset({ images, labels: blobs.labels, count, width: 4, classes: 2, source: 'overflow' });
+      const model = createModel({ layers: [4, 6, 2] }, { seed: 1 });
+      const w = view(model.params, model.layout.layers[0].weight);
+      w[0] = w[1] = 3e38;
+      return (await train(model, data, { epochs: 1, batchSize: 'full', shuffle: false, workers }).catch((e: unknown) => e)) as NonFiniteError;
+    };
+    for (const workers of [0, 2]) {
+      const error = await failure(workers);
+      expect(error).toBeInstanceOf(NonFiniteError);
+      expect(error.report).toMatchObject({ layer: 1, quantity: 'pre-activation', nonFinite: 1 }); // unit 0 of sample 2500
+      expect(Number.isFinite(error.report.maxFinite) && error.report.maxFinite > 0).toBe(true);
+    }
+  });
+
   it('skips the same steps as the serial engine, on every worker', async () => {
     const result = async (workers: number) => {
       const { data, model } = overflowing();
@@ -177,11 +193,11 @@ describe('failures and shutdown', () => {
       await expect(engine.step(36, 12, 0.1, 4)).rejects.toThrow(/worker 1 of 3 failed/);
       await engine.close();
       await engine.close();
-      await expectNoWorkerThreads(before);
+      await expectThreadsBackTo(before);
       // The next training run starts a fresh pool and works.
       const history = await train(model, data, { epochs: 1, batchSize: 12, workers: 3 });
       expect(history.epochs[0].loss).toBeGreaterThan(0);
-      await expectNoWorkerThreads(before);
+      await expectThreadsBackTo(before);
     });
   }
 
@@ -191,7 +207,7 @@ describe('failures and shutdown', () => {
     const engine = await DataParallelEngine.create(engineSetup(createModel({ layers: [3, 2] }), data, 5), 2);
     await Promise.all([engine.close(), engine.close()]);
     await expect(engine.step(0, 5, 0.1, 1)).rejects.toThrow(/closed/);
-    await expectNoWorkerThreads(before);
+    await expectThreadsBackTo(before);
   });
 
   it('refuses data that cannot be shared with worker threads, naming the fix', async () => {
@@ -215,7 +231,7 @@ describe('failures and shutdown', () => {
     });
     await expect(run).rejects.toMatchObject({ name: 'AbortError' });
     expect(stepsAfterAbort).toBe(0);
-    await expectNoWorkerThreads(before);
+    await expectThreadsBackTo(before);
   });
 
   it('keeps the main event loop responsive while workers train (p99 delay under 20 ms)', async () => {

@@ -21,6 +21,8 @@ export interface GradientResult {
   lossSum: number;
   correct: number;
   nonFinite: NonFiniteReport | null;
+  /** Rows of the last chunk run, whose activations the network still holds (the failing one, if any). */
+  chunkRows: number;
 }
 
 export class Replica {
@@ -42,17 +44,18 @@ export class Replica {
     const net = this.train;
     let lossSum = 0;
     let correct = 0;
+    let rows = 0;
     for (let s = start; s < start + count; s += net.capacity) {
-      const rows = Math.min(net.capacity, start + count - s);
+      rows = Math.min(net.capacity, start + count - s);
       data.gather(order, s, rows, net.input, net.labels);
       const loss = net.forward(rows, 'train');
       lossSum += loss;
       correct += net.correct(rows);
       const nonFinite = inspectForward(net, rows, loss);
-      if (nonFinite) return { lossSum, correct, nonFinite };
+      if (nonFinite) return { lossSum, correct, nonFinite, chunkRows: rows };
       net.backward(rows, scale, s > start);
     }
-    return { lossSum, correct, nonFinite: null };
+    return { lossSum, correct, nonFinite: null, chunkRows: rows };
   }
 
   /** Loss sum and correct count over samples order[start .. start + count), in evaluation mode. */

@@ -45,3 +45,17 @@ export async function processThreads(): Promise<number | null> {
     return null;
   }
 }
+
+/**
+ * Asserts that the process is back to at most `before` OS threads. A terminated worker's thread can
+ * outlive the promise that reported its end by a few milliseconds, so this polls for up to 2 s.
+ */
+export async function expectThreadsBackTo(before: number | null): Promise<void> {
+  if (before === null) return;
+  let after = await processThreads();
+  for (let waited = 0; after! > before && waited < 2000; waited += 20) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    after = await processThreads();
+  }
+  if (after! > before) throw new Error(`${after! - before} threads more than before (${before}) are still running`);
+}

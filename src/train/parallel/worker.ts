@@ -104,10 +104,12 @@ class TrainingWorker {
     let lossSum = 0;
     let correct = 0;
     let key = 0;
+    let chunkRows = 0;
     if (rows > 0) {
       const out = this.replica.gradient(this.data, this.task.order, start + begin, rows, 1 / count);
       lossSum = out.lossSum;
       correct = out.correct;
+      chunkRows = out.chunkRows;
       if (out.nonFinite) key = out.nonFinite.quantity === 'loss' ? LOSS_KEY : out.nonFinite.layer;
     }
     const floats = control.floats;
@@ -120,7 +122,7 @@ class TrainingWorker {
     // Every worker reads the same keys and flags, so all of them skip the step, or none.
     const worst = control.worstForwardKey();
     if (worst !== 0) {
-      this.countNonFinite(worst, rows);
+      this.countNonFinite(worst, chunkRows);
       return true;
     }
 
@@ -142,7 +144,10 @@ class TrainingWorker {
     return true;
   }
 
-  /** Census of layer `key`'s pre-activation over this worker's rows (the main thread adds them up). */
+  /**
+   * Census of layer `key`'s pre-activation over the rows the network holds: this worker's shard, or
+   * its last chunk when a large shard runs in chunks (the main thread adds the workers' counts up).
+   */
   private countNonFinite(key: number, rows: number): void {
     const { control, w } = this;
     let tally = { maxFinite: 0, nonFinite: 0 };
