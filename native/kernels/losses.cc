@@ -53,6 +53,21 @@ size_t argmaxRow(const float* x, size_t cols) {
   return best;
 }
 
+// (out − onehot(label))·factor per row: the backward of softmax cross-entropy (factor = scale) and of
+// MSE (factor = 2·scale). Returns the first row with a label outside [0, cols), or rows.
+size_t onehotResidual(const float* __restrict out, const int32_t* __restrict labels, float* __restrict d,
+                      size_t rows, size_t cols, float factor) {
+  for (size_t r = 0; r < rows; r++) {
+    int32_t label = labels[r];
+    if (!validLabel(label, cols)) return r;
+    const float* p = out + r * cols;
+    float* g = d + r * cols;
+    for (size_t j = 0; j < cols; j++) g[j] = p[j] * factor;
+    g[label] = (p[label] - 1.0f) * factor;
+  }
+  return rows;
+}
+
 }  // namespace
 
 size_t softmaxCrossEntropy(const float* __restrict logits, const int32_t* __restrict labels,
@@ -69,15 +84,7 @@ size_t softmaxCrossEntropy(const float* __restrict logits, const int32_t* __rest
 
 size_t softmaxCrossEntropyBackward(const float* __restrict probs, const int32_t* __restrict labels,
                                    float* __restrict dlogits, size_t rows, size_t cols, float scale) {
-  for (size_t r = 0; r < rows; r++) {
-    int32_t label = labels[r];
-    if (!validLabel(label, cols)) return r;
-    const float* p = probs + r * cols;
-    float* d = dlogits + r * cols;
-    for (size_t j = 0; j < cols; j++) d[j] = p[j] * scale;
-    d[label] = (p[label] - 1.0f) * scale;
-  }
-  return rows;
+  return onehotResidual(probs, labels, dlogits, rows, cols, scale);
 }
 
 size_t meanSquaredError(const float* __restrict pred, const int32_t* __restrict labels, size_t rows, size_t cols,
@@ -98,16 +105,7 @@ size_t meanSquaredError(const float* __restrict pred, const int32_t* __restrict 
 
 size_t meanSquaredErrorBackward(const float* __restrict pred, const int32_t* __restrict labels,
                                 float* __restrict dpred, size_t rows, size_t cols, float scale) {
-  float twice = 2.0f * scale;
-  for (size_t r = 0; r < rows; r++) {
-    int32_t label = labels[r];
-    if (!validLabel(label, cols)) return r;
-    const float* p = pred + r * cols;
-    float* d = dpred + r * cols;
-    for (size_t j = 0; j < cols; j++) d[j] = p[j] * twice;
-    d[label] = (p[label] - 1.0f) * twice;
-  }
-  return rows;
+  return onehotResidual(pred, labels, dpred, rows, cols, 2.0f * scale);
 }
 
 void softmax(const float* __restrict logits, float* __restrict probs, size_t rows, size_t cols) {
