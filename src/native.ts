@@ -132,11 +132,12 @@ export interface Native {
   /** out = beta·out + Σ_rows x (bias gradients), summed in double; out has length cols. beta = 0 does not read out. */
   columnSums(x: Float32Array, rows: number, cols: number, out: Float32Array, beta: number): void;
   /**
-   * out[i] = Σ_s slots[s·stride + i] for begin ≤ i < end (the reduce step of data parallelism), with
-   * begin ≤ end ≤ stride; out is indexed like a slot and left alone outside [begin, end). The sum runs
-   * in double in slot order, so the result does not depend on how workers split the range.
+   * slots[i] = Σ_s slots[s·stride + i] for begin ≤ i < end, with begin ≤ end ≤ stride: slot 0
+   * receives the sum (the reduce step of data parallelism), in place. Returns max |sum| as maxAbs
+   * does (NaN or Infinity when a sum is not finite). The sum runs in double in slot order, so the
+   * result does not depend on how workers split the range.
    */
-  sumSlots(slots: Float32Array, count: number, stride: number, begin: number, end: number, out: Float32Array): void;
+  reduceSlots(slots: Float32Array, count: number, stride: number, begin: number, end: number): number;
   /** max |x[i]| over i < n; NaN when any element is NaN, else Infinity when any is infinite; 0 when n = 0. */
   maxAbs(x: Float32Array, n: number): number;
   /** Σ x[i]² over i < n, accumulated in double. */

@@ -144,10 +144,11 @@ const SPECS: Spec[] = [
   },
   {
     // Two slots of stride 6, summed over [1, 5): the slots need 6 + 5 elements.
-    fn: 'sumSlots',
-    params: [f32('slots', 11), dim('count', 2), dim('stride', 6), dim('begin', 1), dim('end', 5), f32('out', 5)],
-    aliases: [['out', 'slots']],
+    fn: 'reduceSlots',
+    params: [f32('slots', 11), dim('count', 2), dim('stride', 6), dim('begin', 1), dim('end', 5)],
+    aliases: [],
     invalid: [
+      ['no slot', 1, 0, RangeError, /'count' must be at least 1/],
       ['begin after end', 3, 6, RangeError, /'begin' \(6\) is after 'end' \(5\)/],
       ['a stride below end', 2, 4, RangeError, /'stride' \(4\) must be at least 'end' \(5\)/],
     ],

@@ -27,30 +27,40 @@ describe('columnSums', () => {
   });
 });
 
-describe('sumSlots', () => {
-  it.each([[1, 5, 5, 0, 5], [3, 17, 19, 0, 17], [4, 100, 104, 33, 71], [2, 9, 9, 4, 4], [0, 8, 8, 2, 6]])(
-    'sums %i slots of %i over [begin, end) with stride %i (%i, %i)', (count, width, stride, begin, end) => {
+describe('reduceSlots', () => {
+  it.each([[1, 5, 5, 0, 5], [3, 17, 19, 0, 17], [4, 100, 104, 33, 71], [2, 9, 9, 4, 4], [2, 300, 301, 1, 299]])(
+    'sums %i slots of %i into slot 0 over [begin, end) with stride %i (%i, %i)', (count, width, stride, begin, end) => {
       const rng = new Rng(count * 100 + width);
-      const slots = rng.floats(count === 0 ? 0 : (count - 1) * stride + width);
-      const out = new Float32Array(width).fill(-7);
-      native.sumSlots(slots, count, stride, begin, end, out);
-      for (let i = 0; i < width; i++) {
-        let expected = -7;
+      const slots = rng.floats((count - 1) * stride + width);
+      const before = slots.slice();
+      const top = native.reduceSlots(slots, count, stride, begin, end);
+      let expectedTop = 0;
+      for (let i = 0; i < slots.length; i++) {
         if (i >= begin && i < end) {
-          expected = 0;
-          for (let s = 0; s < count; s++) expected += slots[s * stride + i];
+          let expected = 0;
+          for (let s = 0; s < count; s++) expected += before[s * stride + i];
+          expectClose([slots[i]], [expected], 1e-6, 1e-7);
+          expectedTop = Math.max(expectedTop, Math.abs(slots[i]));
+        } else {
+          expect(slots[i]).toBe(before[i]);
         }
-        expectClose([out[i]], [expected], 1e-6, 1e-7);
       }
+      expect(top).toBe(expectedTop);
     });
 
   it('gives the same sums however the range is split among workers', () => {
     const rng = new Rng(3), count = 4, stride = 1000;
-    const slots = rng.floats(count * stride, -1e3, 1e3);
-    const whole = new Float32Array(stride), pieces = new Float32Array(stride);
-    native.sumSlots(slots, count, stride, 0, stride, whole);
-    for (const [b, e] of [[0, 333], [333, 334], [334, 999], [999, 1000]]) native.sumSlots(slots, count, stride, b, e, pieces);
+    const whole = rng.floats(count * stride, -1e3, 1e3), pieces = whole.slice();
+    native.reduceSlots(whole, count, stride, 0, stride);
+    for (const [b, e] of [[0, 333], [333, 334], [334, 999], [999, 1000]]) native.reduceSlots(pieces, count, stride, b, e);
     expect(pieces).toEqual(whole);
+  });
+
+  it('reports a sum that is not finite', () => {
+    const slots = Float32Array.of(3e38, 1, -2, 3e38, 2, -2);
+    expect(native.reduceSlots(slots.slice(), 2, 3, 0, 3)).toBe(Infinity);
+    expect(native.reduceSlots(slots.slice(), 2, 3, 1, 3)).toBe(4);
+    expect(native.reduceSlots(Float32Array.of(1, NaN, 0, 1), 2, 2, 0, 2)).toBeNaN();
   });
 });
 

@@ -19,21 +19,19 @@ void ColumnSums(const Napi::CallbackInfo& info) {
   kernels::columnSums(x.data, rows, cols, out.data, float(beta));
 }
 
-// sumSlots(slots, count, stride, begin, end, out)
-void SumSlots(const Napi::CallbackInfo& info) {
-  Args args(info, "sumSlots", 6);
+// reduceSlots(slots, count, stride, begin, end) -> max |sum|
+Napi::Value ReduceSlots(const Napi::CallbackInfo& info) {
+  Args args(info, "reduceSlots", 5);
   auto slots = args.f32(0, "slots");
   int64_t count = args.dim(1, "count"), stride = args.dim(2, "stride");
   int64_t begin = args.dim(3, "begin"), end = args.dim(4, "end");
-  auto out = args.f32(5, "out");
+  if (count == 0) args.rangeError("argument 'count' must be at least 1: slot 0 receives the sum");
   if (begin > end) args.rangeError("argument 'begin' (" + std::to_string(begin) + ") is after 'end' (" +
                                    std::to_string(end) + ")");
   if (stride < end) args.rangeError("argument 'stride' (" + std::to_string(stride) +
                                     ") must be at least 'end' (" + std::to_string(end) + "): slots would overlap");
   args.requireLength(slots, Args::matrixLength(count, end, stride), "(count - 1) x stride + end");
-  args.requireLength(out, end, "end");
-  args.requireDisjoint(out, slots);
-  kernels::sumSlots(slots.data, count, stride, begin, end, out.data);
+  return Napi::Number::New(args.env(), kernels::reduceSlots(slots.data, count, stride, begin, end));
 }
 
 // maxAbs(x, n) -> max |x[i]|
@@ -68,7 +66,7 @@ void Scale(const Napi::CallbackInfo& info) {
 
 void registerReductions(Napi::Env env, Napi::Object exports) {
   exports.Set("columnSums", Napi::Function::New(env, ColumnSums, "columnSums"));
-  exports.Set("sumSlots", Napi::Function::New(env, SumSlots, "sumSlots"));
+  exports.Set("reduceSlots", Napi::Function::New(env, ReduceSlots, "reduceSlots"));
   exports.Set("maxAbs", Napi::Function::New(env, MaxAbs, "maxAbs"));
   exports.Set("sumSquares", Napi::Function::New(env, SumSquares, "sumSquares"));
   exports.Set("scale", Napi::Function::New(env, Scale, "scale"));

@@ -43,8 +43,10 @@ inline double sumLanes(size_t n, Term term) {
 // out[j] = beta·out[j] + Σ_r x[r·cols + j]; beta = 0 overwrites out without reading it (as in BLAS).
 void columnSums(const float* x, size_t rows, size_t cols, float* out, float beta);
 
-// out[i] = Σ_{s < count} slots[s·stride + i] for begin ≤ i < end, summed in slot order.
-void sumSlots(const float* slots, size_t count, size_t stride, size_t begin, size_t end, float* out);
+// slots[i] = Σ_{s < count} slots[s·stride + i] for begin ≤ i < end, count ≥ 1: slot 0 receives the
+// sum, taken in slot order, in place (a separate output would cost this memory-bound pass a third
+// more traffic). Returns max |sum| as maxAbs does, so that the same pass checks it is finite.
+float reduceSlots(float* slots, size_t count, size_t stride, size_t begin, size_t end);
 
 // max |x[i]|; NaN when any x[i] is NaN, else +Inf when any is infinite; 0 when n = 0.
 float maxAbs(const float* x, size_t n);

@@ -67,8 +67,7 @@ export class DataParallelEngine implements Engine {
     readonly workers: number,
     private readonly pool: WorkerPool,
     private readonly control: Control,
-    /** Slot 0 and the reduced gradient: a non-finite gradient is reported from one of them. */
-    private readonly slot0: Float32Array,
+    /** Slot 0, where the workers reduce the gradient: a non-finite gradient is reported from it. */
     private readonly gradient: Float32Array,
     /** The workers' private running statistics, bufferCount floats each. */
     private readonly buffers: Float32Array,
@@ -101,7 +100,6 @@ export class DataParallelEngine implements Engine {
     const { paramCount, bufferCount } = model.layout;
     const control = Control.create(workers);
     const slots = sharedFloats(workers * paramCount);
-    const gradient = sharedFloats(paramCount);
     const buffers = sharedFloats(workers * bufferCount);
     for (let w = 0; w < workers; w++) buffers.set(model.buffers, w * bufferCount);
     const base: Omit<TrainTask, 'index'> = {
@@ -111,7 +109,6 @@ export class DataParallelEngine implements Engine {
       params: model.params,
       buffers,
       slots,
-      gradient,
       optimizer: setup.optimizer,
       optimizerState,
       order,
@@ -126,7 +123,7 @@ export class DataParallelEngine implements Engine {
     };
     const pool = createPool(workers);
     const tasks = Array.from({ length: workers }, (_, index) => ({ ...base, index }));
-    const engine = new DataParallelEngine(setup, workers, pool, control, slots.subarray(0, paramCount), gradient, buffers, tasks);
+    const engine = new DataParallelEngine(setup, workers, pool, control, slots.subarray(0, paramCount), buffers, tasks);
     try {
       await engine.waitFor(Word.Ready, workers);
     } catch (err) {
@@ -157,7 +154,7 @@ export class DataParallelEngine implements Engine {
     }
     const active = activeWorkers(count, this.workers, this.minRows);
     this.averageBuffers(active);
-    const nonFinite = this.forwardReport() ?? this.gradientReport(active);
+    const nonFinite = this.forwardReport() ?? this.gradientReport();
     if (!nonFinite) this.record(wall);
     return { lossSum, correct, nonFinite };
   }
@@ -260,9 +257,9 @@ export class DataParallelEngine implements Engine {
   }
 
   /** When a worker found its slice not finite: the serial engine's report over the whole gradient. */
-  private gradientReport(active: number): NonFiniteReport | null {
+  private gradientReport(): NonFiniteReport | null {
     if (!this.control.anyGradientBad()) return null;
-    return inspectGradients(active === 1 ? this.slot0 : this.gradient, this.setup.model.layout);
+    return inspectGradients(this.gradient, this.setup.model.layout);
   }
 
   private record(wall: number): void {

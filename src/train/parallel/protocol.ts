@@ -28,10 +28,8 @@ export interface TrainTask {
   params: Float32Array;
   /** W private copies of the BatchNorm running statistics, bufferCount floats each. */
   buffers: Float32Array;
-  /** W gradient slots of paramCount floats: worker w writes slot w. */
+  /** W gradient slots of paramCount floats: worker w writes slot w, and sums its parameter slice over the slots into slot 0. */
   slots: Float32Array;
-  /** The reduced gradient: worker w sums its parameter slice over the slots into it. */
-  gradient: Float32Array;
   optimizer: OptimizerConfig;
   optimizerState: Float32Array[];
   order: Int32Array;

@@ -21,9 +21,8 @@ export default function run(task: WorkerTask): void {
 /** The worker's slices of the parameter-shaped slabs: what it reduces, checks and updates. */
 interface Slices {
   params: Float32Array;
-  /** The reduced gradient, and slot 0 (the whole gradient when one shard is active). */
-  reduced: Float32Array;
-  slot0: Float32Array;
+  /** The worker's slice of slot 0, where the reduced gradient lands. */
+  gradient: Float32Array;
   state: Float32Array[];
 }
 
@@ -44,7 +43,7 @@ class TrainingWorker {
   private readonly slices: Slices;
 
   constructor(private readonly task: TrainTask) {
-    const { index, workers, spec, params, slots, gradient, optimizerState, spinMicros } = task;
+    const { index, workers, spec, params, slots, optimizerState, spinMicros } = task;
     this.w = index;
     this.W = workers;
     this.control = new Control(task.control, workers);
@@ -66,8 +65,7 @@ class TrainingWorker {
     const e = (this.sliceEnd = sliceStart(paramCount, workers, index + 1));
     this.slices = {
       params: params.subarray(b, e),
-      reduced: gradient.subarray(b, e),
-      slot0: slots.subarray(b, e),
+      gradient: slots.subarray(b, e),
       state: optimizerState.map((s) => s.subarray(b, e)),
     };
   }
@@ -126,19 +124,21 @@ class TrainingWorker {
       return true;
     }
 
-    // Empty shards are the last ones: their slots are left out of the sum, and a lone active
-    // shard's slot is the gradient itself.
+    // Empty shards are the last ones: their slots are left out of the sum, which lands in slot 0
+    // (a lone active shard's slot is the gradient itself).
     const t1 = performance.now();
-    const s = this.slices;
-    const grads = active === 1 ? s.slot0 : s.reduced;
-    if (active > 1 && this.sliceEnd > this.sliceBegin)
-      native.sumSlots(this.task.slots, active, this.task.params.length, this.sliceBegin, this.sliceEnd, this.task.gradient);
-    ints[control.gradientBad(w)] = grads.length > 0 && !Number.isFinite(native.maxAbs(grads, grads.length)) ? 1 : 0;
+    const { params, slots } = this.task;
+    const grads = this.slices.gradient;
+    let top = 0;
+    if (grads.length > 0)
+      top = active > 1 ? native.reduceSlots(slots, active, params.length, this.sliceBegin, this.sliceEnd) : native.maxAbs(grads, grads.length);
+    ints[control.gradientBad(w)] = Number.isFinite(top) ? 0 : 1;
     floats[control.result(w, Result.ReduceSeconds)] = (performance.now() - t1) / 1000;
     if (!this.barrier.arrive()) return false;
 
     if (control.anyGradientBad()) return true;
     const t2 = performance.now();
+    const s = this.slices;
     if (grads.length > 0) this.rule.update(this.task.optimizer, s.params, grads, s.state, floats[LR], step);
     floats[control.result(w, Result.UpdateSeconds)] = (performance.now() - t2) / 1000;
     return true;
