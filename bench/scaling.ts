@@ -69,7 +69,7 @@ export interface SyncRow extends Row {
   dispatchMicros: number;
   /** Round trip of W empty Piscina tasks run together. */
   dispatchAllMicros: number;
-  /** An engine step whose shards are one sample of a 1→2 network: barriers and wake-ups only. */
+  /** An engine step whose shards are one sample of a 1→2 network: the workers' barriers only. */
   barrierStepMicros: number;
 }
 
@@ -104,16 +104,19 @@ async function measureSync(workers: number, repeats: number): Promise<SyncRow> {
   const all = await perCall(() => Promise.all(Array.from({ length: workers }, () => pool.run({ kind: 'ping' }))), 1000, repeats);
   await pool.destroy();
 
-  const count = 4 * workers;
+  // An epoch of SYNC_STEPS steps, the workers running it on their own: per step, three barriers.
+  const count = SYNC_STEPS * workers;
   const images = new Uint8Array(count);
   const labels = new Uint8Array(count);
   const data = new Dataset({ images, labels, count, width: 1, classes: 2, source: 'empty' });
   const engine = await DataParallelEngine.create(setupFor(createModel({ layers: [1, 2] }), data, workers), workers);
-  let step = 0;
-  const barrier = await perCall(() => engine.step(0, workers, 1e-3, ++step), 2000, repeats);
+  const plan = { steps: SYNC_STEPS, lr: new Float64Array(SYNC_STEPS).fill(1e-3), stopOnNonFinite: false };
+  const epoch = await perCall(() => engine.epoch(plan, () => {}), 5, repeats);
   await engine.close();
-  return { bench: 'scaling-sync', workers, dispatchMicros: one * 1e6, dispatchAllMicros: all * 1e6, barrierStepMicros: barrier * 1e6 };
+  return { bench: 'scaling-sync', workers, dispatchMicros: one * 1e6, dispatchAllMicros: all * 1e6, barrierStepMicros: (epoch / SYNC_STEPS) * 1e6 };
 }
+
+const SYNC_STEPS = 2000;
 
 /** Seconds per call of an async fn: median over repeats of `calls` sequential calls, after a warm-up. */
 async function perCall(fn: () => Promise<unknown>, calls: number, repeats: number): Promise<number> {
@@ -226,11 +229,12 @@ async function timePass(config: ScalingConfig, data: Dataset, batch: number, wor
   const parallel = workers > 0 ? await DataParallelEngine.create(setup, workers) : null;
   const engine: Engine = parallel ?? new SerialEngine(setup);
   try {
+    const epochSteps = Math.ceil(data.count / batch);
+    const lr = new Float64Array(epochSteps).fill(1e-3);
+    // Runs of more steps than an epoch go round the epoch's batches.
     const run = async (steps: number) => {
-      for (let s = 0; s < steps; s++) {
-        const start = batchStart(data.count, batch, s);
-        await engine.step(start, Math.min(batch, data.count - start), 1e-3, s + 1);
-      }
+      for (let done = 0; done < steps; done += epochSteps)
+        await engine.epoch({ steps: Math.min(epochSteps, steps - done), lr, stopOnNonFinite: false }, () => {});
     };
     await run(Math.min(WARMUP_STEPS, timedSteps));
     const before = parallel && { ...parallel.timing };

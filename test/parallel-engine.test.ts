@@ -7,6 +7,7 @@ import { Dataset } from '../src/data/dataset.js';
 import { view } from '../src/nn/layout.js';
 import { type Model, createModel } from '../src/nn/model.js';
 import { referenceLoss } from '../src/nn/reference.js';
+import type { StepOutcome } from '../src/train/engine.js';
 import { NonFiniteError } from '../src/train/guard.js';
 import { DataParallelEngine } from '../src/train/parallel/engine.js';
 import { train } from '../src/train/trainer.js';
@@ -43,30 +44,37 @@ function statistics(data: Dataset, model: Model, params: Float32Array, begin: nu
 
 describe('BatchNorm in the data-parallel engine', () => {
   it('normalizes each shard with its own batch statistics, never a shard of one row', async () => {
-    const data = blobDataset(40, 6, 3, 3);
+    // 8 samples in batches of 5: a step of 5 rows, then one of 3.
+    const blobs = blobDataset(8, 6, 3, 3);
+    const data = new Dataset({ images: blobs.images, labels: blobs.labels, count: 8, width: 6, classes: 3, source: 'blobs' });
     const spec = { layers: [6, 8, 3], norm: 'batch' as const };
     const model = createModel(spec, { seed: 4 });
     const params = model.params.slice();
     const buffers = model.buffers.slice();
-    const engine = await DataParallelEngine.create(engineSetup(model, data, 10), 3);
+    const engine = await DataParallelEngine.create(engineSetup(model, data, 5), 3);
     try {
       const loss = (b: number, e: number) => {
         const { x, labels } = rows(data, b, e);
         return referenceLoss(model.spec, params, buffers, x, labels, e - b, 'cross-entropy', 'train') * (e - b);
       };
+      const outcomes: StepOutcome[] = [];
+      const norm = model.layout.layers[0].norm!;
+      await engine.epoch({ steps: 1, lr: Float64Array.of(1e-9), stopOnNonFinite: true }, (_, out) => outcomes.push(out));
+      const runningMean = view(model.buffers, norm.runningMean!).slice();
+      const runningVar = view(model.buffers, norm.runningVar!).slice();
       // 5 rows on 3 workers would leave one a single row: 2 workers take 3 and 2, the third none.
-      const out = await engine.step(0, 5, 1e-9, 1);
       const perShard = loss(0, 3) + loss(3, 5);
       expect(Math.abs(loss(0, 5) - perShard)).toBeGreaterThan(1e-3); // the test tells them apart
-      expect(out.lossSum).toBeCloseTo(perShard, 4);
+      expect(outcomes[0].lossSum).toBeCloseTo(perShard, 4);
       // The running statistics moved by the mean of the two shards' statistics (momentum 0.1,
       // unbiased variance), from mean 0 and variance 1.
       const [shard0, shard1] = [statistics(data, model, params, 0, 3), statistics(data, model, params, 3, 5)];
-      const { runningMean, runningVar } = model.layout.layers[0].norm!;
-      view(model.buffers, runningMean!).forEach((v, j) => expect(v).toBeCloseTo(0.1 * (shard0.mean[j] + shard1.mean[j]) / 2, 5));
-      view(model.buffers, runningVar!).forEach((v, j) => expect(v).toBeCloseTo(0.9 + 0.1 * (shard0.variance[j] + shard1.variance[j]) / 2, 4));
-      // 3 rows: one worker takes them all.
-      expect((await engine.step(5, 3, 1e-9, 2)).lossSum).toBeCloseTo(loss(5, 8), 4);
+      runningMean.forEach((v, j) => expect(v).toBeCloseTo(0.1 * (shard0.mean[j] + shard1.mean[j]) / 2, 5));
+      runningVar.forEach((v, j) => expect(v).toBeCloseTo(0.9 + 0.1 * (shard0.variance[j] + shard1.variance[j]) / 2, 4));
+      // A whole epoch: the second step's 3 rows go to one worker.
+      await engine.epoch({ steps: 2, lr: Float64Array.of(1e-9, 1e-9), stopOnNonFinite: true }, (_, out) => outcomes.push(out));
+      expect(outcomes).toHaveLength(3);
+      expect(outcomes[2].lossSum).toBeCloseTo(loss(5, 8), 4);
     } finally {
       await engine.close();
     }
@@ -185,12 +193,15 @@ describe('failures and shutdown', () => {
       const before = await processThreads();
       const data = blobDataset(60, 5, 2, 7);
       const model = createModel({ layers: [5, 4, 2] });
-      const engine = await DataParallelEngine.create(engineSetup(model, data, 12), 3, { faultForTesting: { worker: 1, step: 3, kind } });
-      await engine.step(0, 12, 0.1, 1);
-      await engine.step(12, 12, 0.1, 2);
-      const why = kind === 'throw' ? 'fault injected for testing at step 3' : 'worker exited with code: 3';
-      await expect(engine.step(24, 12, 0.1, 3)).rejects.toThrow(`data-parallel worker 1 of 3 failed during step 3: ${why}`);
-      await expect(engine.step(36, 12, 0.1, 4)).rejects.toThrow(/worker 1 of 3 failed/);
+      const engine = await DataParallelEngine.create(engineSetup(model, data, 12), 3, { faultForTesting: { worker: 1, step: 8, kind } });
+      // 60 samples in batches of 12: 5 steps an epoch, so step 8 is the third of the second epoch.
+      const plan = { steps: 5, lr: new Float64Array(5).fill(0.1), stopOnNonFinite: true };
+      const visited: number[] = [];
+      await engine.epoch(plan, (s) => visited.push(s));
+      expect(visited).toEqual([0, 1, 2, 3, 4]);
+      const why = kind === 'throw' ? 'fault injected for testing at step 8' : 'worker exited with code: 3';
+      await expect(engine.epoch(plan, () => {})).rejects.toThrow(`data-parallel worker 1 of 3 failed during step 8: ${why}`);
+      await expect(engine.epoch(plan, () => {})).rejects.toThrow(/worker 1 of 3 failed/);
       await engine.close();
       await engine.close();
       await expectThreadsBackTo(before);
@@ -206,7 +217,7 @@ describe('failures and shutdown', () => {
     const data = blobDataset(20, 3, 2, 8);
     const engine = await DataParallelEngine.create(engineSetup(createModel({ layers: [3, 2] }), data, 5), 2);
     await Promise.all([engine.close(), engine.close()]);
-    await expect(engine.step(0, 5, 0.1, 1)).rejects.toThrow(/closed/);
+    await expect(engine.epoch({ steps: 1, lr: Float64Array.of(0.1), stopOnNonFinite: true }, () => {})).rejects.toThrow(/closed/);
     await expectThreadsBackTo(before);
   });
 

@@ -1,6 +1,6 @@
 // The addon loads in worker threads and its kernels work on views of SharedArrayBuffers: the data
 // parallel trainer's pattern. Two workers each take half the rows, write a gradient slot, meet at
-// a barrier, reduce their half of the slots and update their half of the parameters; the main
+// a barrier, reduce their half of the slots into slot 0 and update their half of the parameters; the main
 // thread then checks everything through its own views of the same memory.
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -11,8 +11,8 @@ const ADDON = fileURLToPath(new URL('../build/Release/fcnn.node', import.meta.ur
 const WORKERS = 2, ROWS = 10, COLS = 7, LR = 0.5;
 
 // Offsets (in floats) of the regions of the shared buffer.
-const LAYOUT = { x: 0, probs: ROWS * COLS, relu: 2 * ROWS * COLS, slots: 3 * ROWS * COLS, sum: 3 * ROWS * COLS + WORKERS * COLS };
-const PARAMS = LAYOUT.sum + COLS, FLOATS = PARAMS + COLS;
+const LAYOUT = { x: 0, probs: ROWS * COLS, relu: 2 * ROWS * COLS, slots: 3 * ROWS * COLS };
+const PARAMS = LAYOUT.slots + WORKERS * COLS, FLOATS = PARAMS + COLS;
 
 // Plain CommonJS, run with eval: the worker loads the addon by its absolute path.
 const WORKER_SOURCE = `
@@ -30,8 +30,8 @@ const counter = new Int32Array(sync);
 if (Atomics.add(counter, 0, 1) + 1 === workers) Atomics.notify(counter, 0);
 for (let seen; (seen = Atomics.load(counter, 0)) < workers; ) Atomics.wait(counter, 0, seen);
 const begin = Math.floor((worker * cols) / workers), end = Math.floor(((worker + 1) * cols) / workers);
-native.sumSlots(view(layout.slots, workers * cols), workers, cols, begin, end, view(layout.sum, cols));
-native.sgdStep(view(params + begin, end - begin), view(layout.sum + begin, end - begin), lr, 0);
+native.reduceSlots(view(layout.slots, workers * cols), workers, cols, begin, end);
+native.sgdStep(view(params + begin, end - begin), view(layout.slots + begin, end - begin), lr, 0);
 parentPort.postMessage(loss);
 `;
 
@@ -65,6 +65,6 @@ it('runs kernels in worker threads on shared memory the main thread sees', async
   expectClose(all.subarray(LAYOUT.probs, LAYOUT.probs + ROWS * COLS), ref.probs, 1e-6, 1e-9);
   expectClose([losses[0] + losses[1]], [ref.loss], 1e-6);
   const sums = columnSums(x, ROWS, COLS);
-  expectClose(all.subarray(LAYOUT.sum, LAYOUT.sum + COLS), sums, 1e-6, 1e-6);
+  expectClose(all.subarray(LAYOUT.slots, LAYOUT.slots + COLS), sums, 1e-6, 1e-6);
   expectClose(all.subarray(PARAMS, PARAMS + COLS), Array.from(params, (p, j) => p - LR * sums[j]), 1e-6, 1e-6);
 });

@@ -20,11 +20,25 @@ export interface EngineSetup {
   optimizerState: Float32Array[];
 }
 
+/** One epoch's steps: step s trains on samples order[s·batchSize, min((s + 1)·batchSize, data.count)). */
+export interface EpochPlan {
+  steps: number;
+  /** Each step's learning rate. */
+  lr: Float64Array;
+  /** End the epoch at the first step with a non-finite value (reported); otherwise skip such steps. */
+  stopOnNonFinite: boolean;
+}
+
 export interface StepOutcome {
   /** Σ of per-sample losses over the batch. */
   lossSum: number;
   correct: number;
-  /** Set when the step was not applied because a value was not finite. */
+  /** The step was not applied because a value was not finite. */
+  skipped: boolean;
+  /**
+   * What was not finite, and where: always for the step an epoch stopped at. The data-parallel
+   * engine, whose workers run on while skipping, leaves it null for the steps it skipped.
+   */
   nonFinite: NonFiniteReport | null;
 }
 
@@ -34,14 +48,19 @@ export interface Evaluation {
   count: number;
 }
 
+export type StepVisitor = (s: number, outcome: StepOutcome) => void;
+
 export interface Engine {
   /** Worker threads used; 0 for the serial engine. */
   readonly workers: number;
   /**
-   * Gradient of the mean loss over samples order[start .. start + count), then one optimizer
-   * step with learning rate lr (step counts from 1). Nothing is updated when a value is not finite.
+   * Runs an epoch: for each step, the gradient of the mean loss over its samples, then one
+   * optimizer step (nothing is updated when a value is not finite). Calls onStep for every step,
+   * in order; the data-parallel engine's workers do not wait for it, so its calls come in bursts,
+   * after the steps ran. Resolves after the last step, or the step the epoch stopped at. When
+   * onStep throws, the epoch ends after the step running then, and rejects with that error.
    */
-  step(start: number, count: number, lr: number, step: number): Promise<StepOutcome>;
+  epoch(plan: EpochPlan, onStep: StepVisitor): Promise<void>;
   /** Loss and accuracy on setup.evalData, in evaluation mode. */
   evaluate(): Promise<Evaluation>;
   /** Frees threads and memory; the engine cannot be used afterwards. */

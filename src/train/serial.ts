@@ -1,9 +1,12 @@
 // The serial engine: one replica in the caller's thread, the optimizer over the whole slab.
 import { sharedFloats } from '../nn/model.js';
 import { type UpdateRule, updateRule } from '../optim/optimizer.js';
-import type { Engine, EngineSetup, Evaluation, StepOutcome } from './engine.js';
+import type { Engine, EngineSetup, EpochPlan, Evaluation, StepOutcome, StepVisitor } from './engine.js';
 import { inspectGradients } from './guard.js';
 import { Replica } from './replica.js';
+
+/** The serial engine keeps the caller's event loop alive by yielding at least this often. */
+const YIELD_EVERY_MS = 10;
 
 export class SerialEngine implements Engine {
   readonly workers = 0;
@@ -11,6 +14,8 @@ export class SerialEngine implements Engine {
   private readonly grads: Float32Array;
   private readonly rule: UpdateRule;
   private readonly evalOrder: Int32Array | null;
+  /** Optimizer updates applied so far (Adam's bias correction counts them). */
+  private applied = 0;
 
   constructor(private readonly setup: EngineSetup) {
     this.grads = sharedFloats(setup.model.layout.paramCount);
@@ -19,14 +24,31 @@ export class SerialEngine implements Engine {
     this.evalOrder = setup.evalData ? identity(setup.evalData.count) : null;
   }
 
-  async step(start: number, count: number, lr: number, step: number): Promise<StepOutcome> {
+  async epoch(plan: EpochPlan, onStep: StepVisitor): Promise<void> {
+    const { data, batchSize } = this.setup;
+    let lastYield = performance.now();
+    for (let s = 0; s < plan.steps; s++) {
+      const start = s * batchSize;
+      const out = this.step(start, Math.min(batchSize, data.count - start), plan.lr[s]);
+      onStep(s, out);
+      if (out.skipped && plan.stopOnNonFinite) return;
+      // A microtask turn lets promise-driven consumers of the step events (an async iterator that
+      // may abort) keep up; the macrotask turn now and then lets timers and I/O run.
+      await Promise.resolve();
+      if (performance.now() - lastYield > YIELD_EVERY_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        lastYield = performance.now();
+      }
+    }
+  }
+
+  private step(start: number, count: number, lr: number): StepOutcome {
     const { model, data, order, optimizer, optimizerState } = this.setup;
-    const outcome = this.replica.gradient(data, order, start, count, 1 / count);
-    if (outcome.nonFinite) return outcome;
-    const bad = inspectGradients(this.grads, model.layout);
-    if (bad) return { ...outcome, nonFinite: bad };
-    this.rule.update(optimizer, model.params, this.grads, optimizerState, lr, step);
-    return outcome;
+    const { lossSum, correct, nonFinite } = this.replica.gradient(data, order, start, count, 1 / count);
+    const report = nonFinite ?? inspectGradients(this.grads, model.layout);
+    if (report) return { lossSum, correct, skipped: true, nonFinite: report };
+    this.rule.update(optimizer, model.params, this.grads, optimizerState, lr, ++this.applied);
+    return { lossSum, correct, skipped: false, nonFinite: null };
   }
 
   async evaluate(): Promise<Evaluation> {

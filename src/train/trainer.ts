@@ -21,9 +21,6 @@ export interface TrainHistory {
   options: ResolvedTrainOptions;
 }
 
-/** The serial engine keeps the caller's event loop alive by yielding at least this often. */
-const YIELD_EVERY_MS = 10;
-
 export async function train(model: Model, data: TrainingData, options: TrainOptions = {}): Promise<TrainHistory> {
   const o = resolveTrainOptions(model, data, options);
   options.signal?.throwIfAborted();
@@ -63,38 +60,30 @@ async function loop(
   const totalSteps = stepsPerEpoch * o.epochs;
   const history: EpochEvent[] = [];
   const started = performance.now();
+  const plan = { steps: stepsPerEpoch, lr: new Float64Array(stepsPerEpoch), stopOnNonFinite: o.nonFinite === 'stop' };
   let skippedSteps = 0;
-  let globalStep = 0;
-  let applied = 0;
-  let lastYield = performance.now();
 
   for (let epoch = 1; epoch <= o.epochs; epoch++) {
+    options.signal?.throwIfAborted();
     if (o.shuffle) rng.shuffle(order);
+    for (let s = 0; s < stepsPerEpoch; s++) plan.lr[s] = learningRate(o.schedule, o.lr, (epoch - 1) * stepsPerEpoch + s, stepsPerEpoch, totalSteps);
     const epochStart = performance.now();
     let lossSum = 0;
     let correct = 0;
     let seen = 0;
     let skipped = 0;
-    let lr = o.lr;
-    for (let s = 0; s < stepsPerEpoch; s++) {
+    await engine.epoch(plan, (s, out) => {
       options.signal?.throwIfAborted();
-      const start = s * o.batchSize;
-      const count = Math.min(o.batchSize, data.count - start);
-      lr = learningRate(o.schedule, o.lr, globalStep, stepsPerEpoch, totalSteps);
-      // Adam's bias correction counts applied updates, so a skipped step does not advance it.
-      const out = await engine.step(start, count, lr, applied + 1);
-      globalStep++;
-      if (out.nonFinite) {
-        if (o.nonFinite === 'stop') throw new NonFiniteError(epoch, s + 1, out.nonFinite);
+      if (out.skipped) {
+        if (o.nonFinite === 'stop') throw new NonFiniteError(epoch, s + 1, out.nonFinite!);
         skipped++;
         skippedSteps++;
-        continue;
+        return;
       }
-      applied++;
+      const count = Math.min(o.batchSize, data.count - s * o.batchSize);
       lossSum += out.lossSum;
       correct += out.correct;
       seen += count;
-      const now = performance.now();
       options.onStep?.({
         event: 'step',
         epoch,
@@ -102,14 +91,11 @@ async function loop(
         stepsPerEpoch,
         loss: out.lossSum / count,
         samples: seen,
-        samplesPerSec: seen / ((now - epochStart) / 1000),
-        lr,
+        samplesPerSec: seen / ((performance.now() - epochStart) / 1000),
+        lr: plan.lr[s],
       });
-      if (engine.workers === 0 && now - lastYield > YIELD_EVERY_MS) {
-        await new Promise((resolve) => setImmediate(resolve));
-        lastYield = performance.now();
-      }
-    }
+    });
+    const lr = plan.lr[stepsPerEpoch - 1];
     const seconds = (performance.now() - epochStart) / 1000;
     options.signal?.throwIfAborted();
     const test = options.evalData ? await engine.evaluate() : null;

@@ -44,10 +44,13 @@ export class Barrier {
     private readonly spinMicros: number,
   ) {}
 
-  /** Returns once all parties arrived: true, or false when the engine aborted. */
-  arrive(): boolean {
+  /**
+   * Returns once all parties arrived: true, or false when the engine aborted. The last to arrive
+   * runs `last` before it releases the others, who then all see what it wrote.
+   */
+  arrive(last?: () => void): boolean {
     const generation = Atomics.load(this.ints, this.generation);
-    if (this.arriveLast()) return Atomics.load(this.ints, Word.Abort) === 0;
+    if (this.arriveLast(last)) return Atomics.load(this.ints, Word.Abort) === 0;
     return waitForChange(this.ints, this.generation, generation, this.spinMicros);
   }
 
@@ -56,9 +59,10 @@ export class Barrier {
     this.arriveLast();
   }
 
-  private arriveLast(): boolean {
+  private arriveLast(last?: () => void): boolean {
     const { ints } = this;
     if (Atomics.add(ints, this.arrived, 1) !== this.parties - 1) return false;
+    last?.();
     // Reset before advancing: nobody arrives for the next use until the generation moved.
     Atomics.store(ints, this.arrived, 0);
     Atomics.add(ints, this.generation, 1);

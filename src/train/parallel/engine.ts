@@ -1,12 +1,14 @@
 // The data-parallel engine: W long-lived Piscina tasks, one per thread, each looping on a shared
-// control block (protocol.ts). A step is one store and notify by the main thread; the workers
-// split the batch, meet at barriers and reduce-scatter the gradient among themselves, and the last
-// to finish wakes the main thread, which waits with Atomics.waitAsync and so never blocks its event
-// loop. Parameters, optimizer state, gradient slots, order and data all live in shared memory.
+// control block (protocol.ts). An epoch is one store and notify by the main thread: the workers
+// run its steps on their own, splitting each batch, meeting at barriers and reduce-scatterring the
+// gradient among themselves, and write each step's outcome to shared memory. The main thread
+// waits with Atomics.waitAsync, so never blocks its event loop, and is woken every few
+// milliseconds to pass the outcomes on. Parameters, optimizer state, gradient slots, order and
+// data all live in shared memory.
 //
 // BatchNorm normalizes each shard with the shard's own statistics (as PyTorch's DataParallel does),
 // and no shard of a BatchNorm model has fewer than 2 rows. Each worker moves its own copy of the
-// running statistics with its shard's statistics; after every step the engine averages the copies
+// running statistics with its shard's statistics; after every step worker 0 averages the copies
 // of the workers that had rows into model.buffers and restarts every copy from that average, so
 // the running statistics move by the mean of the shards' statistics.
 import { availableParallelism } from 'node:os';
@@ -14,12 +16,14 @@ import { performance } from 'node:perf_hooks';
 import type { SharedDataset } from '../../data/dataset.js';
 import { sharedFloats } from '../../nn/model.js';
 import type { TrainingData } from '../data.js';
-import type { Engine, EngineSetup, Evaluation, StepOutcome } from '../engine.js';
+import type { Engine, EngineSetup, EpochPlan, Evaluation, StepOutcome, StepVisitor } from '../engine.js';
 import { type NonFiniteReport, inspectGradients } from '../guard.js';
 import { identity } from '../serial.js';
-import { activeWorkers, minShardRows } from './partition.js';
 import { type WorkerPool, createPool } from './pool.js';
-import { Command, Control, type FaultForTesting, LOSS_KEY, LR, Result, type TrainTask, Word } from './protocol.js';
+import {
+  APPLIED, Command, Control, type EpochBuffers, type FaultForTesting, GRADIENT_KEY, LOSS_KEY, Result, type TrainTask, Word,
+  createEpochBuffers,
+} from './protocol.js';
 
 /**
  * How long a worker polls a shared word before sleeping on it: long enough to cover the main
@@ -35,16 +39,16 @@ type WaitAsync = (
 // ES2024, in Node since 16; not yet in this project's ES2022 type library.
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
-/** Totals over the applied steps, for benchmarks: where a step's time goes. */
+/** Totals over the epochs run, for benchmarks: where a step's time goes. */
 export interface ParallelTiming {
   steps: number;
-  /** Main thread: from posting the step to learning it finished. */
+  /** Main thread: from posting each epoch to learning it finished. */
   wallSeconds: number;
-  /** The slowest worker's gather, forward and backward, summed over steps. */
+  /** Per epoch, the slowest worker's total of gather, forward and backward over the steps, summed. */
   gradientSeconds: number;
-  /** The slowest worker's reduce and check of its slice, summed over steps. */
+  /** Likewise for the reduce and check of its slice. */
   reduceSeconds: number;
-  /** The slowest worker's optimizer update of its slice, summed over steps. */
+  /** Likewise for the optimizer update of its slice. */
   updateSeconds: number;
 }
 
@@ -55,12 +59,13 @@ export class DataParallelEngine implements Engine {
   private readonly tasks: Promise<void>[];
   private sequence = 0;
   private busy = false;
-  private activity = 'while starting';
+  /** What the engine is doing, for the error when a worker fails. */
+  private activity = (): string => 'while starting';
   private failure: Error | null = null;
   private closing: Promise<void> | null = null;
   private destroying: Promise<void> | null = null;
-  /** Fewest rows of a training shard (2 with BatchNorm). */
-  private readonly minRows: number;
+  /** Steps of the epochs run so far (workers count steps from it for fault injection). */
+  private stepsRun = 0;
 
   private constructor(
     private readonly setup: EngineSetup,
@@ -69,13 +74,11 @@ export class DataParallelEngine implements Engine {
     private readonly control: Control,
     /** Slot 0, where the workers reduce the gradient: a non-finite gradient is reported from it. */
     private readonly gradient: Float32Array,
-    /** The workers' private running statistics, bufferCount floats each. */
-    private readonly buffers: Float32Array,
+    private readonly plan: EpochBuffers,
     tasks: TrainTask[],
   ) {
     this.ints = control.ints;
     this.floats = control.floats;
-    this.minRows = minShardRows(setup.model.spec);
     this.tasks = tasks.map((task, w) =>
       pool.run(task).then(
         () => this.fail(w, new Error('its task ended before the engine closed')),
@@ -102,11 +105,13 @@ export class DataParallelEngine implements Engine {
     const slots = sharedFloats(workers * paramCount);
     const buffers = sharedFloats(workers * bufferCount);
     for (let w = 0; w < workers; w++) buffers.set(model.buffers, w * bufferCount);
+    const plan = createEpochBuffers(Math.ceil(data.count / setup.batchSize));
     const base: Omit<TrainTask, 'index'> = {
       kind: 'train',
       workers,
       spec: model.spec,
       params: model.params,
+      runningStats: model.buffers,
       buffers,
       slots,
       optimizer: setup.optimizer,
@@ -117,52 +122,69 @@ export class DataParallelEngine implements Engine {
       evalData,
       batchSize: setup.batchSize,
       control: control.buffer,
+      plan,
       // Polling helps only while every worker has a core of its own.
       spinMicros: workers <= availableParallelism() ? SPIN_MICROS : 0,
       faultForTesting: testing.faultForTesting,
     };
     const pool = createPool(workers);
     const tasks = Array.from({ length: workers }, (_, index) => ({ ...base, index }));
-    const engine = new DataParallelEngine(setup, workers, pool, control, slots.subarray(0, paramCount), buffers, tasks);
+    const engine = new DataParallelEngine(setup, workers, pool, control, slots.subarray(0, paramCount), plan, tasks);
     try {
       await engine.waitFor(Word.Ready, workers);
     } catch (err) {
       await engine.close();
       throw err;
     }
-    engine.activity = 'while idle';
+    engine.activity = () => 'while idle';
     return engine;
   }
 
-  async step(start: number, count: number, lr: number, step: number): Promise<StepOutcome> {
-    const { ints, floats, control } = this;
-    if (!(Number.isInteger(count) && count >= 1 && count <= this.setup.batchSize))
-      throw new RangeError(`count must be an integer from 1 to the batch size ${this.setup.batchSize}, got ${count}`);
-    ints[Word.Start] = start;
-    ints[Word.Count] = count;
-    ints[Word.Step] = step;
-    floats[LR] = lr;
-    const t0 = performance.now();
-    await this.command(Command.Step, `during step ${step}`);
-    const wall = (performance.now() - t0) / 1000;
+  async epoch(plan: EpochPlan, onStep: StepVisitor): Promise<void> {
+    const { ints } = this;
+    const capacity = this.plan.lr.length;
+    if (!(Number.isInteger(plan.steps) && plan.steps >= 1 && plan.steps <= capacity))
+      throw new RangeError(`an epoch has from 1 to ${capacity} steps (the batches in the data), got ${plan.steps}`);
+    this.plan.lr.set(plan.lr.subarray(0, plan.steps));
+    ints[Word.Steps] = plan.steps;
+    ints[Word.StepsBefore] = this.stepsRun;
+    ints[Word.StopOnNonFinite] = plan.stopOnNonFinite ? 1 : 0;
+    ints[Word.HaltRequest] = 0;
+    ints[Word.Halt] = 0;
+    ints[Word.Completed] = 0;
 
-    let lossSum = 0;
-    let correct = 0;
-    for (let w = 0; w < this.workers; w++) {
-      lossSum += floats[control.result(w, Result.LossSum)];
-      correct += floats[control.result(w, Result.Correct)];
-    }
-    const active = activeWorkers(count, this.workers, this.minRows);
-    this.averageBuffers(active);
-    const nonFinite = this.forwardReport() ?? this.gradientReport();
-    if (!nonFinite) this.record(wall);
-    return { lossSum, correct, nonFinite };
+    let visited = 0;
+    let applied = 0;
+    let failed: { error: unknown } | null = null;
+    // Passes the completed steps' outcomes on. The step an epoch stops at is reported once every
+    // worker is done with it (its census and gradient are then complete).
+    const visit = (done: boolean) => {
+      const completed = Atomics.load(ints, Word.Completed);
+      for (; visited < completed && !failed; visited++) {
+        const status = this.plan.status[visited];
+        if (status !== APPLIED && plan.stopOnNonFinite && !done) return;
+        if (status === APPLIED) applied++;
+        try {
+          onStep(visited, this.outcome(visited, status, plan.stopOnNonFinite));
+        } catch (error) {
+          failed = { error };
+          Atomics.store(ints, Word.HaltRequest, 1);
+        }
+      }
+    };
+    const t0 = performance.now();
+    await this.command(Command.Epoch, () => `during step ${this.stepsRun + Atomics.load(ints, Word.Completed) + 1}`, () => visit(false));
+    const wall = (performance.now() - t0) / 1000;
+    visit(true);
+    this.stepsRun += Atomics.load(ints, Word.Completed);
+    this.record(wall, applied);
+    if (failed) throw (failed as { error: unknown }).error;
   }
 
   async evaluate(): Promise<Evaluation> {
     const data = this.setup.evalData;
     if (!data) return { lossSum: 0, correct: 0, count: 0 };
-    await this.command(Command.Evaluate, 'during evaluation');
+    await this.command(Command.Evaluate, () => 'during evaluation');
     let lossSum = 0;
     let correct = 0;
     for (let w = 0; w < this.workers; w++) {
@@ -185,17 +207,20 @@ export class DataParallelEngine implements Engine {
       await Promise.all(this.tasks);
     } else {
       // A command in flight (or a failed worker): release everyone and fail the command.
-      this.failure ??= new Error(`the data-parallel engine was closed ${this.activity}`);
+      this.failure ??= new Error(`the data-parallel engine was closed ${this.activity()}`);
       this.abort();
     }
     await this.destroy();
   }
 
-  /** Posts a command and waits, without blocking the event loop, until every worker finished it. */
-  private async command(command: Command, activity: string): Promise<void> {
+  /**
+   * Posts a command and waits, without blocking the event loop, until every worker finished it;
+   * calls onWake whenever the workers wake the main thread on the way.
+   */
+  private async command(command: Command, activity: () => string, onWake?: () => void): Promise<void> {
     if (this.failure) throw this.failure;
     if (this.closing) throw new Error('the data-parallel engine is closed');
-    if (this.busy) throw new Error('the data-parallel engine runs one step or evaluation at a time');
+    if (this.busy) throw new Error('the data-parallel engine runs one epoch or evaluation at a time');
     this.busy = true;
     this.activity = activity;
     try {
@@ -203,17 +228,18 @@ export class DataParallelEngine implements Engine {
       const sequence = ++this.sequence;
       Atomics.store(this.ints, Word.Go, sequence);
       Atomics.notify(this.ints, Word.Go);
-      await this.waitFor(Word.Finished, sequence);
+      await this.waitFor(Word.Finished, sequence, onWake);
     } finally {
       this.busy = false;
-      this.activity = 'while idle';
+      this.activity = () => 'while idle';
     }
   }
 
   /** Resolves when ints[word] reaches target; rejects as soon as a worker failed. */
-  private async waitFor(word: Word, target: number): Promise<void> {
+  private async waitFor(word: Word, target: number, onWake?: () => void): Promise<void> {
     for (;;) {
       if (this.failure) throw this.failure;
+      onWake?.();
       const value = Atomics.load(this.ints, word);
       if (value >= target) return;
       const wait = waitAsync(this.ints, word, value);
@@ -224,7 +250,7 @@ export class DataParallelEngine implements Engine {
   /** A worker's task rejected (it threw, or its thread exited) or returned unexpectedly. */
   private fail(w: number, cause: Error): void {
     if (this.closing && this.failure === null) return; // the tasks end because close() ended them
-    this.failure ??= new Error(`data-parallel worker ${w} of ${this.workers} failed ${this.activity}: ${cause.message}`, { cause });
+    this.failure ??= new Error(`data-parallel worker ${w} of ${this.workers} failed ${this.activity()}: ${cause.message}`, { cause });
     this.abort();
     void this.destroy();
   }
@@ -241,30 +267,30 @@ export class DataParallelEngine implements Engine {
     return (this.destroying ??= this.pool.destroy());
   }
 
-  /** The serial engine's report of the first non-finite pre-activation (or loss), summed over shards. */
-  private forwardReport(): NonFiniteReport | null {
+  /** Step s's outcome; with the report of what was not finite when the epoch stopped there. */
+  private outcome(s: number, status: number, stopped: boolean): StepOutcome {
+    const skipped = status !== APPLIED;
+    const nonFinite = skipped && stopped ? this.report(status) : null;
+    return { lossSum: this.plan.lossSum[s], correct: this.plan.correct[s], skipped, nonFinite };
+  }
+
+  /** The serial engine's report: the forward census summed over shards, or the whole gradient inspected. */
+  private report(status: number): NonFiniteReport {
+    if (status === GRADIENT_KEY) return inspectGradients(this.gradient, this.setup.model.layout)!;
+    if (status === LOSS_KEY) return { layer: 0, quantity: 'loss', maxFinite: 0, nonFinite: 1 };
     const { floats, control } = this;
-    const worst = control.worstForwardKey();
-    if (worst === 0) return null;
-    if (worst === LOSS_KEY) return { layer: 0, quantity: 'loss', maxFinite: 0, nonFinite: 1 };
     let maxFinite = 0;
     let nonFinite = 0;
     for (let w = 0; w < this.workers; w++) {
       maxFinite = Math.max(maxFinite, floats[control.result(w, Result.MaxFinite)]);
       nonFinite += floats[control.result(w, Result.NonFinite)];
     }
-    return { layer: worst, quantity: 'pre-activation', maxFinite, nonFinite };
+    return { layer: status, quantity: 'pre-activation', maxFinite, nonFinite };
   }
 
-  /** When a worker found its slice not finite: the serial engine's report over the whole gradient. */
-  private gradientReport(): NonFiniteReport | null {
-    if (!this.control.anyGradientBad()) return null;
-    return inspectGradients(this.gradient, this.setup.model.layout);
-  }
-
-  private record(wall: number): void {
+  private record(wall: number, steps: number): void {
     const t = this.timing;
-    t.steps++;
+    t.steps += steps;
     t.wallSeconds += wall;
     t.gradientSeconds += this.slowest(Result.GradientSeconds);
     t.reduceSeconds += this.slowest(Result.ReduceSeconds);
@@ -275,19 +301,6 @@ export class DataParallelEngine implements Engine {
     let max = 0;
     for (let w = 0; w < this.workers; w++) max = Math.max(max, this.floats[this.control.result(w, field)]);
     return max;
-  }
-
-  /** model.buffers = the mean of the active workers' running statistics; every copy restarts from it. */
-  private averageBuffers(active: number): void {
-    const target = this.setup.model.buffers;
-    const n = target.length;
-    if (n === 0) return;
-    for (let i = 0; i < n; i++) {
-      let sum = 0;
-      for (let w = 0; w < active; w++) sum += this.buffers[w * n + i];
-      target[i] = sum / active;
-    }
-    for (let w = 0; w < this.workers; w++) this.buffers.set(target, w * n);
   }
 }
 

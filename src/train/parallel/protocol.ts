@@ -1,17 +1,18 @@
 // What the main thread and the workers of the data-parallel engine share: the task message each
-// long-lived worker receives once, and the control block, a small SharedArrayBuffer through which
-// every command, barrier and per-worker result passes afterwards (no message per step).
+// long-lived worker receives once, the control block, a small SharedArrayBuffer through which
+// every command, barrier and per-worker result passes afterwards (no message per step), and the
+// epoch's plan and outcomes, one entry per step.
 import type { SharedDataset } from '../../data/dataset.js';
 import type { ModelSpec } from '../../nn/spec.js';
 import type { OptimizerConfig } from '../../optim/optimizer.js';
 
 export enum Command {
-  Step = 1,
+  Epoch = 1,
   Evaluate = 2,
   Exit = 3,
 }
 
-/** A test-only fault: worker `worker` fails at the start of step `step` (1-based, as the trainer counts). */
+/** A test-only fault: worker `worker` fails at the start of step `step` (1-based, counted over the engine's epochs). */
 export interface FaultForTesting {
   worker: number;
   step: number;
@@ -26,6 +27,8 @@ export interface TrainTask {
   spec: ModelSpec;
   /** The model's parameter slab (shared with the main thread and every worker). */
   params: Float32Array;
+  /** The model's BatchNorm running statistics: after each step, the mean of the workers' copies. */
+  runningStats: Float32Array;
   /** W private copies of the BatchNorm running statistics, bufferCount floats each. */
   buffers: Float32Array;
   /** W gradient slots of paramCount floats: worker w writes slot w, and sums its parameter slice over the slots into slot 0. */
@@ -38,6 +41,7 @@ export interface TrainTask {
   evalData: SharedDataset | null;
   batchSize: number;
   control: SharedArrayBuffer;
+  plan: EpochBuffers;
   /** Microseconds a worker polls a shared word before sleeping on it (0 when workers outnumber cores). */
   spinMicros: number;
   faultForTesting?: FaultForTesting;
@@ -58,10 +62,17 @@ export enum Word {
   /** Sequence number of the latest command; workers wait for it to change. */
   Go = 0,
   Command,
-  Start,
-  Count,
-  /** 1-based optimizer step (Adam's bias correction). */
-  Step,
+  /** Steps in the epoch, and how many steps the engine ran before it (for fault injection). */
+  Steps,
+  StepsBefore,
+  /** 1 when the epoch stops at its first step with a non-finite value, 0 when it skips such steps. */
+  StopOnNonFinite,
+  /** Set by the main thread to end the epoch early; the last worker at a step's end copies it to Halt. */
+  HaltRequest,
+  /** Whether the epoch ends after the current step: one value that every worker reads after the same barrier. */
+  Halt,
+  /** Steps of the epoch finished (updated or skipped); the main thread reads their outcomes. */
+  Completed,
   /** Set when a worker failed or the engine is closing mid-command: every wait returns. */
   Abort,
   /** Workers that finished starting up. */
@@ -69,28 +80,42 @@ export enum Word {
   BarrierArrived,
   BarrierGeneration,
   FinishedArrived,
-  /** Sequence number of the latest command every worker finished. */
+  /** Sequence number of the latest command every worker finished; also notified with progress. */
   Finished,
 }
 const WORDS = Word.Finished + 1;
 
 /** Float64 fields of each worker's record. */
 export enum Result {
+  /** This worker's shard in the latest step. */
   LossSum = 0,
   Correct,
-  /** Seconds of gather, forward and backward in the latest step. */
+  /** Seconds over the epoch's steps of gather, forward and backward; of reduce and check of its slice; of its update. */
   GradientSeconds,
-  /** Seconds of the reduce and check of its slice in the latest step. */
   ReduceSeconds,
-  /** Seconds of the update of its slice in the latest step. */
   UpdateSeconds,
   /** Census of the offending tensor over this worker's rows, when a forward pass was not finite. */
   MaxFinite,
   NonFinite,
 }
 
-/** Index in Control.floats of the current step's learning rate. */
-export const LR = 0;
+/** A step's status in the epoch's outcomes: applied, or not because its gradient was not finite (else its forward key). */
+export const APPLIED = 0;
+export const GRADIENT_KEY = -1;
+
+/** Per step of an epoch: the learning rate (main thread to workers), the outcome (worker 0 to main thread). */
+export interface EpochBuffers {
+  lr: Float64Array;
+  lossSum: Float64Array;
+  correct: Float64Array;
+  /** APPLIED, GRADIENT_KEY or the forward key. */
+  status: Int32Array;
+}
+
+export function createEpochBuffers(steps: number): EpochBuffers {
+  const f64 = () => new Float64Array(new SharedArrayBuffer(8 * steps));
+  return { lr: f64(), lossSum: f64(), correct: f64(), status: new Int32Array(new SharedArrayBuffer(4 * steps)) };
+}
 
 // Each worker's float record fills its own 64-byte cache line: workers write them at the same time.
 const RECORD = 8;
@@ -105,11 +130,11 @@ export class Control {
     readonly workers: number,
   ) {
     this.ints = new Int32Array(buffer, 0, WORDS + 2 * workers);
-    this.floats = new Float64Array(buffer, floatsOffset(workers), RECORD * (1 + workers));
+    this.floats = new Float64Array(buffer, floatsOffset(workers), RECORD * workers);
   }
 
   static create(workers: number): Control {
-    return new Control(new SharedArrayBuffer(floatsOffset(workers) + 8 * RECORD * (1 + workers)), workers);
+    return new Control(new SharedArrayBuffer(floatsOffset(workers) + 8 * RECORD * workers), workers);
   }
 
   /** Index in ints of worker w's forward key (0, a layer, or LOSS_KEY). */
@@ -140,7 +165,7 @@ export class Control {
 
   /** Index in floats of a field of worker w's record. */
   result(w: number, field: Result): number {
-    return RECORD * (1 + w) + field;
+    return RECORD * w + field;
   }
 }
 

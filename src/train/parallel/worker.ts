@@ -1,8 +1,10 @@
 // The worker side of the data-parallel engine (the Piscina task file; it runs from dist/, as
 // compiled JavaScript). A 'train' task is long-lived: it builds the worker's replica once, then
-// loops on the control block until told to exit, so that a step costs no message:
+// loops on the control block until told to exit. The workers run a whole epoch on their own, the
+// main thread only reading the outcomes as they come (waking it every step would cost more than a
+// small step's synchronization), each step being:
 //   gather its shard → forward → backward into its slot → barrier →
-//   reduce its 1/W slice over the slots, check it → barrier → update its slice → finished.
+//   reduce its 1/W slice of the slots into slot 0, check it → barrier → update its slice → barrier.
 import { performance } from 'node:perf_hooks';
 import { type Dataset, datasetFromShared } from '../../data/dataset.js';
 import { native } from '../../native.js';
@@ -12,7 +14,10 @@ import { census } from '../guard.js';
 import { Replica } from '../replica.js';
 import { Barrier, waitForChange } from './barrier.js';
 import { activeWorkers, minShardRows, shardCapacity, shardStart, sliceStart } from './partition.js';
-import { Command, Control, LOSS_KEY, LR, Result, type TrainTask, type WorkerTask, Word } from './protocol.js';
+import { APPLIED, Command, Control, GRADIENT_KEY, LOSS_KEY, Result, type TrainTask, type WorkerTask, Word } from './protocol.js';
+
+/** The main thread is woken with progress at most this often (and at the end of the epoch). */
+const NOTIFY_MS = 5;
 
 export default function run(task: WorkerTask): void {
   if (task.kind === 'train') new TrainingWorker(task).serve();
@@ -41,6 +46,12 @@ class TrainingWorker {
   private readonly sliceBegin: number;
   private readonly sliceEnd: number;
   private readonly slices: Slices;
+  /** Optimizer updates applied so far. */
+  private applied = 0;
+  private lastNotify = 0;
+  /** The step being ended, and whether the epoch stops there. */
+  private endingStep = 0;
+  private endingStops = false;
 
   constructor(private readonly task: TrainTask) {
     const { index, workers, spec, params, slots, optimizerState, spinMicros } = task;
@@ -82,18 +93,34 @@ class TrainingWorker {
       const command = ints[Word.Command] as Command;
       if (command === Command.Exit) return;
       if (command === Command.Evaluate) this.evaluate();
-      else if (!this.step()) return;
+      else if (!this.epoch()) return;
       this.finished.leave();
     }
   }
 
-  /** One training step; false when the engine aborted. */
-  private step(): boolean {
+  /** The epoch's steps, until the last or a halt; false when the engine aborted. */
+  private epoch(): boolean {
+    const { ints, control, w } = this;
+    const totals = { gradient: 0, reduce: 0, update: 0 };
+    const steps = ints[Word.Steps];
+    for (let s = 0; s < steps; s++) {
+      if (!this.step(s, totals)) return false;
+      if (ints[Word.Halt] !== 0) break;
+    }
+    control.floats[control.result(w, Result.GradientSeconds)] = totals.gradient / 1000;
+    control.floats[control.result(w, Result.ReduceSeconds)] = totals.reduce / 1000;
+    control.floats[control.result(w, Result.UpdateSeconds)] = totals.update / 1000;
+    return true;
+  }
+
+  /** Step s of the epoch (totals in milliseconds); false when the engine aborted. */
+  private step(s: number, totals: { gradient: number; reduce: number; update: number }): boolean {
     const { ints, control, w, W } = this;
-    const start = ints[Word.Start];
-    const count = ints[Word.Count];
-    const step = ints[Word.Step];
-    this.injectFault(step);
+    const { batchSize, plan } = this.task;
+    const start = s * batchSize;
+    const count = Math.min(batchSize, this.data.count - start);
+    const stopOnNonFinite = ints[Word.StopOnNonFinite] !== 0;
+    this.injectFault(ints[Word.StepsBefore] + s + 1);
 
     const t0 = performance.now();
     const active = activeWorkers(count, W, this.minRows);
@@ -114,14 +141,16 @@ class TrainingWorker {
     floats[control.result(w, Result.LossSum)] = lossSum;
     floats[control.result(w, Result.Correct)] = correct;
     ints[control.forwardKey(w)] = key;
-    floats[control.result(w, Result.GradientSeconds)] = (performance.now() - t0) / 1000;
+    totals.gradient += performance.now() - t0;
     if (!this.barrier.arrive()) return false;
 
+    if (w === 0) this.publishShards(s, active);
     // Every worker reads the same keys and flags, so all of them skip the step, or none.
     const worst = control.worstForwardKey();
     if (worst !== 0) {
       this.countNonFinite(worst, chunkRows);
-      return true;
+      if (w === 0) plan.status[s] = worst;
+      return this.endStep(s, stopOnNonFinite);
     }
 
     // Empty shards are the last ones: their slots are left out of the sum, which lands in slot 0
@@ -133,15 +162,71 @@ class TrainingWorker {
     if (grads.length > 0)
       top = active > 1 ? native.reduceSlots(slots, active, params.length, this.sliceBegin, this.sliceEnd) : native.maxAbs(grads, grads.length);
     ints[control.gradientBad(w)] = Number.isFinite(top) ? 0 : 1;
-    floats[control.result(w, Result.ReduceSeconds)] = (performance.now() - t1) / 1000;
+    totals.reduce += performance.now() - t1;
     if (!this.barrier.arrive()) return false;
 
-    if (control.anyGradientBad()) return true;
+    if (control.anyGradientBad()) {
+      if (w === 0) plan.status[s] = GRADIENT_KEY;
+      return this.endStep(s, stopOnNonFinite);
+    }
     const t2 = performance.now();
-    const s = this.slices;
-    if (grads.length > 0) this.rule.update(this.task.optimizer, s.params, grads, s.state, floats[LR], step);
-    floats[control.result(w, Result.UpdateSeconds)] = (performance.now() - t2) / 1000;
-    return true;
+    const sl = this.slices;
+    // Adam's bias correction counts applied updates: every worker counts the same ones.
+    this.applied++;
+    if (grads.length > 0) this.rule.update(this.task.optimizer, sl.params, grads, sl.state, plan.lr[s], this.applied);
+    if (w === 0) plan.status[s] = APPLIED;
+    totals.update += performance.now() - t2;
+    return this.endStep(s, false);
+  }
+
+  /**
+   * The barrier that ends step s, after which the next step may read the parameters. The last
+   * worker to arrive publishes the step as completed, decides for everyone whether the epoch halts
+   * here, and now and then wakes the main thread to read the outcomes.
+   */
+  private endStep(s: number, stop: boolean): boolean {
+    this.endingStep = s;
+    this.endingStops = stop;
+    return this.barrier.arrive(this.publishStep);
+  }
+
+  /** Run by the last worker at a step's end (a field, so that no step allocates a closure). */
+  private readonly publishStep = (): void => {
+    const { ints } = this;
+    ints[Word.Halt] = this.endingStops || ints[Word.HaltRequest] !== 0 ? 1 : 0;
+    Atomics.store(ints, Word.Completed, this.endingStep + 1);
+    const now = performance.now();
+    if (now - this.lastNotify >= NOTIFY_MS) {
+      this.lastNotify = now;
+      Atomics.notify(ints, Word.Finished);
+    }
+  };
+
+  /**
+   * Worker 0, once every shard is done: the step's loss and accuracy for the main thread, and the
+   * running statistics, which move by the mean of the active shards' statistics (each worker
+   * moved its own copy with its shard's): model.buffers = their mean, every copy restarts from it.
+   */
+  private publishShards(s: number, active: number): void {
+    const { control, task } = this;
+    let lossSum = 0;
+    let correct = 0;
+    for (let w = 0; w < this.W; w++) {
+      lossSum += control.floats[control.result(w, Result.LossSum)];
+      correct += control.floats[control.result(w, Result.Correct)];
+    }
+    task.plan.lossSum[s] = lossSum;
+    task.plan.correct[s] = correct;
+
+    const target = task.runningStats;
+    const n = target.length;
+    if (n === 0) return;
+    for (let i = 0; i < n; i++) {
+      let sum = 0;
+      for (let w = 0; w < active; w++) sum += task.buffers[w * n + i];
+      target[i] = sum / active;
+    }
+    for (let w = 0; w < this.W; w++) task.buffers.set(target, w * n);
   }
 
   /**
