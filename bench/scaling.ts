@@ -31,8 +31,8 @@ export interface ScalingConfig {
 export const SCALING_CONFIGS: ScalingConfig[] = [
   { layers: [784, 128, 10], batch: 128, data: 'mnist' },
   { layers: [784, 128, 10], batch: 512, data: 'mnist' },
-  { layers: [784, 1024, 1024, 10], batch: 256, data: 'mnist', steps: 40 },
-  { layers: [784, 128, 10], batch: 'full', data: 'user', steps: 4 },
+  { layers: [784, 1024, 1024, 10], batch: 256, data: 'mnist', steps: 80 },
+  { layers: [784, 128, 10], batch: 'full', data: 'user', steps: 8 },
 ];
 
 export interface ScalingOptions extends BenchOptions {
@@ -203,11 +203,12 @@ async function measureConfig(
       epochSteps,
     };
   });
-  const single = rows[1].samplesPerSec;
-  for (const row of rows) {
-    row.speedup = row.samplesPerSec / single;
+  // Each repeat times every count back to back: the speedup is the median of the repeats' ratios,
+  // each measured over the same few seconds of a shared machine (its speed drifts between repeats).
+  rows.forEach((row, i) => {
+    row.speedup = median(passes[i].map((p, r) => passes[1][r].seconds / p.seconds));
     row.efficiency = row.workers === 0 ? row.speedup : row.speedup / row.workers;
-  }
+  });
   return rows;
 }
 
