@@ -76,9 +76,9 @@ View<double> Args::f64(size_t i, const char* name) const {
   return typed<double>(i, name, napi_float64_array, "Float64Array");
 }
 
-void Args::lengthError(const char* name, size_t have, uint64_t needed, const std::string& what) const {
+void Args::lengthError(const char* name, size_t have, uint64_t needed, std::string_view what) const {
   rangeError(std::string("argument '") + name + "' has " + std::to_string(have) + " elements but needs " +
-             std::to_string(needed) + (what.empty() ? "" : " (" + what + ")"));
+             std::to_string(needed) + (what.empty() ? std::string() : " (" + std::string(what) + ")"));
 }
 
 void Args::ldError(const char* ldName, int64_t ld, int64_t cols) const {

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace fcnn::binding {
 
@@ -42,14 +43,16 @@ class Args {
 
   // RangeError unless the array holds at least `needed` elements; `what` explains the size.
   template <typename T>
-  void requireLength(const View<T>& v, uint64_t needed, const std::string& what) const {
+  void requireLength(const View<T>& v, uint64_t needed, std::string_view what) const {
     if (v.length < needed) lengthError(v.name, v.length, needed, what);
   }
   // A row-major rows x cols matrix with leading dimension ld: checks ld >= cols and the length.
   template <typename T>
   void requireMatrix(const View<T>& v, int64_t rows, int64_t cols, int64_t ld, const char* ldName) const {
     if (ld < cols) ldError(ldName, ld, cols);
-    requireLength(v, matrixLength(rows, cols, ld), shape(rows, cols, ld, ldName));
+    // The message is built only on failure: this runs on every GEMM call.
+    uint64_t needed = matrixLength(rows, cols, ld);
+    if (v.length < needed) lengthError(v.name, v.length, needed, shape(rows, cols, ld, ldName));
   }
   // TypeError when the byte ranges of two arrays overlap (an output that must not alias an input).
   template <typename A, typename B>
@@ -69,7 +72,7 @@ class Args {
  private:
   template <typename T>
   View<T> typed(size_t i, const char* name, napi_typedarray_type type, const char* typeName) const;
-  [[noreturn]] void lengthError(const char* name, size_t have, uint64_t needed, const std::string& what) const;
+  [[noreturn]] void lengthError(const char* name, size_t have, uint64_t needed, std::string_view what) const;
   [[noreturn]] void ldError(const char* ldName, int64_t ld, int64_t cols) const;
   [[noreturn]] void aliasError(const char* a, const char* b) const;
   static std::string shape(int64_t rows, int64_t cols, int64_t ld, const char* ldName);
