@@ -10,6 +10,7 @@ import { referenceLoss } from '../src/nn/reference.js';
 import type { StepOutcome } from '../src/train/engine.js';
 import { NonFiniteError } from '../src/train/guard.js';
 import { DataParallelEngine } from '../src/train/parallel/engine.js';
+import { SerialEngine } from '../src/train/serial.js';
 import { train } from '../src/train/trainer.js';
 import { arrayData } from './helpers/arrays.js';
 import { blobDataset, engineSetup, expectThreadsBackTo, processThreads } from './helpers/datasets.js';
@@ -219,6 +220,26 @@ describe('failures and shutdown', () => {
     await Promise.all([engine.close(), engine.close()]);
     await expect(engine.epoch({ steps: 1, lr: Float64Array.of(0.1), stopOnNonFinite: true }, () => {})).rejects.toThrow(/closed/);
     await expectThreadsBackTo(before);
+  });
+
+  it('refuses an epoch plan that does not fit the data, in both engines', async () => {
+    const data = blobDataset(20, 3, 2, 8);
+    const setup = engineSetup(createModel({ layers: [3, 2] }), data, 6);
+    const parallel = await DataParallelEngine.create(setup, 2);
+    try {
+      for (const engine of [new SerialEngine(setup), parallel]) {
+        const lr = new Float64Array(5);
+        await expect(engine.epoch({ steps: 5, lr, stopOnNonFinite: true }, () => {})).rejects.toThrow('an epoch has from 1 to 4 steps (the batches in the data), got 5');
+        await expect(engine.epoch({ steps: 0, lr, stopOnNonFinite: true }, () => {})).rejects.toThrow(/got 0$/);
+        await expect(engine.epoch({ steps: 3, lr: new Float64Array(2), stopOnNonFinite: true }, () => {})).rejects.toThrow('the plan has 2 learning rates for 3 steps');
+      }
+      // The refused plans left the parallel engine usable.
+      const seen: number[] = [];
+      await parallel.epoch({ steps: 4, lr: new Float64Array(4).fill(0.1), stopOnNonFinite: true }, (s) => seen.push(s));
+      expect(seen).toEqual([0, 1, 2, 3]);
+    } finally {
+      await parallel.close();
+    }
   });
 
   it('refuses data that cannot be shared with worker threads, naming the fix', async () => {

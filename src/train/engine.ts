@@ -29,6 +29,19 @@ export interface EpochPlan {
   stopOnNonFinite: boolean;
 }
 
+/** Steps in an epoch over all of setup.data: its batches, the last one possibly short. */
+export function batchesIn(setup: EngineSetup): number {
+  return Math.ceil(setup.data.count / setup.batchSize);
+}
+
+/** RangeError unless the plan has from 1 to batchesIn(setup) steps, with a learning rate for each. */
+export function checkPlan(plan: EpochPlan, setup: EngineSetup): void {
+  const most = batchesIn(setup);
+  if (!(Number.isInteger(plan.steps) && plan.steps >= 1 && plan.steps <= most))
+    throw new RangeError(`an epoch has from 1 to ${most} steps (the batches in the data), got ${plan.steps}`);
+  if (plan.lr.length < plan.steps) throw new RangeError(`the plan has ${plan.lr.length} learning rates for ${plan.steps} steps`);
+}
+
 export interface StepOutcome {
   /** Σ of per-sample losses over the batch. */
   lossSum: number;

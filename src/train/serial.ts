@@ -1,7 +1,7 @@
 // The serial engine: one replica in the caller's thread, the optimizer over the whole slab.
 import { sharedFloats } from '../nn/model.js';
 import { type UpdateRule, updateRule } from '../optim/optimizer.js';
-import type { Engine, EngineSetup, EpochPlan, Evaluation, StepOutcome, StepVisitor } from './engine.js';
+import { type Engine, type EngineSetup, type EpochPlan, type Evaluation, type StepOutcome, type StepVisitor, checkPlan } from './engine.js';
 import { inspectGradients } from './guard.js';
 import { Replica } from './replica.js';
 
@@ -25,6 +25,7 @@ export class SerialEngine implements Engine {
   }
 
   async epoch(plan: EpochPlan, onStep: StepVisitor): Promise<void> {
+    checkPlan(plan, this.setup);
     const { data, batchSize } = this.setup;
     let lastYield = performance.now();
     for (let s = 0; s < plan.steps; s++) {

@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import type { SharedDataset } from '../../data/dataset.js';
 import { sharedFloats } from '../../nn/model.js';
 import type { TrainingData } from '../data.js';
-import type { Engine, EngineSetup, EpochPlan, Evaluation, StepOutcome, StepVisitor } from '../engine.js';
+import { type Engine, type EngineSetup, type EpochPlan, type Evaluation, type StepOutcome, type StepVisitor, batchesIn, checkPlan } from '../engine.js';
 import { type NonFiniteReport, inspectGradients } from '../guard.js';
 import { identity } from '../serial.js';
 import { type WorkerPool, createPool } from './pool.js';
@@ -105,7 +105,7 @@ export class DataParallelEngine implements Engine {
     const slots = sharedFloats(workers * paramCount);
     const buffers = sharedFloats(workers * bufferCount);
     for (let w = 0; w < workers; w++) buffers.set(model.buffers, w * bufferCount);
-    const plan = createEpochBuffers(Math.ceil(data.count / setup.batchSize));
+    const plan = createEpochBuffers(batchesIn(setup));
     const base: Omit<TrainTask, 'index'> = {
       kind: 'train',
       workers,
@@ -142,9 +142,7 @@ export class DataParallelEngine implements Engine {
 
   async epoch(plan: EpochPlan, onStep: StepVisitor): Promise<void> {
     const { ints } = this;
-    const capacity = this.plan.lr.length;
-    if (!(Number.isInteger(plan.steps) && plan.steps >= 1 && plan.steps <= capacity))
-      throw new RangeError(`an epoch has from 1 to ${capacity} steps (the batches in the data), got ${plan.steps}`);
+    checkPlan(plan, this.setup);
     this.plan.lr.set(plan.lr.subarray(0, plan.steps));
     ints[Word.Steps] = plan.steps;
     ints[Word.StepsBefore] = this.stepsRun;
