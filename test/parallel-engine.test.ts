@@ -233,6 +233,11 @@ describe('failures and shutdown', () => {
         await expect(engine.epoch({ steps: 0, lr, stopOnNonFinite: true }, () => {})).rejects.toThrow(/got 0$/);
         await expect(engine.epoch({ steps: 3, lr: new Float64Array(2), stopOnNonFinite: true }, () => {})).rejects.toThrow('the plan has 2 learning rates for 3 steps');
       }
+      // One epoch at a time: a second one is refused without touching the running one's plan.
+      const running = parallel.epoch({ steps: 4, lr: new Float64Array(4).fill(0.1), stopOnNonFinite: true }, () => {});
+      await expect(parallel.epoch({ steps: 1, lr: new Float64Array(1).fill(NaN), stopOnNonFinite: true }, () => {})).rejects.toThrow('one epoch or evaluation at a time');
+      await running;
+      expect(setup.model.params.every(Number.isFinite)).toBe(true);
       // The refused plans left the parallel engine usable.
       const seen: number[] = [];
       await parallel.epoch({ steps: 4, lr: new Float64Array(4).fill(0.1), stopOnNonFinite: true }, (s) => seen.push(s));

@@ -143,6 +143,7 @@ export class DataParallelEngine implements Engine {
   async epoch(plan: EpochPlan, onStep: StepVisitor): Promise<void> {
     const { ints } = this;
     checkPlan(plan, this.setup);
+    this.checkIdle(); // before the plan of a running epoch is overwritten
     this.plan.lr.set(plan.lr.subarray(0, plan.steps));
     ints[Word.Steps] = plan.steps;
     ints[Word.StepsBefore] = this.stepsRun;
@@ -216,9 +217,7 @@ export class DataParallelEngine implements Engine {
    * calls onWake whenever the workers wake the main thread on the way.
    */
   private async command(command: Command, activity: () => string, onWake?: () => void): Promise<void> {
-    if (this.failure) throw this.failure;
-    if (this.closing) throw new Error('the data-parallel engine is closed');
-    if (this.busy) throw new Error('the data-parallel engine runs one epoch or evaluation at a time');
+    this.checkIdle();
     this.busy = true;
     this.activity = activity;
     try {
@@ -231,6 +230,12 @@ export class DataParallelEngine implements Engine {
       this.busy = false;
       this.activity = () => 'while idle';
     }
+  }
+
+  private checkIdle(): void {
+    if (this.failure) throw this.failure;
+    if (this.closing) throw new Error('the data-parallel engine is closed');
+    if (this.busy) throw new Error('the data-parallel engine runs one epoch or evaluation at a time');
   }
 
   /** Resolves when ints[word] reaches target; rejects as soon as a worker failed. */
