@@ -81,8 +81,8 @@ class PackBuffer {
 
 thread_local PackBuffer packedA, packedB;
 
-// A tile cut by the edge of C: the micro-kernel writes a full tile on the stack, and only the part
-// inside C is copied in (when beta reads it) and out.
+// A tile cut by the right edge of C: the micro-kernel writes full rows on the stack, and only the
+// part inside C is copied in (when beta reads it) and out.
 void edgeTile(const ukr::MicroKernel& kernel, int64_t rows, int64_t cols, int64_t kc, const float* a,
               const float* b, float alpha, float beta, float* c, int64_t ldc, const float* bias) {
   alignas(64) float tile[ukr::kMaxMr * ukr::kMaxNr] = {};
@@ -93,7 +93,7 @@ void edgeTile(const ukr::MicroKernel& kernel, int64_t rows, int64_t cols, int64_
       for (int64_t j = 0; j < cols; j++) tile[i * nr + j] = c[i * ldc + j];
   if (bias)
     for (int64_t j = 0; j < cols; j++) tileBias[j] = bias[j];
-  kernel.kernel(kc, a, b, tile, nr, alpha, beta, bias ? tileBias : nullptr);
+  kernel.forRows[rows - 1](kc, a, b, tile, nr, alpha, beta, bias ? tileBias : nullptr);
   for (int64_t i = 0; i < rows; i++)
     for (int64_t j = 0; j < cols; j++) c[i * ldc + j] = tile[i * nr + j];
 }
@@ -110,8 +110,8 @@ void macroKernel(const ukr::MicroKernel& kernel, int64_t mc, int64_t nc, int64_t
       const int64_t rows = minimum(mr, mc - i);
       const float* a = pa + i * kc;
       float* cij = c + i * ldc + j;
-      if (rows == mr && cols == nr)
-        kernel.kernel(kc, a, b, cij, ldc, alpha, beta, biasJ);
+      if (cols == nr)
+        kernel.forRows[rows - 1](kc, a, b, cij, ldc, alpha, beta, biasJ);
       else
         edgeTile(kernel, rows, cols, kc, a, b, alpha, beta, cij, ldc, biasJ);
     }

@@ -38,7 +38,10 @@ constexpr int kMaxNr = 32;
 struct MicroKernel {
   const char* isa;  // "avx512", "avx2" or "portable"
   int mr, nr;
-  KernelFn kernel;
+  // forRows[r - 1] computes the first r rows of the tile (r ≤ mr; null beyond), from the same
+  // mr-wide A micro-panels; forRows[mr - 1] is the kernel. The last row panel of a product whose m
+  // is not a multiple of mr (64 or 128 rows with mr = 6) then costs r/mr of a tile, not a whole one.
+  KernelFn forRows[kMaxMr];
   PackFn packA, packB;
   FmaLoopFn fmaLoop;
   int fmaLoopFlops;  // floating-point operations per iteration of fmaLoop
@@ -60,7 +63,8 @@ const MicroKernel& avx512();
 // broadcast(const float*), set1(), fma(a, b, c) = a·b + c, mul(), add().
 namespace {
 
-template <class V, int MR, int NV>
+// MR rows of C; the A micro-panels are AS floats wide (AS = MR but for the row kernels).
+template <class V, int MR, int NV, int AS = MR>
 void microKernel(int64_t kc, const float* __restrict a, const float* __restrict b, float* __restrict c,
                  int64_t ldc, float alpha, float beta, const float* __restrict bias) {
   constexpr int W = V::width;
@@ -89,7 +93,7 @@ void microKernel(int64_t kc, const float* __restrict a, const float* __restrict 
 #pragma GCC unroll 8
       for (int v = 0; v < NV; v++) acc[i][v] = V::fma(ai, bp[v], acc[i][v]);
     }
-    a += MR;
+    a += AS;
     b += NR;
   }
 
@@ -132,15 +136,27 @@ float fmaLoop(int64_t iterations, float x) {
   return lanes[0];
 }
 
+// The kernel for the first `rows` rows of an MR-row tile, or null when rows > MR.
+template <class V, int MR, int NV, int R = MR>
+constexpr KernelFn rowKernel(int rows) {
+  if (rows > R) return nullptr;
+  if constexpr (R > 1)
+    if (rows < R) return rowKernel<V, MR, NV, R - 1>(rows);
+  return &microKernel<V, R, NV, MR>;
+}
+
 // The MicroKernel of traits V with an MR×(NV·width) tile, packing with traits P; its FMA loop has
 // as many chains as the tile has accumulators.
 template <class V, class P, int MR, int NV>
 constexpr MicroKernel makeMicroKernel(const char* isa) {
   static_assert(MR <= kMaxMr && NV * V::width <= kMaxNr, "raise kMaxMr or kMaxNr");
+  static_assert(kMaxMr == 12, "list one rowKernel per row count below");
   return MicroKernel{isa,
                      MR,
                      NV * V::width,
-                     &microKernel<V, MR, NV>,
+                     {rowKernel<V, MR, NV>(1), rowKernel<V, MR, NV>(2), rowKernel<V, MR, NV>(3), rowKernel<V, MR, NV>(4),
+                      rowKernel<V, MR, NV>(5), rowKernel<V, MR, NV>(6), rowKernel<V, MR, NV>(7), rowKernel<V, MR, NV>(8),
+                      rowKernel<V, MR, NV>(9), rowKernel<V, MR, NV>(10), rowKernel<V, MR, NV>(11), rowKernel<V, MR, NV>(12)},
                      &packPanels<P, MR>,
                      &packPanels<P, NV * V::width>,
                      &fmaLoop<V, MR, NV>,
