@@ -31,6 +31,30 @@ export interface Native {
     a: Float32Array, lda: number, b: Float32Array, ldb: number, beta: number,
     c: Float32Array, ldc: number, bias?: Float32Array | null,
   ): void;
+  /**
+   * Floats in a fully packed op(B) (k×n): the micro-panels sgemm packs on every call, kept, for a B
+   * used by many products (a layer's weights between two updates). The layout is the active
+   * micro-kernel's, so a packed B lives only as long as the process.
+   */
+  packedBSize(n: number, k: number): number;
+  /** Lane ranges given to packB start on a multiple of this (the micro-kernel's panel width). */
+  packedBAlignment(): number;
+  /** Floats from x[0] to its first element on a 64-byte boundary, where a packed op(B) must start. */
+  alignmentGap(x: Float32Array): number;
+  /**
+   * Packs lanes (columns of op(B)) [lane0, lane1) at depths (rows of op(B)) [depth0, depth1) into
+   * `packed` (packedBSize(n, k) floats on a 64-byte boundary), so that several threads can each pack
+   * the part they own. lane0 is a multiple of packedBAlignment(), and so is lane1 unless it is n.
+   */
+  packB(
+    transB: boolean, n: number, k: number, b: Float32Array, ldb: number,
+    lane0: number, lane1: number, depth0: number, depth1: number, packed: Float32Array,
+  ): void;
+  /** sgemm with op(B) taken from `packed` (packB over all of it): the same result, bit for bit. */
+  sgemmPackedB(
+    transA: boolean, m: number, n: number, k: number, alpha: number, a: Float32Array, lda: number,
+    packed: Float32Array, beta: number, c: Float32Array, ldc: number, bias?: Float32Array | null,
+  ): void;
   /** Single-core fp32 GFLOP/s of an FMA loop on `isa`, run for about `seconds`. */
   fmaPeak(isa: Isa, seconds: number): number;
 

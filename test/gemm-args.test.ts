@@ -128,6 +128,76 @@ describe('sgemm argument checks', () => {
   });
 });
 
+describe('packB and sgemmPackedB argument checks', () => {
+  const packB = native.packB as unknown as (...args: unknown[]) => void;
+  const sgemmPackedB = native.sgemmPackedB as unknown as (...args: unknown[]) => void;
+  const [m, n, k] = [3, 37, 20];
+  const align = native.packedBAlignment();
+  const packedFloats = () => {
+    const whole = new Float32Array(native.packedBSize(n, k) + 16);
+    const gap = native.alignmentGap(whole);
+    return whole.subarray(gap, gap + native.packedBSize(n, k));
+  };
+  // op(B) is k×n, B stored n×k (transB).
+  const packArgs = (packed = packedFloats()): unknown[] => [true, n, k, new Float32Array(n * k), k, 0, n, 0, k, packed];
+
+  it('sizes and aligns the packed B as the micro-kernel needs', () => {
+    expect(align).toBeGreaterThanOrEqual(4);
+    expect(native.packedBSize(n, k)).toBe(Math.ceil(n / align) * align * k);
+    const x = new Float32Array(64);
+    const gap = native.alignmentGap(x);
+    expect(gap).toBeGreaterThanOrEqual(0);
+    expect(gap).toBeLessThan(16);
+    expect(native.alignmentGap(x.subarray(gap))).toBe(0);
+    expect(native.alignmentGap(x.subarray(gap + 1))).toBe(15);
+  });
+
+  it('accepts a whole range, and ranges cut on a panel boundary', () => {
+    expect(() => packB(...packArgs())).not.toThrow();
+    const args = packArgs();
+    for (const [l0, l1] of [[0, align], [align, n], [2 * align, 2 * align]]) {
+      const copy = [...args];
+      [copy[5], copy[6]] = [l0, l1];
+      expect(() => packB(...copy)).not.toThrow();
+    }
+  });
+
+  it('rejects lanes or depths outside op(B), and lanes off a panel boundary', () => {
+    const withRange = (l0: number, l1: number, d0: number, d1: number) => {
+      const args = packArgs();
+      [args[5], args[6], args[7], args[8]] = [l0, l1, d0, d1];
+      return () => packB(...args);
+    };
+    expect(withRange(0, n + 1, 0, k)).toThrow(/^packB: lanes \[0, 38\) must lie within \[0, n = 37\)/);
+    expect(withRange(5, 4, 0, k)).toThrow(RangeError);
+    expect(withRange(0, n, 0, k + 1)).toThrow(/^packB: depths \[0, 21\) must lie within \[0, k = 20\)/);
+    expect(withRange(0, n, 3, 2)).toThrow(RangeError);
+    expect(withRange(1, n, 0, k)).toThrow(/must start and end on multiples of/);
+    expect(withRange(0, align + 1, 0, k)).toThrow(/must start and end on multiples of/);
+  });
+
+  it('rejects a packed B too short or off a 64-byte boundary, for both functions', () => {
+    const short = packedFloats().subarray(0, native.packedBSize(n, k) - 1);
+    const whole = new Float32Array(native.packedBSize(n, k) + 16);
+    const gap = native.alignmentGap(whole);
+    const skewed = whole.subarray(gap + 1, gap + 1 + native.packedBSize(n, k));
+    const gemmArgs = (packed: Float32Array) => [false, m, n, k, 1, new Float32Array(m * k), k, packed, 0, new Float32Array(m * n), n];
+    for (const [fn, args] of [['packB', packArgs], ['sgemmPackedB', gemmArgs]] as const) {
+      const call = fn === 'packB' ? packB : sgemmPackedB;
+      expect(() => call(...args(short))).toThrow(new RegExp(`^${fn}: .*'packed'.*packedBSize\\(n, k\\)`));
+      expect(() => call(...args(skewed))).toThrow(new RegExp(`^${fn}: argument 'packed' must start on a 64-byte boundary`));
+    }
+    expect(() => sgemmPackedB(...gemmArgs(packedFloats()))).not.toThrow();
+  });
+
+  it('rejects C overlapping the packed B', () => {
+    const packed = packedFloats();
+    expect(() => sgemmPackedB(false, m, n, k, 1, new Float32Array(m * k), k, packed, 0, packed.subarray(0, m * n), n)).toThrow(
+      /'c' and 'packed' must not overlap/,
+    );
+  });
+});
+
 describe('ISA selection', () => {
   it('lists the CPU ISAs best first, portable last, and runs one of them', () => {
     const isas = native.availableIsas();

@@ -252,6 +252,40 @@ describe(`sgemm on ${native.isa()}`, () => {
     }
   });
 
+  it('gives sgemm\'s bits from a B packed beforehand, whole or in pieces packed apart', () => {
+    const align = native.packedBAlignment();
+    let seed = 300;
+    for (const [m, n, k] of SHAPES) {
+      for (const [transA, transB] of TRANSPOSES) {
+        const next = reals(seed++);
+        const lda = (transA ? m : k) + 1;
+        const ldb = (transB ? k : n) + 2;
+        const a = matrix(transA ? k : m, transA ? m : k, lda, next, NaN).view;
+        const b = matrix(transB ? n : k, transB ? k : n, ldb, next, NaN).view;
+        const bias = matrix(1, n, n, next, NaN).view;
+        const beta = seed % 2 ? 0 : 0.5;
+        const c0 = matrix(m, n, n, next, SENTINEL).view;
+        const expected = c0.slice();
+        native.sgemm(transA, transB, m, n, k, 1.5, a, lda, b, ldb, beta, expected, n, bias);
+
+        // Lanes cut on a panel boundary, depths anywhere: the pieces a worker owns.
+        const size = native.packedBSize(n, k);
+        const whole = new Float32Array(size + 16).fill(NaN);
+        const gap = native.alignmentGap(whole);
+        const packed = whole.subarray(gap, gap + size);
+        const laneCut = Math.min(n, align * Math.floor(n / align / 2));
+        const depthCut = Math.floor(k / 3);
+        for (const [l0, l1] of [[laneCut, n], [0, laneCut]])
+          for (const [d0, d1] of [[depthCut, k], [0, depthCut]]) native.packB(transB, n, k, b, ldb, l0, l1, d0, d1, packed);
+        expect(packed.some(Number.isNaN), `${m}×${n}×${k}: a packed float left unwritten`).toBe(false);
+
+        const c = c0.slice();
+        native.sgemmPackedB(transA, m, n, k, 1.5, a, lda, packed, beta, c, n, bias);
+        expect(c, `${m}×${n}×${k} transA=${transA} transB=${transB}`).toEqual(expected);
+      }
+    }
+  });
+
   it('gives the same bits on worker threads, each with its own packing buffers', async () => {
     const [m, n, k] = [70, 90, 600];
     const next = reals(11);

@@ -126,6 +126,51 @@ void scaleAddBias(int64_t m, int64_t n, float beta, float* c, int64_t ldc, const
   }
 }
 
+// The block sizes of one product: k and n split as packB splits them (they depend on k and n
+// only, so a B packed once serves products of any m), m as the A blocks need.
+Blocking blocksOf(const ukr::MicroKernel& kernel, int64_t m, int64_t n, int64_t k) {
+  const Blocking limit = blockingFor(kernel);
+  return {balancedBlock(k, limit.kc, 1), balancedBlock(m, limit.mc, kernel.mr), balancedBlock(n, limit.nc, kernel.nr)};
+}
+
+// Where the packed block of op(B) at lanes jc (a multiple of the nc block) and depth pc starts in
+// a fully packed op(B): the jc blocks before it hold nc·k floats each (nc a multiple of nr), the
+// depth blocks of its own jc block before it roundUp(nc, nr) floats per depth.
+int64_t packedBlockOffset(const ukr::MicroKernel& kernel, int64_t k, int64_t jc, int64_t nc, int64_t pc) {
+  return jc * k + roundUp(nc, kernel.nr) * pc;
+}
+
+// Strides of op(B) by (column j, depth p).
+struct StridesB {
+  int64_t col, depth;
+  StridesB(bool transB, int64_t ldb) : col(transB ? ldb : 1), depth(transB ? 1 : ldb) {}
+};
+
+// The five loops. bBlock(jc, nc, pc, kc) returns the packed kc×nc block of op(B) at (pc, jc):
+// packed on the spot, or found in a B packed beforehand.
+template <class BBlock>
+void gemmLoops(const ukr::MicroKernel& kernel, const Blocking& blocks, bool transA, int64_t m, int64_t n, int64_t k,
+               float alpha, const float* a, int64_t lda, const BBlock& bBlock, float beta, float* c, int64_t ldc,
+               const float* bias) {
+  float* pa = packedA.reserve(blocks.mc * blocks.kc);
+  // Strides of op(A) by (row i, depth p).
+  const int64_t aRow = transA ? 1 : lda, aDepth = transA ? lda : 1;
+  for (int64_t jc = 0; jc < n; jc += blocks.nc) {
+    const int64_t nc = minimum(blocks.nc, n - jc);
+    for (int64_t pc = 0; pc < k; pc += blocks.kc) {
+      const int64_t kc = minimum(blocks.kc, k - pc);
+      const float* pb = bBlock(jc, nc, pc, kc);
+      const float betaBlock = pc == 0 ? beta : 1.0f;
+      const float* biasBlock = bias && pc + kc == k ? bias + jc : nullptr;
+      for (int64_t ic = 0; ic < m; ic += blocks.mc) {
+        const int64_t mc = minimum(blocks.mc, m - ic);
+        kernel.packA(a + ic * aRow + pc * aDepth, aRow, aDepth, mc, kc, pa, kc * kernel.mr);
+        macroKernel(kernel, mc, nc, kc, pa, pb, alpha, betaBlock, c + ic * ldc + jc, ldc, biasBlock);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void sgemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
@@ -136,31 +181,52 @@ void sgemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k, float alph
     return;
   }
   const ukr::MicroKernel& kernel = activeMicroKernel();
-  const Blocking limit = blockingFor(kernel);
-  const int64_t kcBlock = balancedBlock(k, limit.kc, 1);
-  const int64_t mcBlock = balancedBlock(m, limit.mc, kernel.mr);
-  const int64_t ncBlock = balancedBlock(n, limit.nc, kernel.nr);
-  float* pa = packedA.reserve(mcBlock * kcBlock);
-  float* pb = packedB.reserve(kcBlock * ncBlock);
+  const Blocking blocks = blocksOf(kernel, m, n, k);
+  float* pb = packedB.reserve(blocks.kc * blocks.nc);
+  const StridesB sb(transB, ldb);
+  const auto packBlock = [&](int64_t jc, int64_t nc, int64_t pc, int64_t kc) {
+    kernel.packB(b + jc * sb.col + pc * sb.depth, sb.col, sb.depth, nc, kc, pb, kc * kernel.nr);
+    return pb;
+  };
+  gemmLoops(kernel, blocks, transA, m, n, k, alpha, a, lda, packBlock, beta, c, ldc, bias);
+}
 
-  // Strides of op(A) by (row i, depth p) and of op(B) by (column j, depth p).
-  const int64_t aRow = transA ? 1 : lda, aDepth = transA ? lda : 1;
-  const int64_t bCol = transB ? ldb : 1, bDepth = transB ? 1 : ldb;
+int64_t packedBAlignment() { return activeMicroKernel().nr; }
 
-  for (int64_t jc = 0; jc < n; jc += ncBlock) {
-    const int64_t nc = minimum(ncBlock, n - jc);
-    for (int64_t pc = 0; pc < k; pc += kcBlock) {
-      const int64_t kc = minimum(kcBlock, k - pc);
-      kernel.packB(b + jc * bCol + pc * bDepth, bCol, bDepth, nc, kc, pb);
-      const float betaBlock = pc == 0 ? beta : 1.0f;
-      const float* biasBlock = bias && pc + kc == k ? bias + jc : nullptr;
-      for (int64_t ic = 0; ic < m; ic += mcBlock) {
-        const int64_t mc = minimum(mcBlock, m - ic);
-        kernel.packA(a + ic * aRow + pc * aDepth, aRow, aDepth, mc, kc, pa);
-        macroKernel(kernel, mc, nc, kc, pa, pb, alpha, betaBlock, c + ic * ldc + jc, ldc, biasBlock);
-      }
+int64_t packedBSize(int64_t n, int64_t k) { return roundUp(n, activeMicroKernel().nr) * k; }
+
+void packB(bool transB, int64_t n, int64_t k, const float* b, int64_t ldb, int64_t lane0, int64_t lane1,
+           int64_t depth0, int64_t depth1, float* packed) {
+  const ukr::MicroKernel& kernel = activeMicroKernel();
+  const Blocking blocks = blocksOf(kernel, 1, n, k);
+  const StridesB sb(transB, ldb);
+  for (int64_t jc = 0; jc < n; jc += blocks.nc) {
+    const int64_t nc = minimum(blocks.nc, n - jc);
+    const int64_t l0 = lane0 > jc ? lane0 : jc, l1 = minimum(lane1, jc + nc);
+    for (int64_t pc = 0; pc < k && l0 < l1; pc += blocks.kc) {
+      const int64_t kc = minimum(blocks.kc, k - pc);
+      const int64_t d0 = depth0 > pc ? depth0 : pc, d1 = minimum(depth1, pc + kc);
+      if (d0 >= d1) continue;
+      // l0 − jc is a multiple of nr: the range starts on a panel.
+      float* dst = packed + packedBlockOffset(kernel, k, jc, nc, pc) + (l0 - jc) * kc + (d0 - pc) * kernel.nr;
+      kernel.packB(b + l0 * sb.col + d0 * sb.depth, sb.col, sb.depth, l1 - l0, d1 - d0, dst, kc * kernel.nr);
     }
   }
+}
+
+void sgemmPackedB(bool transA, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                  const float* packed, float beta, float* c, int64_t ldc, const float* bias) {
+  if (m == 0 || n == 0) return;
+  if (k == 0 || alpha == 0) {
+    scaleAddBias(m, n, beta, c, ldc, bias);
+    return;
+  }
+  const ukr::MicroKernel& kernel = activeMicroKernel();
+  const Blocking blocks = blocksOf(kernel, m, n, k);
+  const auto findBlock = [&](int64_t jc, int64_t nc, int64_t pc, int64_t) {
+    return packed + packedBlockOffset(kernel, k, jc, nc, pc);
+  };
+  gemmLoops(kernel, blocks, transA, m, n, k, alpha, a, lda, findBlock, beta, c, ldc, bias);
 }
 
 }  // namespace fcnn

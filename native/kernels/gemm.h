@@ -16,4 +16,18 @@ namespace fcnn {
 void sgemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
            const float* b, int64_t ldb, float beta, float* c, int64_t ldc, const float* bias = nullptr);
 
+// op(B) packed once for many products, as a layer's weights are between two optimizer updates:
+// the micro-panels sgemm would pack on every call, all of them, kept in packedBSize(n, k) floats.
+// sgemmPackedB then computes exactly what sgemm computes (the same blocks, the same sums).
+int64_t packedBSize(int64_t n, int64_t k);
+// Lane ranges given to packB start on a multiple of this (the micro-kernel's nr).
+int64_t packedBAlignment();
+// Packs lanes (columns of op(B)) [lane0, lane1) at depths (rows of op(B)) [depth0, depth1), so
+// that threads can each pack the part of B they own: lane0 is a multiple of packedBAlignment(),
+// and so is lane1 unless it is n (the range that ends at n writes the last panel's zero padding).
+void packB(bool transB, int64_t n, int64_t k, const float* b, int64_t ldb, int64_t lane0, int64_t lane1,
+           int64_t depth0, int64_t depth1, float* packed);
+void sgemmPackedB(bool transA, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                  const float* packed, float beta, float* c, int64_t ldc, const float* bias = nullptr);
+
 }  // namespace fcnn

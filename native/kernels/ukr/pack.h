@@ -18,13 +18,13 @@ namespace {
 // rows are far apart (a 4 KiB stride would defeat the hardware prefetchers panel by panel).
 template <class V, int W>
 void copyPanels(const float* __restrict src, int64_t depthStride, int64_t lanes, int64_t depth,
-                float* __restrict dst) {
+                float* __restrict dst, int64_t panelStride) {
   constexpr int L = V::width;
   const int64_t full = lanes / W, rest = lanes % W;
   for (int64_t p = 0; p < depth; p++, src += depthStride, dst += W) {
     const float* s = src;
     float* d = dst;
-    for (int64_t panel = 0; panel < full; panel++, s += W, d += depth * W) {
+    for (int64_t panel = 0; panel < full; panel++, s += W, d += panelStride) {
       int l = 0;
 #pragma GCC unroll 8
       for (; l + L <= W; l += L) V::storeu(d + l, V::loadu(s + l));
@@ -67,17 +67,19 @@ void transposePanel(const float* __restrict src, int64_t laneStride, int64_t use
     for (int l = 0; l < W; l++) dst[p * W + l] = l < used ? src[l * laneStride + p] : 0.0f;
 }
 
-// Packs `lanes` lanes into ceil(lanes / W) consecutive micro-panels of depth × W floats, lane
-// fastest. The missing lanes of the last panel only feed the part of an edge tile that is thrown
+// Packs `lanes` lanes into ceil(lanes / W) micro-panels of depth × W floats, lane fastest, each
+// panelStride floats after the previous one (depth × W, unless this fills a depth range of longer
+// panels). The missing lanes of the last panel only feed the part of an edge tile that is thrown
 // away; they are zeros rather than whatever the buffer held, which could be NaNs or subnormals
 // (slow on some CPUs). Lane l at depth p is src[l·laneStride + p·depthStride]; one stride is 1.
 template <class V, int W>
-void packPanels(const float* src, int64_t laneStride, int64_t depthStride, int64_t lanes, int64_t depth, float* dst) {
+void packPanels(const float* src, int64_t laneStride, int64_t depthStride, int64_t lanes, int64_t depth, float* dst,
+                int64_t panelStride) {
   if (laneStride == 1) {
-    copyPanels<V, W>(src, depthStride, lanes, depth, dst);
+    copyPanels<V, W>(src, depthStride, lanes, depth, dst, panelStride);
     return;
   }
-  for (int64_t l0 = 0; l0 < lanes; l0 += W, src += W * laneStride, dst += depth * W)
+  for (int64_t l0 = 0; l0 < lanes; l0 += W, src += W * laneStride, dst += panelStride)
     transposePanel<V, W>(src, laneStride, lanes - l0 < W ? lanes - l0 : W, depth, dst);
 }
 

@@ -23,9 +23,10 @@ using KernelFn = void (*)(int64_t kc, const float* a, const float* b, float* c, 
 
 // Packs `lanes` lanes × `depth` of a matrix whose lane l at depth p is src[l·laneStride +
 // p·depthStride] (one of the strides is 1) into ceil(lanes / width) micro-panels of depth × width
-// floats, lane fastest, the missing lanes of the last one zero. width is mr for A, nr for B.
+// floats, lane fastest, the missing lanes of the last one zero, panel i at dst + i·panelStride.
+// width is mr for A, nr for B.
 using PackFn = void (*)(const float* src, int64_t laneStride, int64_t depthStride, int64_t lanes, int64_t depth,
-                        float* dst);
+                        float* dst, int64_t panelStride);
 
 // `iterations` rounds of independent FMA chains, as many as the kernel's accumulators, with no
 // memory traffic: the throughput ceiling of the kernel. Returns a value that depends on every chain.
