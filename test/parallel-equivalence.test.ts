@@ -36,7 +36,7 @@ const TOLERANCE = 1e-4;
 const cases: { name: string; spec: Partial<ModelSpec> & { layers: number[] }; options: TrainOptions }[] = [
   { name: 'minibatch SGD', spec: { layers: [12, 16, 3] }, options: { epochs: 2, batchSize: 10, optimizer: 'sgd', lr: 0.1 } },
   { name: 'full-batch gradient descent', spec: { layers: [12, 16, 3] }, options: { epochs: 8, batchSize: 'full', optimizer: 'sgd', lr: 0.5 } },
-  { name: 'minibatch Adam', spec: { layers: [12, 16, 8, 3] }, options: { epochs: 2, batchSize: 10, optimizer: 'adam', lr: 0.01 } },
+  { name: 'minibatch Adam', spec: { layers: [12, 40, 24, 3] }, options: { epochs: 2, batchSize: 10, optimizer: 'adam', lr: 0.01 } },
   { name: 'minibatch momentum, tanh and LayerNorm', spec: { layers: [12, 16, 3], activation: 'tanh', norm: 'layer' }, options: { epochs: 2, batchSize: 10, optimizer: 'momentum', lr: 0.05 } },
 ];
 

@@ -1,7 +1,9 @@
 // The split of a batch into shards and of the parameters into slices, checked exhaustively over
 // small sizes against what the engine relies on.
 import { describe, expect, it } from 'vitest';
-import { activeWorkers, shardCapacity, shardStart, sliceStart } from '../src/train/parallel/partition.js';
+import { layoutOf } from '../src/nn/layout.js';
+import { resolveSpec } from '../src/nn/spec.js';
+import { activeWorkers, shardCapacity, shardStart, sliceBounds, weightRowsIn } from '../src/train/parallel/partition.js';
 
 describe('shards of a batch', () => {
   it('cover the batch in order, differ by at most one row, and never hold fewer than minRows', () => {
@@ -29,17 +31,52 @@ describe('shards of a batch', () => {
 });
 
 describe('slices of the parameters', () => {
-  it('cover the vector in order, start on 16-float boundaries and are nearly equal', () => {
-    for (const n of [1, 15, 16, 17, 100, 101632, 1863690])
-      for (let parts = 1; parts <= 8; parts++) {
-        const starts = Array.from({ length: parts + 1 }, (_, w) => sliceStart(n, parts, w));
-        expect(starts[0]).toBe(0);
-        expect(starts[parts]).toBe(n);
-        for (let w = 0; w < parts; w++) {
-          expect(starts[w + 1]).toBeGreaterThanOrEqual(starts[w]);
-          if (starts[w] < n) expect(starts[w] % 16).toBe(0);
-          expect(starts[w + 1] - starts[w]).toBeLessThanOrEqual(Math.ceil(n / parts) + 16);
+  const layouts = [[784, 128, 10], [784, 1024, 1024, 10], [5, 3, 2], [20, 40, 40, 3]].flatMap((layers) =>
+    (['none', 'batch'] as const).map((norm) => layoutOf(resolveSpec({ layers, norm }))),
+  );
+
+  it('cover the vector in order, nearly equal, cut on 16 floats or, in a weight matrix, on a group of rows', () => {
+    for (const layout of layouts)
+      for (const rowGroup of [8, 16, 32])
+        for (let parts = 1; parts <= 8; parts++) {
+          const n = layout.paramCount;
+          const bounds = sliceBounds(layout, parts, rowGroup);
+          const widest = Math.max(...layout.layers.map((l) => l.inputs));
+          expect(bounds).toHaveLength(parts + 1);
+          expect([bounds[0], bounds[parts]]).toEqual([0, n]);
+          for (let w = 0; w < parts; w++) {
+            expect(bounds[w + 1]).toBeGreaterThanOrEqual(bounds[w]);
+            expect(bounds[w + 1] - bounds[w]).toBeLessThanOrEqual(Math.ceil(n / parts) + 16 + rowGroup * widest);
+          }
+          for (const cut of bounds.slice(1, -1)) {
+            const matrix = layout.layers.find((l) => cut > l.weight.offset && cut < l.weight.offset + l.weight.size);
+            if (matrix) expect((cut - matrix.weight.offset) % (rowGroup * matrix.inputs)).toBe(0);
+            else if (!layout.layers.some((l) => cut === l.weight.offset || cut === l.weight.offset + l.weight.size)) expect(cut % 16).toBe(0);
+          }
         }
-      }
+  });
+
+  it('give every weight row to exactly one worker, in groups that packB accepts', () => {
+    for (const layout of layouts)
+      for (const rowGroup of [8, 16])
+        for (let parts = 1; parts <= 8; parts++) {
+          const bounds = sliceBounds(layout, parts, rowGroup);
+          const rows = Array.from({ length: parts }, (_, w) => weightRowsIn(layout, bounds[w], bounds[w + 1]));
+          layout.layers.forEach((l, i) => {
+            let next = 0;
+            for (let w = 0; w < parts; w++) {
+              const [row0, row1] = rows[w][i];
+              if (row0 === row1) continue;
+              expect(row0).toBe(next);
+              expect(row0 % rowGroup).toBe(0);
+              expect(row1 % rowGroup === 0 || row1 === l.outputs).toBe(true);
+              // The rows owned are exactly the weight elements in the worker's slice.
+              expect(Math.max(bounds[w], l.weight.offset)).toBe(l.weight.offset + row0 * l.inputs);
+              expect(Math.min(bounds[w + 1], l.weight.offset + l.weight.size)).toBe(l.weight.offset + row1 * l.inputs);
+              next = row1;
+            }
+            expect(next).toBe(l.outputs);
+          });
+        }
   });
 });

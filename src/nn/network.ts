@@ -3,7 +3,7 @@
 // the algorithm, layer by layer; callers fill `input` (and `labels`) first.
 import { native } from '../native.js';
 import { type ActivationFn, hiddenActivation } from './activations.js';
-import { type DenseParams, denseBackward, denseForward } from './dense.js';
+import { type DenseParams, type PackedWeight, denseBackward, denseForward } from './dense.js';
 import { view } from './layout.js';
 import { headBackward, headForward } from './loss.js';
 import type { Model } from './model.js';
@@ -39,8 +39,9 @@ export class Network {
   /**
    * @param grads gradient slab laid out like model.params (may be a worker's slot); null for inference.
    * @param buffers BatchNorm running statistics to read and, in training, update (defaults to the model's).
+   * @param packed per layer, its weights packed for the products (kept current by the caller), or null.
    */
-  constructor(model: Model, capacity: number, grads: Float32Array | null, buffers: Float32Array = model.buffers) {
+  constructor(model: Model, capacity: number, grads: Float32Array | null, buffers: Float32Array = model.buffers, packed: PackedWeight[] | null = null) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
     this.spec = model.spec;
     this.capacity = capacity;
@@ -48,10 +49,12 @@ export class Network {
     this.input = new Float32Array(capacity * model.inputs);
     this.labels = new Int32Array(capacity);
     const g = grads ?? new Float32Array(model.layout.paramCount);
-    this.layers = model.layout.layers.map((l) => {
+    this.layers = model.layout.layers.map((l, i) => {
       const rowsByOut = () => new Float32Array(capacity * l.outputs);
+      const dense: DenseParams = { inputs: l.inputs, outputs: l.outputs, weight: view(model.params, l.weight), bias: view(model.params, l.bias) };
+      if (packed) dense.packed = packed[i];
       const state: LayerState = {
-        dense: { inputs: l.inputs, outputs: l.outputs, weight: view(model.params, l.weight), bias: view(model.params, l.bias) },
+        dense,
         z: rowsByOut(),
         a: rowsByOut(),
         da: grads ? rowsByOut() : new Float32Array(0),

@@ -1,6 +1,7 @@
 // One copy of the network's working memory: what the serial trainer runs in its thread and what
 // each worker of the data-parallel trainer runs on its shard. Parameters are shared; activations,
 // and the gradient slot it writes, are its own.
+import type { PackedWeight } from '../nn/dense.js';
 import type { Model } from '../nn/model.js';
 import { Network } from '../nn/network.js';
 import type { TrainingData } from './data.js';
@@ -29,9 +30,10 @@ export class Replica {
   readonly train: Network;
   private readonly eval: Network;
 
-  constructor(model: Model, capacity: number, grads: Float32Array, buffers?: Float32Array) {
+  /** `packed`: the weights packed for the training passes, kept current by the caller (see Network). */
+  constructor(model: Model, capacity: number, grads: Float32Array, buffers?: Float32Array, packed: PackedWeight[] | null = null) {
     const chunked = model.spec.norm === 'none';
-    this.train = new Network(model, chunked ? Math.min(capacity, TRAIN_CHUNK) : capacity, grads, buffers);
+    this.train = new Network(model, chunked ? Math.min(capacity, TRAIN_CHUNK) : capacity, grads, buffers, packed);
     this.eval = new Network(model, Math.min(EVAL_CHUNK, Math.max(capacity, 1)), null, buffers);
   }
 

@@ -14,6 +14,7 @@
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { SharedDataset } from '../../data/dataset.js';
+import { allocatePackedWeight } from '../../nn/dense.js';
 import { sharedFloats } from '../../nn/model.js';
 import type { TrainingData } from '../data.js';
 import { type Engine, type EngineSetup, type EpochPlan, type Evaluation, type StepOutcome, type StepVisitor, batchesIn, checkPlan } from '../engine.js';
@@ -114,6 +115,7 @@ export class DataParallelEngine implements Engine {
       runningStats: model.buffers,
       buffers,
       slots,
+      packed: model.layout.layers.map((l, i) => allocatePackedWeight(l.inputs, l.outputs, i > 0)),
       optimizer: setup.optimizer,
       optimizerState,
       order,

@@ -1,6 +1,7 @@
 // How work is split among W workers: the rows of a batch into contiguous shards, and the
-// parameter vector into the slices each worker reduces and updates. Plain arithmetic, so that
+// parameter vector into the slices each worker reduces, updates and packs. Plain arithmetic, so that
 // every worker computes the same split without being told.
+import type { Layout } from '../../nn/layout.js';
 import type { ModelSpec } from '../../nn/spec.js';
 
 /**
@@ -35,15 +36,41 @@ export function minShardRows(spec: ModelSpec): number {
   return spec.norm === 'batch' ? 2 : 1;
 }
 
-// Slices start on a 64-byte boundary, so that two workers never write the same cache line of the
-// parameters, gradient or optimizer state.
+// Slice boundaries outside the weight matrices fall on a 64-byte boundary, so that two workers
+// never write the same cache line of the parameters, gradient or optimizer state.
 const ALIGN = 16;
 
 /**
- * First element of worker w's slice of a vector of n elements split into `parts` slices of
- * nearly equal length; worker w owns [sliceStart(n, parts, w), sliceStart(n, parts, w + 1)).
+ * Boundaries of the W slices of the parameter vector that the workers reduce, update and pack:
+ * worker w owns [bounds[w], bounds[w + 1]). Nearly equal; inside a weight matrix, on a multiple of
+ * `rowGroup` rows (the rows of one packed panel, which one worker writes whole), elsewhere on a
+ * multiple of 16 floats.
  */
-export function sliceStart(n: number, parts: number, w: number): number {
-  if (w >= parts) return n;
-  return Math.min(n, Math.round((n * w) / parts / ALIGN) * ALIGN);
+export function sliceBounds(layout: Layout, parts: number, rowGroup: number): number[] {
+  const n = layout.paramCount;
+  const bounds = [0];
+  for (let w = 1; w < parts; w++) {
+    const cut = Math.min(n, Math.round((n * w) / parts / ALIGN) * ALIGN);
+    bounds.push(Math.max(bounds[w - 1], snapToRows(layout, cut, rowGroup)));
+  }
+  bounds.push(n);
+  return bounds;
+}
+
+/** A cut inside a weight matrix moved to the nearest boundary of a group of rows. */
+function snapToRows(layout: Layout, cut: number, rowGroup: number): number {
+  for (const { weight, inputs, outputs } of layout.layers) {
+    if (cut <= weight.offset || cut >= weight.offset + weight.size) continue;
+    const rows = Math.round((cut - weight.offset) / inputs / rowGroup) * rowGroup;
+    return weight.offset + Math.min(rows, outputs) * inputs;
+  }
+  return cut;
+}
+
+/** Per layer, the rows [row0, row1) of its weight matrix inside the slice [begin, end) (row0 = row1 when none). */
+export function weightRowsIn(layout: Layout, begin: number, end: number): [number, number][] {
+  return layout.layers.map(({ weight, inputs, outputs }) => {
+    const row = (x: number) => Math.min(outputs, Math.max(0, Math.ceil((x - weight.offset) / inputs)));
+    return [row(begin), row(end)];
+  });
 }

@@ -3,6 +3,7 @@
 // every command, barrier and per-worker result passes afterwards (no message per step), and the
 // epoch's plan and outcomes, one entry per step.
 import type { SharedDataset } from '../../data/dataset.js';
+import type { PackedWeight } from '../../nn/dense.js';
 import type { ModelSpec } from '../../nn/spec.js';
 import type { OptimizerConfig } from '../../optim/optimizer.js';
 
@@ -33,6 +34,8 @@ export interface TrainTask {
   buffers: Float32Array;
   /** W gradient slots of paramCount floats: worker w writes slot w, and sums its parameter slice over the slots into slot 0. */
   slots: Float32Array;
+  /** Per layer, its weights packed for the products: each worker packs the rows of its slice after updating them. */
+  packed: PackedWeight[];
   optimizer: OptimizerConfig;
   optimizerState: Float32Array[];
   order: Int32Array;

@@ -4,16 +4,19 @@
 // main thread only reading the outcomes as they come (waking it every step would cost more than a
 // small step's synchronization), each step being:
 //   gather its shard → forward → backward into its slot → barrier →
-//   reduce its 1/W slice of the slots into slot 0, check it → barrier → update its slice → barrier.
+//   reduce its 1/W slice of the slots into slot 0, check it → barrier →
+//   update its slice, pack the weight rows in it → barrier.
+// The packed weights are what every worker's products read (each packs 1/W of them, not all).
 import { performance } from 'node:perf_hooks';
 import { type Dataset, datasetFromShared } from '../../data/dataset.js';
 import { native } from '../../native.js';
+import { packDenseWeight } from '../../nn/dense.js';
 import { Model } from '../../nn/model.js';
 import { type UpdateRule, updateRule } from '../../optim/optimizer.js';
 import { census } from '../guard.js';
 import { Replica } from '../replica.js';
 import { Barrier, waitForChange } from './barrier.js';
-import { activeWorkers, minShardRows, shardCapacity, shardStart, sliceStart } from './partition.js';
+import { activeWorkers, minShardRows, shardCapacity, shardStart, sliceBounds, weightRowsIn } from './partition.js';
 import { APPLIED, Command, Control, GRADIENT_KEY, LOSS_KEY, Result, type TrainTask, type WorkerTask, Word } from './protocol.js';
 
 /** The main thread is woken with progress at most this often (and at the end of the epoch). */
@@ -46,6 +49,8 @@ class TrainingWorker {
   private readonly sliceBegin: number;
   private readonly sliceEnd: number;
   private readonly slices: Slices;
+  /** Per layer, the rows of its weight matrix in this worker's slice, which it packs. */
+  private readonly packRows: [number, number][];
   /** Optimizer updates applied so far. */
   private applied = 0;
   private lastNotify = 0;
@@ -54,7 +59,7 @@ class TrainingWorker {
   private endingStops = false;
 
   constructor(private readonly task: TrainTask) {
-    const { index, workers, spec, params, slots, optimizerState, spinMicros } = task;
+    const { index, workers, spec, params, slots, optimizerState, packed, spinMicros } = task;
     this.w = index;
     this.W = workers;
     this.control = new Control(task.control, workers);
@@ -67,13 +72,15 @@ class TrainingWorker {
     const model = new Model(spec, params, task.buffers.subarray(index * bufferCount, (index + 1) * bufferCount));
     const slot = slots.subarray(index * paramCount, (index + 1) * paramCount);
     this.minRows = minShardRows(model.spec);
-    this.replica = new Replica(model, shardCapacity(task.batchSize, workers, this.minRows), slot, model.buffers);
+    this.replica = new Replica(model, shardCapacity(task.batchSize, workers, this.minRows), slot, model.buffers, packed);
     this.data = datasetFromShared(task.data);
     this.evalData = task.evalData && datasetFromShared(task.evalData);
     this.rule = updateRule(task.optimizer);
 
-    const b = (this.sliceBegin = sliceStart(paramCount, workers, index));
-    const e = (this.sliceEnd = sliceStart(paramCount, workers, index + 1));
+    const bounds = sliceBounds(model.layout, workers, native.packedBAlignment());
+    const b = (this.sliceBegin = bounds[index]);
+    const e = (this.sliceEnd = bounds[index + 1]);
+    this.packRows = weightRowsIn(model.layout, b, e);
     this.slices = {
       params: params.subarray(b, e),
       gradient: slots.subarray(b, e),
@@ -102,6 +109,9 @@ class TrainingWorker {
   private epoch(): boolean {
     const { ints, control, w } = this;
     const totals = { gradient: 0, reduce: 0, update: 0 };
+    // The parameters may have changed since the last epoch (a model loaded, or edited, in between).
+    this.packWeights();
+    if (!this.barrier.arrive()) return false;
     const steps = ints[Word.Steps];
     for (let s = 0; s < steps; s++) {
       if (!this.step(s, totals)) return false;
@@ -174,9 +184,16 @@ class TrainingWorker {
     // Adam's bias correction counts applied updates: every worker counts the same ones.
     this.applied++;
     if (grads.length > 0) this.rule.update(this.task.optimizer, sl.params, grads, sl.state, plan.lr[s], this.applied);
+    this.packWeights();
     if (w === 0) plan.status[s] = APPLIED;
     totals.update += performance.now() - t2;
     return this.endStep(s, false);
+  }
+
+  /** Packs the weight rows of this worker's slice; the next barrier makes every packed weight whole. */
+  private packWeights(): void {
+    const layers = this.replica.train.layers;
+    for (let i = 0; i < layers.length; i++) packDenseWeight(layers[i].dense, this.packRows[i][0], this.packRows[i][1]);
   }
 
   /**
