@@ -37,32 +37,41 @@ void copyPanels(const float* __restrict src, int64_t depthStride, int64_t lanes,
 }
 
 // Transposes one micro-panel from a source whose lanes are contiguous rows (depthStride 1),
-// by L×L blocks in registers: lanes [0, used) of the source, zeros after them.
+// by L×L blocks in registers: lanes [0, used) of the source, zeros after them. The blocks of a
+// group of L rows go two at a time along the depth, so that each row's 64-byte line is used whole
+// while it is in L1: rows 4 KiB apart (a 1024-wide weight matrix) share one L1 set, and 16 of them
+// in flight would evict each other's lines between the halves.
 template <class V, int W>
 void transposePanel(const float* __restrict src, int64_t laneStride, int64_t used, int64_t depth,
                     float* __restrict dst) {
   constexpr int L = V::width;
-  int64_t p = 0;
-  for (; p + L <= depth; p += L) {
-#pragma GCC unroll 4
-    for (int g = 0; g < W; g += L) {
-      typename V::reg r[L];
+  const auto block = [&](int64_t p, int g) {
+    typename V::reg r[L];
 #pragma GCC unroll 16
-      for (int l = 0; l < L; l++) r[l] = g + l < used ? V::loadu(src + (g + l) * laneStride + p) : V::zero();
-      V::transpose(r);
+    for (int l = 0; l < L; l++) r[l] = g + l < used ? V::loadu(src + (g + l) * laneStride + p) : V::zero();
+    V::transpose(r);
 #pragma GCC unroll 16
-      for (int q = 0; q < L; q++) {
-        float* d = dst + (p + q) * W + g;
-        if (g + L <= W) {
-          V::storeu(d, r[q]);
-        } else {
-          float lanes[L];
-          V::storeu(lanes, r[q]);
-          for (int l = 0; l < W - g; l++) d[l] = lanes[l];
-        }
+    for (int q = 0; q < L; q++) {
+      float* d = dst + (p + q) * W + g;
+      if (g + L <= W) {
+        V::storeu(d, r[q]);
+      } else {
+        float lanes[L];
+        V::storeu(lanes, r[q]);
+        for (int l = 0; l < W - g; l++) d[l] = lanes[l];
       }
     }
-  }
+  };
+  int64_t p = 0;
+  for (; p + 2 * L <= depth; p += 2 * L)
+#pragma GCC unroll 4
+    for (int g = 0; g < W; g += L) {
+      block(p, g);
+      block(p + L, g);
+    }
+  for (; p + L <= depth; p += L)
+#pragma GCC unroll 4
+    for (int g = 0; g < W; g += L) block(p, g);
   for (; p < depth; p++)
     for (int l = 0; l < W; l++) dst[p * W + l] = l < used ? src[l * laneStride + p] : 0.0f;
 }
