@@ -50,7 +50,7 @@ export function gradientCheck(
   if (labels.length < rows) throw new RangeError(`labels has ${labels.length} values but rows is ${rows}`);
 
   const grads = new Float32Array(model.layout.paramCount);
-  const net = new Network(model, rows, grads, model.buffers.slice());
+  const net = new Network(model, rows, grads, { buffers: model.buffers.slice() });
   net.input.set(x.subarray(0, rows * inputs));
   net.labels.set(labels.subarray(0, rows));
   net.forward(rows, 'train');

@@ -76,7 +76,7 @@ export class Probe {
     const order = new Int32Array(data.count);
     for (let i = 0; i < data.count; i++) order[i] = i;
     new Random(seed).shuffle(order);
-    this.net = new Network(model, this.samples, new Float32Array(model.layout.paramCount), model.buffers.slice());
+    this.net = new Network(model, this.samples, new Float32Array(model.layout.paramCount), { buffers: model.buffers.slice() });
     data.gather(order, 0, this.samples, this.net.input, this.net.labels);
     this.initialWeightStd = this.net.layers.map((L) => moments(L.dense.weight, L.dense.weight.length).std);
   }

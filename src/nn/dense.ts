@@ -1,5 +1,6 @@
 // The dense layer, forward and backward side by side: z = x·Wᵀ + b with W stored outputs × inputs.
 import { native } from '../native.js';
+import { alignedSharedFloats } from './model.js';
 
 export interface DenseParams {
   inputs: number;
@@ -61,10 +62,4 @@ export function packDenseWeight(p: DenseParams, row0: number, row1: number): voi
   if (!packed || row0 >= row1) return;
   native.packB(true, outputs, inputs, weight, inputs, row0, row1, 0, inputs, packed.forward);
   if (packed.inputGrad) native.packB(false, inputs, outputs, weight, inputs, 0, inputs, row0, row1, packed.inputGrad);
-}
-
-function alignedSharedFloats(length: number): Float32Array {
-  const whole = new Float32Array(new SharedArrayBuffer((length + 16) * Float32Array.BYTES_PER_ELEMENT));
-  const gap = native.alignmentGap(whole);
-  return whole.subarray(gap, gap + length);
 }

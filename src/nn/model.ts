@@ -1,5 +1,6 @@
 // A model is its spec plus two slabs: trained parameters and saved buffers (BatchNorm running
 // statistics). Both sit on SharedArrayBuffers so that worker threads read them without copies.
+import { native } from '../native.js';
 import { type Init, initialize, parseInit } from './init.js';
 import { type Layout, layoutOf } from './layout.js';
 import { type ModelSpec, resolveSpec } from './spec.js';
@@ -72,4 +73,11 @@ export function defaultInit(spec: ModelSpec): Init {
 
 export function sharedFloats(length: number): Float32Array {
   return new Float32Array(new SharedArrayBuffer(length * Float32Array.BYTES_PER_ELEMENT));
+}
+
+/** Shared floats starting on a 64-byte boundary, as a packed SGEMM operand must. */
+export function alignedSharedFloats(length: number): Float32Array {
+  const whole = sharedFloats(length + 16);
+  const gap = native.alignmentGap(whole);
+  return whole.subarray(gap, gap + length);
 }

@@ -12,6 +12,22 @@ import type { ModelSpec } from './spec.js';
 
 export type Mode = 'train' | 'eval';
 
+export interface NetworkOptions {
+  /** BatchNorm running statistics to read and, in training, update (defaults to the model's). */
+  buffers?: Float32Array;
+  /** Per layer, its weights packed for the products (kept current by the caller). */
+  packed?: PackedWeight[] | null;
+  /** The input buffer (capacity × inputs) and the first layer's dz (capacity × its outputs), when others must see them. */
+  input?: Float32Array;
+  firstDz?: Float32Array;
+}
+
+/**
+ * Computes the first layer's weight and bias gradient in place of backward's own product, from the
+ * layer's input x and dz over `rows` rows (the data-parallel workers share this product).
+ */
+export type FirstLayerWeightGrad = (x: Float32Array, dz: Float32Array, rows: number) => void;
+
 /** Everything one layer keeps between its forward and backward pass. */
 export interface LayerState {
   dense: DenseParams;
@@ -36,17 +52,14 @@ export class Network {
   readonly layers: LayerState[];
   private readonly activation: ActivationFn;
 
-  /**
-   * @param grads gradient slab laid out like model.params (may be a worker's slot); null for inference.
-   * @param buffers BatchNorm running statistics to read and, in training, update (defaults to the model's).
-   * @param packed per layer, its weights packed for the products (kept current by the caller), or null.
-   */
-  constructor(model: Model, capacity: number, grads: Float32Array | null, buffers: Float32Array = model.buffers, packed: PackedWeight[] | null = null) {
+  /** @param grads gradient slab laid out like model.params (may be a worker's slot); null for inference. */
+  constructor(model: Model, capacity: number, grads: Float32Array | null, options: NetworkOptions = {}) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
     this.spec = model.spec;
     this.capacity = capacity;
     this.activation = hiddenActivation(model.spec);
-    this.input = new Float32Array(capacity * model.inputs);
+    const { buffers = model.buffers, packed = null } = options;
+    this.input = sized('input', options.input, capacity * model.inputs);
     this.labels = new Int32Array(capacity);
     const g = grads ?? new Float32Array(model.layout.paramCount);
     this.layers = model.layout.layers.map((l, i) => {
@@ -58,7 +71,7 @@ export class Network {
         z: rowsByOut(),
         a: rowsByOut(),
         da: grads ? rowsByOut() : new Float32Array(0),
-        dz: grads ? rowsByOut() : new Float32Array(0),
+        dz: !grads ? new Float32Array(0) : i === 0 ? sized('firstDz', options.firstDz, capacity * l.outputs) : rowsByOut(),
         dWeight: view(g, l.weight),
         dBias: view(g, l.bias),
       };
@@ -114,9 +127,10 @@ export class Network {
    * it there when accumulating over the chunks of a larger batch (networks without norm layers only:
    * a norm's statistics belong to the whole batch).
    */
-  backward(rows: number, scale: number, accumulate = false): void {
+  backward(rows: number, scale: number, accumulate = false, firstWeightGrad?: FirstLayerWeightGrad): void {
     this.checkRows(rows);
     if (accumulate && this.spec.norm !== 'none') throw new Error('gradients of a network with norm layers cannot be accumulated over chunks');
+    if (accumulate && firstWeightGrad) throw new Error('a shared first-layer weight gradient cannot be accumulated over chunks');
     const last = this.layers.length - 1;
     const head = this.layers[last];
     headBackward(this.spec, head.z, head.a, this.labels, head.da, head.dz, rows, head.dense.outputs, scale);
@@ -124,7 +138,8 @@ export class Network {
       const L = this.layers[i];
       const x = i > 0 ? this.layers[i - 1].a : this.input;
       const below = i > 0 ? this.layers[i - 1] : null;
-      denseBackward(L.dense, x, L.dz, rows, L.dWeight, L.dBias, below ? below.da : null, accumulate);
+      if (i === 0 && firstWeightGrad) firstWeightGrad(x, L.dz, rows);
+      else denseBackward(L.dense, x, L.dz, rows, L.dWeight, L.dBias, below ? below.da : null, accumulate);
       if (below) this.activationAndNormBackward(below, rows);
     }
   }
@@ -150,4 +165,11 @@ export class Network {
     if (!Number.isInteger(rows) || rows < 1 || rows > this.capacity)
       throw new RangeError(`rows must be an integer from 1 to the network's capacity ${this.capacity}, got ${rows}`);
   }
+}
+
+/** A buffer given by the caller, checked to be big enough, or a new one. */
+function sized(name: string, given: Float32Array | undefined, length: number): Float32Array {
+  if (!given) return new Float32Array(length);
+  if (given.length < length) throw new RangeError(`${name} holds ${given.length} floats, fewer than the ${length} the network needs`);
+  return given.subarray(0, length);
 }

@@ -1,9 +1,9 @@
 // One copy of the network's working memory: what the serial trainer runs in its thread and what
 // each worker of the data-parallel trainer runs on its shard. Parameters are shared; activations,
 // and the gradient slot it writes, are its own.
-import type { PackedWeight } from '../nn/dense.js';
 import type { Model } from '../nn/model.js';
-import { Network } from '../nn/network.js';
+import type { ModelSpec } from '../nn/spec.js';
+import { type FirstLayerWeightGrad, Network, type NetworkOptions } from '../nn/network.js';
 import type { TrainingData } from './data.js';
 import { type NonFiniteReport, inspectForward } from './guard.js';
 
@@ -18,6 +18,11 @@ export const EVAL_CHUNK = 1024;
  */
 export const TRAIN_CHUNK = 1024;
 
+/** Rows the training network holds for batches (or shards) of up to `capacity` rows. */
+export function trainingRows(spec: ModelSpec, capacity: number): number {
+  return spec.norm === 'none' ? Math.min(capacity, TRAIN_CHUNK) : capacity;
+}
+
 export interface GradientResult {
   lossSum: number;
   correct: number;
@@ -30,19 +35,19 @@ export class Replica {
   readonly train: Network;
   private readonly eval: Network;
 
-  /** `packed`: the weights packed for the training passes, kept current by the caller (see Network). */
-  constructor(model: Model, capacity: number, grads: Float32Array, buffers?: Float32Array, packed: PackedWeight[] | null = null) {
-    const chunked = model.spec.norm === 'none';
-    this.train = new Network(model, chunked ? Math.min(capacity, TRAIN_CHUNK) : capacity, grads, buffers, packed);
-    this.eval = new Network(model, Math.min(EVAL_CHUNK, Math.max(capacity, 1)), null, buffers);
+  /** `options` are the training network's; the evaluation network shares only its buffers. */
+  constructor(model: Model, capacity: number, grads: Float32Array, options: NetworkOptions = {}) {
+    this.train = new Network(model, trainingRows(model.spec, capacity), grads, options);
+    this.eval = new Network(model, Math.min(EVAL_CHUNK, Math.max(capacity, 1)), null, { buffers: options.buffers });
   }
 
   /**
    * Forward and backward over samples order[start .. start + count); the gradient written is of
    * scale × (summed loss), so shards scaled by 1/batch add up to the batch's mean-loss gradient.
-   * Stops at the first chunk whose forward pass is not finite.
+   * Stops at the first chunk whose forward pass is not finite. `firstWeightGrad` replaces the first
+   * layer's weight-gradient product when the samples fit in one chunk.
    */
-  gradient(data: TrainingData, order: Int32Array, start: number, count: number, scale: number): GradientResult {
+  gradient(data: TrainingData, order: Int32Array, start: number, count: number, scale: number, firstWeightGrad?: FirstLayerWeightGrad): GradientResult {
     const net = this.train;
     let lossSum = 0;
     let correct = 0;
@@ -55,7 +60,7 @@ export class Replica {
       correct += net.correct(rows);
       const nonFinite = inspectForward(net, rows, loss);
       if (nonFinite) return { lossSum, correct, nonFinite, chunkRows: rows };
-      net.backward(rows, scale, s > start);
+      net.backward(rows, scale, s > start, count <= net.capacity ? firstWeightGrad : undefined);
     }
     return { lossSum, correct, nonFinite: null, chunkRows: rows };
   }

@@ -14,16 +14,19 @@
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { SharedDataset } from '../../data/dataset.js';
+import { native } from '../../native.js';
 import { allocatePackedWeight } from '../../nn/dense.js';
-import { sharedFloats } from '../../nn/model.js';
+import { type Model, alignedSharedFloats, sharedFloats } from '../../nn/model.js';
 import type { TrainingData } from '../data.js';
 import { type Engine, type EngineSetup, type EpochPlan, type Evaluation, type StepOutcome, type StepVisitor, batchesIn, checkPlan } from '../engine.js';
 import { type NonFiniteReport, inspectGradients } from '../guard.js';
+import { trainingRows } from '../replica.js';
 import { identity } from '../serial.js';
+import { minShardRows, shardCapacity } from './partition.js';
 import { type WorkerPool, createPool } from './pool.js';
 import {
-  APPLIED, Command, Control, type EpochBuffers, type FaultForTesting, GRADIENT_KEY, LOSS_KEY, Result, type TrainTask, Word,
-  createEpochBuffers,
+  APPLIED, Command, Control, type EpochBuffers, type FaultForTesting, GRADIENT_KEY, LOSS_KEY, Result, type ShardBuffers, type TrainTask,
+  Word, createEpochBuffers,
 } from './protocol.js';
 
 /**
@@ -116,6 +119,7 @@ export class DataParallelEngine implements Engine {
       buffers,
       slots,
       packed: model.layout.layers.map((l, i) => allocatePackedWeight(l.inputs, l.outputs, i > 0)),
+      shards: Array.from({ length: workers }, () => shardBuffers(model, trainingRows(model.spec, shardCapacity(setup.batchSize, workers, minShardRows(model.spec))))),
       optimizer: setup.optimizer,
       optimizerState,
       order,
@@ -307,6 +311,16 @@ export class DataParallelEngine implements Engine {
     for (let w = 0; w < this.workers; w++) max = Math.max(max, this.floats[this.control.result(w, field)]);
     return max;
   }
+}
+
+/** A worker's shard buffers for a training network of `rows` rows. */
+function shardBuffers(model: Model, rows: number): ShardBuffers {
+  const { inputs, outputs } = model.layout.layers[0];
+  return {
+    input: sharedFloats(rows * inputs),
+    firstDz: sharedFloats(rows * outputs),
+    packedInput: alignedSharedFloats(native.packedBSize(inputs, rows)),
+  };
 }
 
 function shareable(what: string, data: TrainingData): SharedDataset {

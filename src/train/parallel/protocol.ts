@@ -36,6 +36,8 @@ export interface TrainTask {
   slots: Float32Array;
   /** Per layer, its weights packed for the products: each worker packs the rows of its slice after updating them. */
   packed: PackedWeight[];
+  /** Per worker, the buffers of its shard that the others read when they take blocks of its first layer's weight gradient. */
+  shards: ShardBuffers[];
   optimizer: OptimizerConfig;
   optimizerState: Float32Array[];
   order: Int32Array;
@@ -48,6 +50,19 @@ export interface TrainTask {
   /** Microseconds a worker polls a shared word before sleeping on it (0 when workers outnumber cores). */
   spinMicros: number;
   faultForTesting?: FaultForTesting;
+}
+
+/**
+ * What a worker's first-layer weight gradient dW₁ = dZ₁ᵀ·X reads, in shared memory so that any worker
+ * can compute blocks of it (weight-gradient.ts).
+ */
+export interface ShardBuffers {
+  /** The shard's gathered input X (capacity × inputs): the network's input buffer. */
+  input: Float32Array;
+  /** dZ₁ (capacity × first layer outputs): the network's first-layer dz buffer. */
+  firstDz: Float32Array;
+  /** X packed as op(B) of the product (packB), once per step. */
+  packedInput: Float32Array;
 }
 
 /** An empty task: measures the pool's per-task dispatch cost. */
@@ -123,6 +138,21 @@ export function createEpochBuffers(steps: number): EpochBuffers {
 // Each worker's float record fills its own 64-byte cache line: workers write them at the same time.
 const RECORD = 8;
 
+/** Int32 words kept per worker, after the shared words. */
+enum WorkerWord {
+  /** Its first non-finite layer in the step's forward pass (0, a layer, or LOSS_KEY). */
+  ForwardKey = 0,
+  /** 1 when its slice of the reduced gradient is not finite. */
+  GradientBad,
+  /** The step (counted over epochs, from 1) whose first-layer weight-gradient blocks it has published. */
+  BlocksStep,
+  /** The next of those blocks to take (any worker takes one with Atomics.add). */
+  NextBlock,
+  /** Rows of its shard in that step. */
+  BlockRows,
+}
+const WORKER_WORDS = WorkerWord.BlockRows + 1;
+
 /** Typed views of the control block; the same class on both sides. */
 export class Control {
   readonly ints: Int32Array;
@@ -132,7 +162,7 @@ export class Control {
     readonly buffer: SharedArrayBuffer,
     readonly workers: number,
   ) {
-    this.ints = new Int32Array(buffer, 0, WORDS + 2 * workers);
+    this.ints = new Int32Array(buffer, 0, WORDS + WORKER_WORDS * workers);
     this.floats = new Float64Array(buffer, floatsOffset(workers), RECORD * workers);
   }
 
@@ -142,12 +172,17 @@ export class Control {
 
   /** Index in ints of worker w's forward key (0, a layer, or LOSS_KEY). */
   forwardKey(w: number): number {
-    return WORDS + w;
+    return this.word(WorkerWord.ForwardKey, w);
   }
 
   /** Index in ints of worker w's flag: its slice of the reduced gradient is not finite. */
   gradientBad(w: number): number {
-    return WORDS + this.workers + w;
+    return this.word(WorkerWord.GradientBad, w);
+  }
+
+  /** Indices in ints of worker w's published weight-gradient blocks: their step, the next to take, its shard's rows. */
+  blocks(w: number): { step: number; next: number; rows: number } {
+    return { step: this.word(WorkerWord.BlocksStep, w), next: this.word(WorkerWord.NextBlock, w), rows: this.word(WorkerWord.BlockRows, w) };
   }
 
   /** The first forward-pass problem over all workers (the lowest key), or 0 when there is none. */
@@ -170,9 +205,13 @@ export class Control {
   result(w: number, field: Result): number {
     return RECORD * w + field;
   }
+
+  private word(kind: WorkerWord, w: number): number {
+    return WORDS + kind * this.workers + w;
+  }
 }
 
 /** The floats start on a cache line after the ints. */
 function floatsOffset(workers: number): number {
-  return Math.ceil(((WORDS + 2 * workers) * 4) / 64) * 64;
+  return Math.ceil(((WORDS + WORKER_WORDS * workers) * 4) / 64) * 64;
 }

@@ -3,7 +3,8 @@
 // loops on the control block until told to exit. The workers run a whole epoch on their own, the
 // main thread only reading the outcomes as they come (waking it every step would cost more than a
 // small step's synchronization), each step being:
-//   gather its shard → forward → backward into its slot → barrier →
+//   gather its shard → forward → backward into its slot, the first layer's weight gradient in
+//   blocks shared with the others (weight-gradient.ts) → barrier →
 //   reduce its 1/W slice of the slots into slot 0, check it → barrier →
 //   update its slice, pack the weight rows in it → barrier.
 // The packed weights are what every worker's products read (each packs 1/W of them, not all).
@@ -16,6 +17,7 @@ import { type UpdateRule, updateRule } from '../../optim/optimizer.js';
 import { census } from '../guard.js';
 import { Replica } from '../replica.js';
 import { Barrier, waitForChange } from './barrier.js';
+import { SharedWeightGradient } from './weight-gradient.js';
 import { activeWorkers, minShardRows, shardCapacity, shardStart, sliceBounds, weightRowsIn } from './partition.js';
 import { APPLIED, Command, Control, GRADIENT_KEY, LOSS_KEY, Result, type TrainTask, type WorkerTask, Word } from './protocol.js';
 
@@ -42,6 +44,7 @@ class TrainingWorker {
   private readonly barrier: Barrier;
   private readonly finished: Barrier;
   private readonly replica: Replica;
+  private readonly weightGradient: SharedWeightGradient;
   private readonly data: Dataset;
   private readonly evalData: Dataset | null;
   private readonly rule: UpdateRule;
@@ -59,7 +62,7 @@ class TrainingWorker {
   private endingStops = false;
 
   constructor(private readonly task: TrainTask) {
-    const { index, workers, spec, params, slots, optimizerState, packed, spinMicros } = task;
+    const { index, workers, spec, params, slots, optimizerState, packed, shards, spinMicros } = task;
     this.w = index;
     this.W = workers;
     this.control = new Control(task.control, workers);
@@ -72,7 +75,14 @@ class TrainingWorker {
     const model = new Model(spec, params, task.buffers.subarray(index * bufferCount, (index + 1) * bufferCount));
     const slot = slots.subarray(index * paramCount, (index + 1) * paramCount);
     this.minRows = minShardRows(model.spec);
-    this.replica = new Replica(model, shardCapacity(task.batchSize, workers, this.minRows), slot, model.buffers, packed);
+    const shard = shards[index];
+    this.replica = new Replica(model, shardCapacity(task.batchSize, workers, this.minRows), slot, {
+      buffers: model.buffers,
+      packed,
+      input: shard.input,
+      firstDz: shard.firstDz,
+    });
+    this.weightGradient = new SharedWeightGradient(this.control, index, model.layout, shards, slots, spinMicros);
     this.data = datasetFromShared(task.data);
     this.evalData = task.evalData && datasetFromShared(task.evalData);
     this.rule = updateRule(task.optimizer);
@@ -130,7 +140,9 @@ class TrainingWorker {
     const start = s * batchSize;
     const count = Math.min(batchSize, this.data.count - start);
     const stopOnNonFinite = ints[Word.StopOnNonFinite] !== 0;
-    this.injectFault(ints[Word.StepsBefore] + s + 1);
+    const step = ints[Word.StepsBefore] + s + 1;
+    this.injectFault(step);
+    this.weightGradient.begin(step);
 
     const t0 = performance.now();
     const active = activeWorkers(count, W, this.minRows);
@@ -141,12 +153,13 @@ class TrainingWorker {
     let key = 0;
     let chunkRows = 0;
     if (rows > 0) {
-      const out = this.replica.gradient(this.data, this.task.order, start + begin, rows, 1 / count);
+      const out = this.replica.gradient(this.data, this.task.order, start + begin, rows, 1 / count, this.weightGradient.compute);
       lossSum = out.lossSum;
       correct = out.correct;
       chunkRows = out.chunkRows;
       if (out.nonFinite) key = out.nonFinite.quantity === 'loss' ? LOSS_KEY : out.nonFinite.layer;
     }
+    if (!this.weightGradient.finish()) return false;
     const floats = control.floats;
     floats[control.result(w, Result.LossSum)] = lossSum;
     floats[control.result(w, Result.Correct)] = correct;
