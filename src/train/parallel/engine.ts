@@ -118,7 +118,8 @@ export class DataParallelEngine implements Engine {
       runningStats: model.buffers,
       buffers,
       slots,
-      packed: model.layout.layers.map((l, i) => allocatePackedWeight(l.inputs, l.outputs, i > 0)),
+      // A lone worker packs the weights inside its products as fast as it would beforehand.
+      packed: workers > 1 ? model.layout.layers.map((l, i) => allocatePackedWeight(l.inputs, l.outputs, i > 0)) : null,
       shards: Array.from({ length: workers }, () => shardBuffers(model, trainingRows(model.spec, shardCapacity(setup.batchSize, workers, minShardRows(model.spec))))),
       optimizer: setup.optimizer,
       optimizerState,

@@ -34,8 +34,8 @@ export interface TrainTask {
   buffers: Float32Array;
   /** W gradient slots of paramCount floats: worker w writes slot w, and sums its parameter slice over the slots into slot 0. */
   slots: Float32Array;
-  /** Per layer, its weights packed for the products: each worker packs the rows of its slice after updating them. */
-  packed: PackedWeight[];
+  /** Per layer, its weights packed for the products: each worker packs the rows of its slice after updating them (null: one worker). */
+  packed: PackedWeight[] | null;
   /** Per worker, the buffers of its shard that the others read when they take blocks of its first layer's weight gradient. */
   shards: ShardBuffers[];
   optimizer: OptimizerConfig;

@@ -153,7 +153,8 @@ class TrainingWorker {
     let key = 0;
     let chunkRows = 0;
     if (rows > 0) {
-      const out = this.replica.gradient(this.data, this.task.order, start + begin, rows, 1 / count, this.weightGradient.compute);
+      const share = W > 1 ? this.weightGradient.compute : undefined;
+      const out = this.replica.gradient(this.data, this.task.order, start + begin, rows, 1 / count, share);
       lossSum = out.lossSum;
       correct = out.correct;
       chunkRows = out.chunkRows;
