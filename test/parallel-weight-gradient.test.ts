@@ -13,22 +13,22 @@ import { Rng } from './reference.js';
 
 const layout = layoutOf(resolveSpec({ layers: [30, 50, 4] }));
 const { inputs, outputs } = layout.layers[0];
-const ROWS = [7, 5];
+const ROWS = [7, 5, 9];
 
-function setup() {
+function setup(workers = 2) {
   const rng = new Rng(3);
-  const control = Control.create(2);
+  const control = Control.create(workers);
   const random = (length: number) => {
     const x = sharedFloats(length);
     for (let i = 0; i < length; i++) x[i] = rng.uniform(-1, 1);
     return x;
   };
-  const shards: ShardBuffers[] = ROWS.map((rows) => ({
+  const shards: ShardBuffers[] = ROWS.slice(0, workers).map((rows) => ({
     input: random(rows * inputs),
     firstDz: random(rows * outputs),
     packedInput: alignedSharedFloats(native.packedBSize(inputs, rows)),
   }));
-  const slots = sharedFloats(2 * layout.paramCount).fill(NaN);
+  const slots = sharedFloats(workers * layout.paramCount).fill(NaN);
   const slot = (u: number) => slots.subarray(u * layout.paramCount, (u + 1) * layout.paramCount);
   return { control, shards, slots, slot };
 }
@@ -43,9 +43,9 @@ function expected(shard: ShardBuffers, rows: number) {
 }
 
 /** Worker u's blocks as published for `step`, none of them taken yet. */
-function publish(control: Control, shard: ShardBuffers, rows: number, step: number): void {
+function publish(control: Control, u: number, shard: ShardBuffers, rows: number, step: number): void {
   native.packB(false, inputs, rows, shard.input, inputs, 0, inputs, 0, rows, shard.packedInput);
-  const words = control.blocks(1);
+  const words = control.blocks(u);
   control.ints[words.rows] = rows;
   control.ints[words.next] = 0;
   control.ints[words.step] = step;
@@ -56,7 +56,7 @@ describe('the shared first-layer weight gradient', () => {
     const { control, shards, slots, slot } = setup();
     const zero = new SharedWeightGradient(control, 0, layout, shards, slots, 0);
     // Worker 1 published its blocks and took none: worker 0 takes its own, then all of worker 1's.
-    publish(control, shards[1], ROWS[1], 1);
+    publish(control, 1, shards[1], ROWS[1], 1);
     zero.begin(1);
     zero.compute(shards[0].input, shards[0].firstDz, ROWS[0]);
     expect(zero.finish()).toBe(true);
@@ -72,7 +72,7 @@ describe('the shared first-layer weight gradient', () => {
   it('with nothing of its own (an empty shard), publishes no blocks and still takes the others', () => {
     const { control, shards, slots, slot } = setup();
     const zero = new SharedWeightGradient(control, 0, layout, shards, slots, 0);
-    publish(control, shards[1], ROWS[1], 4);
+    publish(control, 1, shards[1], ROWS[1], 4);
     zero.begin(4);
     expect(zero.finish()).toBe(true);
     const own = control.blocks(0);
@@ -80,6 +80,17 @@ describe('the shared first-layer weight gradient', () => {
     expect(control.ints[own.next]).toBeGreaterThanOrEqual(1);
     expect(view(slot(1), layout.layers[0].weight)).toEqual(expected(shards[1], ROWS[1]).dW);
     expect(view(slot(0), layout.layers[0].weight).every(Number.isNaN)).toBe(true);
+  });
+
+  it('takes the blocks of every partner, three workers, whichever published first', () => {
+    const { control, shards, slots, slot } = setup(3);
+    const one = new SharedWeightGradient(control, 1, layout, shards, slots, 0);
+    publish(control, 0, shards[0], ROWS[0], 9);
+    publish(control, 2, shards[2], ROWS[2], 9);
+    one.begin(9);
+    one.compute(shards[1].input, shards[1].firstDz, ROWS[1]);
+    expect(one.finish()).toBe(true);
+    for (const u of [0, 1, 2]) expect(view(slot(u), layout.layers[0].weight)).toEqual(expected(shards[u], ROWS[u]).dW);
   });
 
   it('stops waiting for a partner that never publishes once the engine aborts', () => {

@@ -1,16 +1,15 @@
-// The first layer's weight gradient dW₁ = dZ₁ᵀ·X is the last product of a worker's backward pass
-// and about a third of its work (784-128-10: 12.8 of 38 MFLOP a 64-row shard). The workers share it
-// out in row blocks: each publishes its blocks, takes its own, then takes what is left of the
-// others', so a worker that finished early (the cores of a shared machine do not run at the same
-// speed from one step to the next) shortens the step instead of waiting at the barrier for the
-// slowest. Shards stay as they are; only who computes a block of a shard's product changes.
+// The first layer's weight gradient dW₁ = dZ₁ᵀ·X is the last product of a worker's backward pass:
+// half of its work for 784-128-10 (12.8 of 26 MFLOP a 64-row shard), a sixth for 784-1024-1024-10.
+// The workers share it out in row blocks: each publishes its blocks, takes its own, then takes what
+// is left of the others', so a worker that finished early (the cores of a shared machine do not run
+// at the same speed from one step to the next) shortens the step instead of waiting at the barrier
+// for the slowest. Shards stay as they are; only who computes a block of a shard's product changes.
 //
 // A block computes its rows of dW₁ exactly as the whole product would (each element sums the same
 // rows in the same order; X is packed once, as the whole product packs it), so the gradient has the
 // same bits whoever computed which block, and a single worker's are the serial engine's.
 import { native } from '../../native.js';
-import type { Layout } from '../../nn/layout.js';
-import { view } from '../../nn/layout.js';
+import { type Layout, view } from '../../nn/layout.js';
 import type { FirstLayerWeightGrad } from '../../nn/network.js';
 import { waitForChange } from './barrier.js';
 import type { Control, ShardBuffers } from './protocol.js';
@@ -37,6 +36,8 @@ export class SharedWeightGradient {
   private readonly dBias: Float32Array;
   private step = 0;
   private published = false;
+  /** Per worker, whether finish() took what was left of its blocks this step. */
+  private readonly helped: Uint8Array;
 
   constructor(
     private readonly control: Control,
@@ -53,6 +54,7 @@ export class SharedWeightGradient {
     const slot = (u: number) => slots.subarray(u * layout.paramCount, (u + 1) * layout.paramCount);
     this.dBias = view(slot(w), first.bias);
     this.words = shards.map((_, u) => control.blocks(u));
+    this.helped = new Uint8Array(shards.length);
     this.blocks = shards.map((shard, u) => {
       const dW = view(slot(u), first.weight);
       const list: Block[] = [];
@@ -97,13 +99,28 @@ export class SharedWeightGradient {
       Atomics.store(ints, this.words[this.w].next, this.blocks[this.w].length);
       this.publish();
     }
+    // Partners whose blocks are published first; wait (on one of the others) only when none is.
     const W = this.shards.length;
-    for (let i = 1; i < W; i++) {
-      const u = (this.w + i) % W;
-      const word = this.words[u].step;
-      for (let seen = Atomics.load(ints, word); seen !== this.step; seen = Atomics.load(ints, word))
-        if (!waitForChange(ints, word, seen, this.spinMicros)) return false;
-      this.take(u);
+    const helped = this.helped.fill(0);
+    for (let left = W - 1; left > 0; ) {
+      let waitOn = -1;
+      let seen = 0;
+      let took = false;
+      for (let i = 1; i < W && !took; i++) {
+        const u = (this.w + i) % W;
+        if (helped[u]) continue;
+        const stamp = Atomics.load(ints, this.words[u].step);
+        if (stamp === this.step) {
+          this.take(u);
+          helped[u] = 1;
+          left--;
+          took = true;
+        } else if (waitOn < 0) {
+          waitOn = u;
+          seen = stamp;
+        }
+      }
+      if (!took && !waitForChange(ints, this.words[waitOn].step, seen, this.spinMicros)) return false;
     }
     return true;
   }
