@@ -17,9 +17,9 @@ import { type UpdateRule, updateRule } from '../../optim/optimizer.js';
 import { census } from '../guard.js';
 import { Replica } from '../replica.js';
 import { Barrier, waitForChange } from './barrier.js';
-import { SharedWeightGradient } from './weight-gradient.js';
 import { activeWorkers, minShardRows, shardCapacity, shardStart, sliceBounds, weightRowsIn } from './partition.js';
 import { APPLIED, Command, Control, GRADIENT_KEY, LOSS_KEY, Result, type TrainTask, type WorkerTask, Word } from './protocol.js';
+import { SharedWeightGradient } from './weight-gradient.js';
 
 /**
  * The main thread is woken with progress at most this often (and at the end of the epoch). Each wake
