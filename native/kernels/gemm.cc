@@ -146,12 +146,19 @@ struct StridesB {
   StridesB(bool transB, int64_t ldb) : col(transB ? ldb : 1), depth(transB ? 1 : ldb) {}
 };
 
-// The five loops. bBlock(jc, nc, pc, kc) returns the packed kc×nc block of op(B) at (pc, jc):
-// packed on the spot, or found in a B packed beforehand.
+// The five loops, after the products with nothing to multiply. bBlock(kernel, blocks, jc, nc, pc,
+// kc) returns the packed kc×nc block of op(B) at (pc, jc): packed on the spot, or found in a B
+// packed beforehand.
 template <class BBlock>
-void gemmLoops(const ukr::MicroKernel& kernel, const Blocking& blocks, bool transA, int64_t m, int64_t n, int64_t k,
-               float alpha, const float* a, int64_t lda, const BBlock& bBlock, float beta, float* c, int64_t ldc,
-               const float* bias) {
+void gemmLoops(bool transA, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+               const BBlock& bBlock, float beta, float* c, int64_t ldc, const float* bias) {
+  if (m == 0 || n == 0) return;
+  if (k == 0 || alpha == 0) {
+    scaleAddBias(m, n, beta, c, ldc, bias);
+    return;
+  }
+  const ukr::MicroKernel& kernel = activeMicroKernel();
+  const Blocking blocks = blocksOf(kernel, m, n, k);
   float* pa = packedA.reserve(blocks.mc * blocks.kc);
   // Strides of op(A) by (row i, depth p).
   const int64_t aRow = transA ? 1 : lda, aDepth = transA ? lda : 1;
@@ -159,7 +166,7 @@ void gemmLoops(const ukr::MicroKernel& kernel, const Blocking& blocks, bool tran
     const int64_t nc = minimum(blocks.nc, n - jc);
     for (int64_t pc = 0; pc < k; pc += blocks.kc) {
       const int64_t kc = minimum(blocks.kc, k - pc);
-      const float* pb = bBlock(jc, nc, pc, kc);
+      const float* pb = bBlock(kernel, blocks, jc, nc, pc, kc);
       const float betaBlock = pc == 0 ? beta : 1.0f;
       const float* biasBlock = bias && pc + kc == k ? bias + jc : nullptr;
       for (int64_t ic = 0; ic < m; ic += blocks.mc) {
@@ -175,20 +182,14 @@ void gemmLoops(const ukr::MicroKernel& kernel, const Blocking& blocks, bool tran
 
 void sgemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
            const float* b, int64_t ldb, float beta, float* c, int64_t ldc, const float* bias) {
-  if (m == 0 || n == 0) return;
-  if (k == 0 || alpha == 0) {
-    scaleAddBias(m, n, beta, c, ldc, bias);
-    return;
-  }
-  const ukr::MicroKernel& kernel = activeMicroKernel();
-  const Blocking blocks = blocksOf(kernel, m, n, k);
-  float* pb = packedB.reserve(blocks.kc * blocks.nc);
   const StridesB sb(transB, ldb);
-  const auto packBlock = [&](int64_t jc, int64_t nc, int64_t pc, int64_t kc) {
+  const auto packBlock = [&](const ukr::MicroKernel& kernel, const Blocking& blocks, int64_t jc, int64_t nc, int64_t pc,
+                             int64_t kc) {
+    float* pb = packedB.reserve(blocks.kc * blocks.nc);
     kernel.packB(b + jc * sb.col + pc * sb.depth, sb.col, sb.depth, nc, kc, pb, kc * kernel.nr);
     return pb;
   };
-  gemmLoops(kernel, blocks, transA, m, n, k, alpha, a, lda, packBlock, beta, c, ldc, bias);
+  gemmLoops(transA, m, n, k, alpha, a, lda, packBlock, beta, c, ldc, bias);
 }
 
 int64_t packedBAlignment() { return activeMicroKernel().nr; }
@@ -216,17 +217,9 @@ void packB(bool transB, int64_t n, int64_t k, const float* b, int64_t ldb, int64
 
 void sgemmPackedB(bool transA, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
                   const float* packed, float beta, float* c, int64_t ldc, const float* bias) {
-  if (m == 0 || n == 0) return;
-  if (k == 0 || alpha == 0) {
-    scaleAddBias(m, n, beta, c, ldc, bias);
-    return;
-  }
-  const ukr::MicroKernel& kernel = activeMicroKernel();
-  const Blocking blocks = blocksOf(kernel, m, n, k);
-  const auto findBlock = [&](int64_t jc, int64_t nc, int64_t pc, int64_t) {
-    return packed + packedBlockOffset(kernel, k, jc, nc, pc);
-  };
-  gemmLoops(kernel, blocks, transA, m, n, k, alpha, a, lda, findBlock, beta, c, ldc, bias);
+  const auto findBlock = [&](const ukr::MicroKernel& kernel, const Blocking&, int64_t jc, int64_t nc, int64_t pc,
+                             int64_t) { return packed + packedBlockOffset(kernel, k, jc, nc, pc); };
+  gemmLoops(transA, m, n, k, alpha, a, lda, findBlock, beta, c, ldc, bias);
 }
 
 }  // namespace fcnn
