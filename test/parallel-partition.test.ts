@@ -56,6 +56,37 @@ describe('slices of the parameters', () => {
         }
   });
 
+  it('balance the cost when weight elements cost more, still cut on groups of rows', () => {
+    for (const layout of layouts)
+      for (let parts = 2; parts <= 8; parts++) {
+        const weightCost = (layer: number) => (layer === 0 ? 1.5 : 2);
+        const bounds = sliceBounds(layout, parts, 16, weightCost);
+        const costOf = (begin: number, end: number) => {
+          let cost = end - begin;
+          layout.layers.forEach((l, i) => {
+            const inside = Math.max(0, Math.min(end, l.weight.offset + l.weight.size) - Math.max(begin, l.weight.offset));
+            cost += inside * (weightCost(i) - 1);
+          });
+          return cost;
+        };
+        const total = costOf(0, layout.paramCount);
+        const widest = Math.max(...layout.layers.map((l) => l.inputs));
+        for (let w = 0; w < parts; w++) {
+          expect(bounds[w + 1]).toBeGreaterThanOrEqual(bounds[w]);
+          expect(costOf(bounds[w], bounds[w + 1])).toBeLessThanOrEqual(total / parts + 2 * (16 + 16 * widest));
+        }
+        for (const cut of bounds.slice(1, -1)) {
+          const matrix = layout.layers.find((l) => cut > l.weight.offset && cut < l.weight.offset + l.weight.size);
+          if (matrix) expect((cut - matrix.weight.offset) % (16 * matrix.inputs)).toBe(0);
+        }
+      }
+    // The big net on two workers: the first layer has one packed layout, the second two.
+    const big = layoutOf(resolveSpec({ layers: [784, 1024, 1024, 10] }));
+    const equal = sliceBounds(big, 2, 16)[1];
+    const weighted = sliceBounds(big, 2, 16, (layer) => (layer === 0 ? 3 / 2 : 4 / 2))[1];
+    expect(weighted).toBeGreaterThan(equal);
+  });
+
   it('give every weight row to exactly one worker, in groups that packB accepts', () => {
     for (const layout of layouts)
       for (const rowGroup of [8, 16])

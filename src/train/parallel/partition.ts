@@ -41,16 +41,32 @@ export function minShardRows(spec: ModelSpec): number {
 const ALIGN = 16;
 
 /**
- * Boundaries of the W slices of the parameter vector that the workers reduce, update and pack:
- * worker w owns [bounds[w], bounds[w + 1]). Nearly equal; inside a weight matrix, on a multiple of
- * `rowGroup` rows (the rows of one packed panel, which one worker writes whole), elsewhere on a
- * multiple of 16 floats.
+ * Boundaries of W slices of the parameter vector: worker w owns [bounds[w], bounds[w + 1]). Nearly
+ * equal in cost, an element of layer l's weight matrix costing weightCost(l) and any other element
+ * 1; inside a weight matrix cut on a multiple of `rowGroup` rows (the rows of one packed panel, which
+ * one worker writes whole), elsewhere on a multiple of 16 floats.
  */
-export function sliceBounds(layout: Layout, parts: number, rowGroup: number): number[] {
+export function sliceBounds(layout: Layout, parts: number, rowGroup: number, weightCost: (layer: number) => number = () => 1): number[] {
   const n = layout.paramCount;
+  const costs = layout.params.map((t) => {
+    const layer = layout.layers.findIndex((l) => l.weight === t);
+    return layer < 0 ? 1 : weightCost(layer);
+  });
+  const total = layout.params.reduce((sum, t, i) => sum + t.size * costs[i], 0);
   const bounds = [0];
   for (let w = 1; w < parts; w++) {
-    const cut = Math.min(n, Math.round((n * w) / parts / ALIGN) * ALIGN);
+    // The element at which the running cost reaches w/parts of the total.
+    let left = (total * w) / parts;
+    let at = n;
+    for (let i = 0; i < layout.params.length; i++) {
+      const t = layout.params[i];
+      if (left <= t.size * costs[i]) {
+        at = t.offset + left / costs[i];
+        break;
+      }
+      left -= t.size * costs[i];
+    }
+    const cut = Math.min(n, Math.round(at / ALIGN) * ALIGN);
     bounds.push(Math.max(bounds[w - 1], snapToRows(layout, cut, rowGroup)));
   }
   bounds.push(n);

@@ -33,10 +33,10 @@ export default function run(task: WorkerTask): void {
   if (task.kind === 'train') new TrainingWorker(task).serve();
 }
 
-/** The worker's slices of the parameter-shaped slabs: what it reduces, checks and updates. */
-interface Slices {
+/** The worker's slice of the parameter-shaped slabs that it updates (and whose weight rows it packs). */
+interface UpdateSlice {
   params: Float32Array;
-  /** The worker's slice of slot 0, where the reduced gradient lands. */
+  /** The slice of slot 0, where the reduced gradient is. */
   gradient: Float32Array;
   state: Float32Array[];
 }
@@ -54,9 +54,11 @@ class TrainingWorker {
   private readonly evalData: Dataset | null;
   private readonly rule: UpdateRule;
   private readonly minRows: number;
-  private readonly sliceBegin: number;
-  private readonly sliceEnd: number;
-  private readonly slices: Slices;
+  /** The slice of the slots it reduces into slot 0 and checks. */
+  private readonly reduceBegin: number;
+  private readonly reduceEnd: number;
+  private readonly reduced: Float32Array;
+  private readonly update: UpdateSlice;
   /** Per layer, the rows of its weight matrix in this worker's slice, which it packs. */
   private readonly packRows: [number, number][];
   /** Optimizer updates applied so far. */
@@ -92,15 +94,19 @@ class TrainingWorker {
     this.evalData = task.evalData && datasetFromShared(task.evalData);
     this.rule = updateRule(task.optimizer);
 
-    const bounds = sliceBounds(model.layout, workers, native.packedBAlignment());
-    const b = (this.sliceBegin = bounds[index]);
-    const e = (this.sliceEnd = bounds[index + 1]);
+    // Reducing costs the same for every element. Updating writes the parameter and its optimizer
+    // state, and a weight also its packed layouts: the update slices balance the floats written.
+    const rowGroup = native.packedBAlignment();
+    const reduce = sliceBounds(model.layout, workers, rowGroup);
+    this.reduceBegin = reduce[index];
+    this.reduceEnd = reduce[index + 1];
+    this.reduced = slots.subarray(this.reduceBegin, this.reduceEnd);
+    const writes = 1 + optimizerState.length;
+    const layouts = (layer: number) => (packed ? (packed[layer].inputGrad ? 2 : 1) : 0);
+    const update = sliceBounds(model.layout, workers, rowGroup, (layer) => (writes + layouts(layer)) / writes);
+    const [b, e] = [update[index], update[index + 1]];
     this.packRows = weightRowsIn(model.layout, b, e);
-    this.slices = {
-      params: params.subarray(b, e),
-      gradient: slots.subarray(b, e),
-      state: optimizerState.map((s) => s.subarray(b, e)),
-    };
+    this.update = { params: params.subarray(b, e), gradient: slots.subarray(b, e), state: optimizerState.map((s) => s.subarray(b, e)) };
   }
 
   /** Announces itself, then runs commands until Exit or abort. */
@@ -186,10 +192,10 @@ class TrainingWorker {
     // (a lone active shard's slot is the gradient itself).
     const t1 = performance.now();
     const { params, slots } = this.task;
-    const grads = this.slices.gradient;
+    const reduced = this.reduced;
     let top = 0;
-    if (grads.length > 0)
-      top = active > 1 ? native.reduceSlots(slots, active, params.length, this.sliceBegin, this.sliceEnd) : native.maxAbs(grads, grads.length);
+    if (reduced.length > 0)
+      top = active > 1 ? native.reduceSlots(slots, active, params.length, this.reduceBegin, this.reduceEnd) : native.maxAbs(reduced, reduced.length);
     ints[control.gradientBad(w)] = Number.isFinite(top) ? 0 : 1;
     totals.reduce += performance.now() - t1;
     if (!this.barrier.arrive()) return false;
@@ -199,10 +205,10 @@ class TrainingWorker {
       return this.endStep(s, stopOnNonFinite);
     }
     const t2 = performance.now();
-    const sl = this.slices;
+    const u = this.update;
     // Adam's bias correction counts applied updates: every worker counts the same ones.
     this.applied++;
-    if (grads.length > 0) this.rule.update(this.task.optimizer, sl.params, grads, sl.state, plan.lr[s], this.applied);
+    if (u.params.length > 0) this.rule.update(this.task.optimizer, u.params, u.gradient, u.state, plan.lr[s], this.applied);
     this.packWeights();
     if (w === 0) plan.status[s] = APPLIED;
     totals.update += performance.now() - t2;
