@@ -31,6 +31,29 @@ describe('replica', () => {
     expect(worst).toBeLessThan(1e-5);
   });
 
+  it('uses input and first-layer dz buffers given to it, and refuses ones too short, naming them', () => {
+    const model = createModel({ layers: [12, 9, 3] });
+    const grads = new Float32Array(model.layout.paramCount);
+    const input = new Float32Array(5 * 12);
+    const firstDz = new Float32Array(5 * 9);
+    const net = new Network(model, 5, grads, { input, firstDz });
+    expect(net.input.buffer).toBe(input.buffer);
+    expect(net.layers[0].dz.buffer).toBe(firstDz.buffer);
+    expect(() => new Network(model, 5, grads, { input: input.subarray(1) })).toThrow(
+      new RangeError('input holds 59 floats, fewer than the 60 the network needs'),
+    );
+    expect(() => new Network(model, 5, grads, { firstDz: firstDz.subarray(1) })).toThrow(
+      new RangeError('firstDz holds 44 floats, fewer than the 45 the network needs'),
+    );
+  });
+
+  it('refuses a shared first-layer weight gradient when accumulating over chunks', () => {
+    const model = createModel({ layers: [12, 9, 3] });
+    const net = new Network(model, 4, new Float32Array(model.layout.paramCount));
+    net.forward(4, 'train');
+    expect(() => net.backward(4, 1, true, () => {})).toThrow('a shared first-layer weight gradient cannot be accumulated over chunks');
+  });
+
   it('keeps a BatchNorm batch whole: its statistics belong to the whole batch', () => {
     const model = createModel({ layers: [4, 3, 2], norm: 'batch' });
     const replica = new Replica(model, 3 * TRAIN_CHUNK, new Float32Array(model.layout.paramCount));
