@@ -1,104 +1,161 @@
-// The shared first-layer weight gradient: a worker that takes another's blocks writes exactly what
-// that worker's own product would (same bits), its own db₁ and dW₁ too, and a wait for a partner that
-// never publishes ends when the engine aborts. Two workers are played in one thread here; the
-// engine's equivalence tests run them for real.
+// The weight gradients over the whole batch (weight-gradient.ts): whoever takes the blocks, each
+// layer's dW and db are one product over the batch's rows in order (the same bits), a short or empty
+// shard adds nothing, a non-finite block is flagged, a shard without a gradient ends the taking, and
+// a wait for a partner that never publishes ends when the engine aborts. Workers are played one
+// after another in this thread; the engine's equivalence tests run them for real.
 import { describe, expect, it } from 'vitest';
 import { native } from '../src/native.js';
 import { layoutOf, view } from '../src/nn/layout.js';
 import { alignedSharedFloats, sharedFloats } from '../src/nn/model.js';
-import { resolveSpec } from '../src/nn/spec.js';
-import { Control, type ShardBuffers, Word } from '../src/train/parallel/protocol.js';
-import { SharedWeightGradient } from '../src/train/parallel/weight-gradient.js';
+import { type ModelSpec, resolveSpec } from '../src/nn/spec.js';
+import { Control, type BatchBuffers, Word } from '../src/train/parallel/protocol.js';
+import { SharedWeightGradients } from '../src/train/parallel/weight-gradient.js';
 import { Rng } from './reference.js';
 
-const layout = layoutOf(resolveSpec({ layers: [30, 50, 4] }));
-const { inputs, outputs } = layout.layers[0];
-const ROWS = [7, 5, 9];
+const LAYERS = [30, 40, 20, 4];
 
-function setup(workers = 2) {
-  const rng = new Rng(3);
-  const control = Control.create(workers);
-  const random = (length: number) => {
-    const x = sharedFloats(length);
-    for (let i = 0; i < length; i++) x[i] = rng.uniform(-1, 1);
-    return x;
+/** W workers with shards of `capacity` rows; every buffer starts as NaN, so that whatever is read unwritten shows. */
+function setup(workers: number, capacity: number, spec: Partial<ModelSpec> = {}) {
+  const layout = layoutOf(resolveSpec({ layers: LAYERS, ...spec }));
+  const rows = workers * capacity;
+  const batch: BatchBuffers = {
+    capacity,
+    x: layout.layers.map((l) => sharedFloats(rows * l.inputs).fill(NaN)),
+    dz: layout.layers.map((l) => sharedFloats(rows * l.outputs).fill(NaN)),
+    packedX: layout.layers.map((l) => alignedSharedFloats(native.packedBSize(l.inputs, rows))),
   };
-  const shards: ShardBuffers[] = ROWS.slice(0, workers).map((rows) => ({
-    input: random(rows * inputs),
-    firstDz: random(rows * outputs),
-    packedInput: alignedSharedFloats(native.packedBSize(inputs, rows)),
-  }));
+  const control = Control.create(workers, layout.layers.length);
   const slots = sharedFloats(workers * layout.paramCount).fill(NaN);
-  const slot = (u: number) => slots.subarray(u * layout.paramCount, (u + 1) * layout.paramCount);
-  return { control, shards, slots, slot };
+  const gradients = Array.from({ length: workers }, (_, w) => new SharedWeightGradients(control, w, layout, batch, slots, 0));
+  return { layout, batch, control, slots, gradients };
 }
 
-/** What one product per worker gives: dW₁ = dZ₁ᵀ·X and db₁ = column sums of dZ₁. */
-function expected(shard: ShardBuffers, rows: number) {
-  const dW = new Float32Array(outputs * inputs);
-  native.sgemm(true, false, outputs, inputs, rows, 1, shard.firstDz, outputs, shard.input, inputs, 0, dW, inputs);
-  const db = new Float32Array(outputs);
-  native.columnSums(shard.firstDz, rows, outputs, db, 0);
-  return { dW, db };
+type Setup = ReturnType<typeof setup>;
+
+/** Fills rows [0, rows) of shard u's x and dz with random values, as its forward and backward passes would. */
+function fillShard({ layout, batch }: Setup, u: number, rows: number, rng: Rng): void {
+  layout.layers.forEach((l, i) => {
+    const x = batch.x[i].subarray(u * batch.capacity * l.inputs);
+    const dz = batch.dz[i].subarray(u * batch.capacity * l.outputs);
+    for (let j = 0; j < rows * l.inputs; j++) x[j] = rng.uniform(-1, 1);
+    for (let j = 0; j < rows * l.outputs; j++) dz[j] = rng.uniform(-1, 1);
+  });
 }
 
-/** Worker u's blocks as published for `step`, none of them taken yet. */
-function publish(control: Control, u: number, shard: ShardBuffers, rows: number, step: number): void {
-  native.packB(false, inputs, rows, shard.input, inputs, 0, inputs, 0, rows, shard.packedInput);
-  const words = control.blocks(u);
-  control.ints[words.rows] = rows;
-  control.ints[words.next] = 0;
-  control.ints[words.step] = step;
+/** Worker u's backward pass as far as the gradients see it: each layer published, from the last. */
+function backward({ layout, gradients }: Setup, u: number, rows: number): void {
+  for (let i = layout.layers.length - 1; i >= 0; i--) gradients[u].publish(i, rows);
 }
 
-describe('the shared first-layer weight gradient', () => {
-  it("gives the bits of each worker's own product, whoever computed its blocks", () => {
-    const { control, shards, slots, slot } = setup();
-    const zero = new SharedWeightGradient(control, 0, layout, shards, slots, 0);
-    // Worker 1 published its blocks and took none: worker 0 takes its own, then all of worker 1's.
-    publish(control, 1, shards[1], ROWS[1], 1);
-    zero.begin(1);
-    zero.compute(shards[0].input, shards[0].firstDz, ROWS[0]);
-    expect(zero.finish()).toBe(true);
-    expect(control.ints[control.blocks(1).next]).toBeGreaterThan(1);
+/** What one product over the batch's rows gives: dW = dZᵀ·X and db = the column sums of dZ, over the shards' rows in order. */
+function expected({ layout, batch }: Setup, shardRows: number[]) {
+  const total = shardRows.reduce((a, b) => a + b, 0);
+  return layout.layers.map((l, i) => {
+    const rowsOf = (buffer: Float32Array, width: number) => {
+      const out = new Float32Array(total * width);
+      let at = 0;
+      shardRows.forEach((rows, u) => {
+        out.set(buffer.subarray(u * batch.capacity * width, (u * batch.capacity + rows) * width), at);
+        at += rows * width;
+      });
+      return out;
+    };
+    const x = rowsOf(batch.x[i], l.inputs);
+    const dz = rowsOf(batch.dz[i], l.outputs);
+    const dW = new Float32Array(l.outputs * l.inputs);
+    native.sgemm(true, false, l.outputs, l.inputs, total, 1, dz, l.outputs, x, l.inputs, 0, dW, l.inputs);
+    const db = new Float32Array(l.outputs);
+    native.columnSums(dz, total, l.outputs, db, 0);
+    return { dW, db };
+  });
+}
 
-    for (const u of [0, 1]) {
-      const want = expected(shards[u], ROWS[u]);
-      expect(view(slot(u), layout.layers[0].weight)).toEqual(want.dW);
-      if (u === 0) expect(view(slot(u), layout.layers[0].bias)).toEqual(want.db);
-    }
+function slot0(s: Setup): Float32Array {
+  return s.slots.subarray(0, s.layout.paramCount);
+}
+
+describe('the weight gradients over the whole batch', () => {
+  it('give the bits of one product over the batch rows, shards of 5, 4 and 4 rows in 3 × 5 rows', () => {
+    const s = setup(3, 5);
+    const rng = new Rng(3);
+    const rows = [5, 4, 4];
+    rows.forEach((r, u) => fillShard(s, u, r, rng));
+    s.gradients.forEach((g) => g.begin(7, 3));
+    rows.forEach((r, u) => backward(s, u, r));
+    // Worker 1 takes every block (its partners have nothing left to take when they come).
+    expect(s.gradients[1].finish()).toBe(true);
+    expect(s.gradients[1].allFinite).toBe(true);
+    expected(s, rows).forEach((want, i) => {
+      expect(view(slot0(s), s.layout.layers[i].weight)).toEqual(want.dW);
+      expect(view(slot0(s), s.layout.layers[i].bias)).toEqual(want.db);
+    });
+    expect(s.gradients[0].finish()).toBe(true);
+    for (let i = 0; i < LAYERS.length - 1; i++) expect(s.control.ints[s.control.nextBlock(i)]).toBeGreaterThan(1);
+    s.gradients[0].reset();
+    for (let i = 0; i < LAYERS.length - 1; i++) expect(s.control.ints[s.control.nextBlock(i)]).toBe(0);
   });
 
-  it('with nothing of its own (an empty shard), publishes no blocks and still takes the others', () => {
-    const { control, shards, slots, slot } = setup();
-    const zero = new SharedWeightGradient(control, 0, layout, shards, slots, 0);
-    publish(control, 1, shards[1], ROWS[1], 4);
-    zero.begin(4);
-    expect(zero.finish()).toBe(true);
-    const own = control.blocks(0);
-    expect(control.ints[own.step]).toBe(4);
-    expect(control.ints[own.next]).toBeGreaterThanOrEqual(1);
-    expect(view(slot(1), layout.layers[0].weight)).toEqual(expected(shards[1], ROWS[1]).dW);
-    expect(view(slot(0), layout.layers[0].weight).every(Number.isNaN)).toBe(true);
+  it('an empty shard publishes zeros over whatever its rows held, and takes blocks too', () => {
+    const s = setup(3, 7);
+    const rng = new Rng(4);
+    const rows = [7, 6];
+    rows.forEach((r, u) => fillShard(s, u, r, rng));
+    s.gradients.forEach((g) => g.begin(2, 2));
+    rows.forEach((r, u) => backward(s, u, r));
+    expect(s.gradients[2].finish()).toBe(true);
+    expect(s.control.ints[s.control.published(2, 0)]).toBe(2);
+    expected(s, rows).forEach((want, i) => expect(view(slot0(s), s.layout.layers[i].weight)).toEqual(want.dW));
   });
 
-  it('takes the blocks of every partner, three workers, whichever published first', () => {
-    const { control, shards, slots, slot } = setup(3);
-    const one = new SharedWeightGradient(control, 1, layout, shards, slots, 0);
-    publish(control, 0, shards[0], ROWS[0], 9);
-    publish(control, 2, shards[2], ROWS[2], 9);
-    one.begin(9);
-    one.compute(shards[1].input, shards[1].firstDz, ROWS[1]);
-    expect(one.finish()).toBe(true);
-    for (const u of [0, 1, 2]) expect(view(slot(u), layout.layers[0].weight)).toEqual(expected(shards[u], ROWS[u]).dW);
+  it('flags a block that is not finite', () => {
+    const s = setup(2, 4);
+    const rng = new Rng(5);
+    [0, 1].forEach((u) => fillShard(s, u, 4, rng));
+    s.batch.dz[1][4 * 20 + 3] = Infinity; // shard 1 (from row 4), its row 0, unit 3 of the middle layer (20 wide)
+    s.gradients.forEach((g) => g.begin(1, 2));
+    [0, 1].forEach((u) => backward(s, u, 4));
+    expect(s.gradients[0].finish()).toBe(true);
+    expect(s.gradients[0].allFinite).toBe(false);
+  });
+
+  it("sums the norm layers' gradients over the active shards' slots", () => {
+    const s = setup(3, 3, { norm: 'layer' });
+    const rng = new Rng(6);
+    const rows = [3, 3, 2];
+    rows.forEach((r, u) => fillShard(s, u, r, rng));
+    const { paramCount } = s.layout;
+    const norms = s.layout.layers.flatMap((l) => (l.norm ? [l.norm.weight, l.norm.bias] : []));
+    for (const t of norms) for (let u = 0; u < 3; u++) for (let j = 0; j < t.size; j++) s.slots[u * paramCount + t.offset + j] = rng.uniform(-1, 1);
+    const want = norms.map((t) =>
+      Float32Array.from({ length: t.size }, (_, j) => {
+        const at = (u: number) => s.slots[u * paramCount + t.offset + j];
+        return Math.fround(Math.fround(at(0) + at(1)) + at(2));
+      }),
+    );
+    s.gradients.forEach((g) => g.begin(5, 3));
+    rows.forEach((r, u) => backward(s, u, r));
+    expect(s.gradients[0].finish()).toBe(true);
+    norms.forEach((t, k) => expect(view(slot0(s), t)).toEqual(want[k]));
+  });
+
+  it('a shard without a gradient (its forward pass was not finite) ends the taking for every worker', () => {
+    const s = setup(2, 4);
+    fillShard(s, 1, 4, new Rng(7));
+    s.gradients.forEach((g) => g.begin(3, 2));
+    backward(s, 1, 4);
+    expect(s.gradients[0].finish()).toBe(true);
+    expect(s.control.ints[s.control.published(0, 0)]).toBe(-3);
+    expect(s.gradients[1].finish()).toBe(true);
+    expect(slot0(s).every(Number.isNaN)).toBe(true);
   });
 
   it('stops waiting for a partner that never publishes once the engine aborts', () => {
-    const { control, shards, slots } = setup();
-    const zero = new SharedWeightGradient(control, 0, layout, shards, slots, 0);
-    zero.begin(2);
+    const s = setup(2, 4);
+    fillShard(s, 0, 4, new Rng(8));
+    s.gradients[0].begin(2, 2);
+    backward(s, 0, 4);
     // (finish() blocks this thread: the abort is raised before it, as a failing worker's would be.)
-    Atomics.store(control.ints, Word.Abort, 1);
-    expect(zero.finish()).toBe(false);
+    Atomics.store(s.control.ints, Word.Abort, 1);
+    expect(s.gradients[0].finish()).toBe(false);
   });
 });

@@ -28,18 +28,17 @@ export function denseForward(p: DenseParams, x: Float32Array, rows: number, z: F
   else native.sgemm(false, true, rows, p.outputs, p.inputs, 1, x, p.inputs, p.weight, p.inputs, 0, z, p.outputs, p.bias);
 }
 
-/**
- * Writes dW and db (adds to them when accumulating over the chunks of a batch); writes dx unless it
- * is null (the first layer needs no input gradient).
- */
-export function denseBackward(
-  p: DenseParams, x: Float32Array, dz: Float32Array, rows: number,
-  dW: Float32Array, db: Float32Array, dx: Float32Array | null, accumulate = false,
+/** Writes dW and db (adds to them when accumulating over the chunks of a batch). */
+export function denseWeightGradient(
+  p: DenseParams, x: Float32Array, dz: Float32Array, rows: number, dW: Float32Array, db: Float32Array, accumulate = false,
 ): void {
   const beta = accumulate ? 1 : 0;
   native.sgemm(true, false, p.outputs, p.inputs, rows, 1, dz, p.outputs, x, p.inputs, beta, dW, p.inputs);
   native.columnSums(dz, rows, p.outputs, db, beta);
-  if (!dx) return;
+}
+
+/** Writes dx = dz·W, the gradient passed to the layer below. */
+export function denseInputGradient(p: DenseParams, dz: Float32Array, rows: number, dx: Float32Array): void {
   if (p.packed?.inputGrad) native.sgemmPackedB(false, rows, p.inputs, p.outputs, 1, dz, p.outputs, p.packed.inputGrad, 0, dx, p.inputs);
   else native.sgemm(false, false, rows, p.inputs, p.outputs, 1, dz, p.outputs, p.weight, p.inputs, 0, dx, p.inputs);
 }

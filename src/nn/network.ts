@@ -3,7 +3,7 @@
 // the algorithm, layer by layer; callers fill `input` (and `labels`) first.
 import { native } from '../native.js';
 import { type ActivationFn, hiddenActivation } from './activations.js';
-import { type DenseParams, type PackedWeight, denseBackward, denseForward } from './dense.js';
+import { type DenseParams, type PackedWeight, denseForward, denseInputGradient, denseWeightGradient } from './dense.js';
 import { view } from './layout.js';
 import { headBackward, headForward } from './loss.js';
 import type { Model } from './model.js';
@@ -17,16 +17,20 @@ export interface NetworkOptions {
   buffers?: Float32Array;
   /** Per layer, its weights packed for the products (kept current by the caller). */
   packed?: PackedWeight[] | null;
-  /** The input buffer (capacity × inputs) and the first layer's dz (capacity × its outputs), when others must see them. */
-  input?: Float32Array;
-  firstDz?: Float32Array;
+  /**
+   * Per layer, the buffers of its input x (capacity × its inputs: the network's input, then the hidden
+   * layers' activations) and of its dz (capacity × its outputs), when others must read them.
+   */
+  x?: Float32Array[];
+  dz?: Float32Array[];
 }
 
 /**
- * Computes the first layer's weight and bias gradient in place of backward's own product, from the
- * layer's input x and dz over `rows` rows (the data-parallel workers share this product).
+ * Takes over layer `layer`'s weight and bias gradient from backward, called as soon as the layer's dz
+ * over `rows` rows is complete (in the buffers given as options.x and options.dz): the data-parallel
+ * workers compute these products over the whole batch, each gradient once, not each over its shard.
  */
-export type FirstLayerWeightGrad = (x: Float32Array, dz: Float32Array, rows: number) => void;
+export type WeightGradientHook = (layer: number, rows: number) => void;
 
 /** Everything one layer keeps between its forward and backward pass. */
 export interface LayerState {
@@ -59,7 +63,8 @@ export class Network {
     this.capacity = capacity;
     this.activation = hiddenActivation(model.spec);
     const { buffers = model.buffers, packed = null } = options;
-    this.input = sized('input', options.input, capacity * model.inputs);
+    this.input = given('x', options.x, 0, capacity * model.inputs);
+    const last = model.layout.layers.length - 1;
     this.labels = new Int32Array(capacity);
     const g = grads ?? new Float32Array(model.layout.paramCount);
     this.layers = model.layout.layers.map((l, i) => {
@@ -69,9 +74,9 @@ export class Network {
       const state: LayerState = {
         dense,
         z: rowsByOut(),
-        a: rowsByOut(),
+        a: i < last ? given('x', options.x, i + 1, capacity * l.outputs) : rowsByOut(),
         da: grads ? rowsByOut() : new Float32Array(0),
-        dz: !grads ? new Float32Array(0) : i === 0 ? sized('firstDz', options.firstDz, capacity * l.outputs) : rowsByOut(),
+        dz: grads ? given('dz', options.dz, i, capacity * l.outputs) : new Float32Array(0),
         dWeight: view(g, l.weight),
         dBias: view(g, l.bias),
       };
@@ -125,12 +130,13 @@ export class Network {
   /**
    * Writes the gradient of scale × (summed loss of the last forward) into the gradient slab, or adds
    * it there when accumulating over the chunks of a larger batch (networks without norm layers only:
-   * a norm's statistics belong to the whole batch).
+   * a norm's statistics belong to the whole batch). With `weightGrads`, the dense layers' weight and
+   * bias gradients are left to it.
    */
-  backward(rows: number, scale: number, accumulate = false, firstWeightGrad?: FirstLayerWeightGrad): void {
+  backward(rows: number, scale: number, accumulate = false, weightGrads?: WeightGradientHook): void {
     this.checkRows(rows);
     if (accumulate && this.spec.norm !== 'none') throw new Error('gradients of a network with norm layers cannot be accumulated over chunks');
-    if (accumulate && firstWeightGrad) throw new Error('a shared first-layer weight gradient cannot be accumulated over chunks');
+    if (accumulate && weightGrads) throw new Error('weight gradients left to a hook cannot be accumulated over chunks');
     const last = this.layers.length - 1;
     const head = this.layers[last];
     headBackward(this.spec, head.z, head.a, this.labels, head.da, head.dz, rows, head.dense.outputs, scale);
@@ -138,9 +144,11 @@ export class Network {
       const L = this.layers[i];
       const x = i > 0 ? this.layers[i - 1].a : this.input;
       const below = i > 0 ? this.layers[i - 1] : null;
-      if (i === 0 && firstWeightGrad) firstWeightGrad(x, L.dz, rows);
-      else denseBackward(L.dense, x, L.dz, rows, L.dWeight, L.dBias, below ? below.da : null, accumulate);
-      if (below) this.activationAndNormBackward(below, rows);
+      if (weightGrads) weightGrads(i, rows);
+      else denseWeightGradient(L.dense, x, L.dz, rows, L.dWeight, L.dBias, accumulate);
+      if (!below) continue;
+      denseInputGradient(L.dense, L.dz, rows, below.da);
+      this.activationAndNormBackward(below, rows);
     }
   }
 
@@ -167,9 +175,10 @@ export class Network {
   }
 }
 
-/** A buffer given by the caller, checked to be big enough, or a new one. */
-function sized(name: string, given: Float32Array | undefined, length: number): Float32Array {
-  if (!given) return new Float32Array(length);
-  if (given.length < length) throw new RangeError(`${name} holds ${given.length} floats, fewer than the ${length} the network needs`);
-  return given.subarray(0, length);
+/** Buffer j of a list given by the caller, checked to be big enough, or a new one when there is no list. */
+function given(name: string, list: Float32Array[] | undefined, j: number, length: number): Float32Array {
+  if (!list) return new Float32Array(length);
+  const buffer = list[j];
+  if (!buffer || buffer.length < length) throw new RangeError(`${name}[${j}] holds ${buffer?.length ?? 0} floats, fewer than the ${length} the network needs`);
+  return buffer.subarray(0, length);
 }

@@ -25,7 +25,7 @@ import { identity } from '../serial.js';
 import { minShardRows, shardCapacity } from './partition.js';
 import { type WorkerPool, createPool } from './pool.js';
 import {
-  APPLIED, Command, Control, type EpochBuffers, type FaultForTesting, GRADIENT_KEY, LOSS_KEY, Result, type ShardBuffers, type TrainTask,
+  APPLIED, Command, Control, type EpochBuffers, type FaultForTesting, GRADIENT_KEY, LOSS_KEY, Result, type BatchBuffers, type TrainTask,
   Word, createEpochBuffers,
 } from './protocol.js';
 
@@ -105,8 +105,12 @@ export class DataParallelEngine implements Engine {
     const evalData = setup.evalData ? shareable('evalData', setup.evalData) : null;
 
     const { paramCount, bufferCount } = model.layout;
-    const control = Control.create(workers);
-    const slots = sharedFloats(workers * paramCount);
+    const control = Control.create(workers, model.layout.layers.length);
+    // The weight gradients are computed over the whole batch unless a shard runs in chunks.
+    const capacity = shardCapacity(setup.batchSize, workers, minShardRows(model.spec));
+    const shared = workers > 1 && trainingRows(model.spec, capacity) >= capacity;
+    // Summed over the batch, the dense layers' gradients need one slot; norm layers still one per worker.
+    const slots = sharedFloats((shared && model.spec.norm === 'none' ? 1 : workers) * paramCount);
     const buffers = sharedFloats(workers * bufferCount);
     for (let w = 0; w < workers; w++) buffers.set(model.buffers, w * bufferCount);
     const plan = createEpochBuffers(batchesIn(setup));
@@ -120,7 +124,7 @@ export class DataParallelEngine implements Engine {
       slots,
       // A lone worker packs the weights inside its products as fast as it would beforehand.
       packed: workers > 1 ? model.layout.layers.map((l, i) => allocatePackedWeight(l.inputs, l.outputs, i > 0)) : null,
-      shards: Array.from({ length: workers }, () => shardBuffers(model, trainingRows(model.spec, shardCapacity(setup.batchSize, workers, minShardRows(model.spec))))),
+      batch: shared ? batchBuffers(model, workers, capacity) : null,
       optimizer: setup.optimizer,
       optimizerState,
       order,
@@ -314,13 +318,15 @@ export class DataParallelEngine implements Engine {
   }
 }
 
-/** A worker's shard buffers for a training network of `rows` rows. */
-function shardBuffers(model: Model, rows: number): ShardBuffers {
-  const { inputs, outputs } = model.layout.layers[0];
+/** The batch buffers of `workers` shards of `capacity` rows. */
+function batchBuffers(model: Model, workers: number, capacity: number): BatchBuffers {
+  const { layers } = model.layout;
+  const rows = workers * capacity;
   return {
-    input: sharedFloats(rows * inputs),
-    firstDz: sharedFloats(rows * outputs),
-    packedInput: alignedSharedFloats(native.packedBSize(inputs, rows)),
+    capacity,
+    x: layers.map((l) => sharedFloats(rows * l.inputs)),
+    dz: layers.map((l) => sharedFloats(rows * l.outputs)),
+    packedX: layers.map((l) => alignedSharedFloats(native.packedBSize(l.inputs, rows))),
   };
 }
 

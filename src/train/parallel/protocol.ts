@@ -32,12 +32,20 @@ export interface TrainTask {
   runningStats: Float32Array;
   /** W private copies of the BatchNorm running statistics, bufferCount floats each. */
   buffers: Float32Array;
-  /** W gradient slots of paramCount floats: worker w writes slot w, and sums its parameter slice over the slots into slot 0. */
+  /**
+   * Gradient slots of paramCount floats: W of them, worker w writing slot w and summing its parameter
+   * slice over the slots into slot 0. With batch buffers, the dense layers' gradients are computed
+   * into slot 0 over the whole batch and a worker's slot holds only its norm layers' gradients: a
+   * model without norm layers has only slot 0.
+   */
   slots: Float32Array;
   /** Per layer, its weights packed for the products: each worker packs the rows of its slice after updating them (null: one worker). */
   packed: PackedWeight[] | null;
-  /** Per worker, the buffers of its shard that the others read when they take blocks of its first layer's weight gradient. */
-  shards: ShardBuffers[];
+  /**
+   * What the weight gradients over the whole batch read (weight-gradient.ts); null when a shard runs
+   * in chunks, or with one worker.
+   */
+  batch: BatchBuffers | null;
   optimizer: OptimizerConfig;
   optimizerState: Float32Array[];
   order: Int32Array;
@@ -53,16 +61,19 @@ export interface TrainTask {
 }
 
 /**
- * What a worker's first-layer weight gradient dW₁ = dZ₁ᵀ·X reads, in shared memory so that any worker
- * can compute blocks of it (weight-gradient.ts).
+ * Per layer, what its weight gradient dW = dZᵀ·X over the whole batch reads, in shared memory so that
+ * any worker can compute blocks of it. Each holds W × capacity rows, worker w's shard network using
+ * rows [w·capacity, (w + 1)·capacity) as its own buffer: the batch's rows in order, with rows of
+ * zeros after a shard shorter than the capacity.
  */
-export interface ShardBuffers {
-  /** The shard's gathered input X (capacity × inputs): the network's input buffer. */
-  input: Float32Array;
-  /** dZ₁ (capacity × first layer outputs): the network's first-layer dz buffer. */
-  firstDz: Float32Array;
-  /** X packed as op(B) of the product (packB), once per step. */
-  packedInput: Float32Array;
+export interface BatchBuffers {
+  /** Rows of one shard. */
+  capacity: number;
+  /** The layer's input X: the network's input, then the hidden layers' activations. */
+  x: Float32Array[];
+  dz: Float32Array[];
+  /** X packed as op(B) of the product (packB), each worker packing its rows' depths. */
+  packedX: Float32Array[];
 }
 
 /** An empty task: measures the pool's per-task dispatch cost. */
@@ -142,32 +153,28 @@ const RECORD = 8;
 enum WorkerWord {
   /** Its first non-finite layer in the step's forward pass (0, a layer, or LOSS_KEY). */
   ForwardKey = 0,
-  /** 1 when its slice of the reduced gradient is not finite. */
+  /** 1 when the part of the step's gradient that it summed or computed is not finite. */
   GradientBad,
-  /** The step (counted over epochs, from 1) whose first-layer weight-gradient blocks it has published. */
-  BlocksStep,
-  /** The next of those blocks to take (any worker takes one with Atomics.add). */
-  NextBlock,
-  /** Rows of its shard in that step. */
-  BlockRows,
 }
-const WORKER_WORDS = WorkerWord.BlockRows + 1;
+const WORKER_WORDS = WorkerWord.GradientBad + 1;
 
 /** Typed views of the control block; the same class on both sides. */
 export class Control {
   readonly ints: Int32Array;
   readonly floats: Float64Array;
 
+  /** `layers`: the model's dense layers. */
   constructor(
     readonly buffer: SharedArrayBuffer,
     readonly workers: number,
+    readonly layers: number,
   ) {
-    this.ints = new Int32Array(buffer, 0, WORDS + WORKER_WORDS * workers);
-    this.floats = new Float64Array(buffer, floatsOffset(workers), RECORD * workers);
+    this.ints = new Int32Array(buffer, 0, intCount(workers, layers));
+    this.floats = new Float64Array(buffer, floatsOffset(workers, layers), RECORD * workers);
   }
 
-  static create(workers: number): Control {
-    return new Control(new SharedArrayBuffer(floatsOffset(workers) + 8 * RECORD * workers), workers);
+  static create(workers: number, layers: number): Control {
+    return new Control(new SharedArrayBuffer(floatsOffset(workers, layers) + 8 * RECORD * workers), workers, layers);
   }
 
   /** Index in ints of worker w's forward key (0, a layer, or LOSS_KEY). */
@@ -175,14 +182,23 @@ export class Control {
     return this.word(WorkerWord.ForwardKey, w);
   }
 
-  /** Index in ints of worker w's flag: its slice of the reduced gradient is not finite. */
+  /** Index in ints of worker w's flag: the part of the gradient it summed or computed is not finite. */
   gradientBad(w: number): number {
     return this.word(WorkerWord.GradientBad, w);
   }
 
-  /** Indices in ints of worker w's published weight-gradient blocks: their step, the next to take, its shard's rows. */
-  blocks(w: number): { step: number; next: number; rows: number } {
-    return { step: this.word(WorkerWord.BlocksStep, w), next: this.word(WorkerWord.NextBlock, w), rows: this.word(WorkerWord.BlockRows, w) };
+  /**
+   * Index in ints of the step (counted over epochs, from 1) for which worker w's shard has the
+   * layer's dZ and packed X ready, or its negative when the shard has none that step (its forward
+   * pass was not finite).
+   */
+  published(w: number, layer: number): number {
+    return WORDS + WORKER_WORDS * this.workers + layer * this.workers + w;
+  }
+
+  /** Index in ints of the next block of the layer's weight gradient to take (any worker takes one with Atomics.add). */
+  nextBlock(layer: number): number {
+    return WORDS + (WORKER_WORDS + this.layers) * this.workers + layer;
   }
 
   /** The first forward-pass problem over all workers (the lowest key), or 0 when there is none. */
@@ -195,7 +211,7 @@ export class Control {
     return worst;
   }
 
-  /** Whether any worker found its slice of the reduced gradient not finite. */
+  /** Whether any worker found its part of the gradient not finite. */
   anyGradientBad(): boolean {
     for (let w = 0; w < this.workers; w++) if (this.ints[this.gradientBad(w)] !== 0) return true;
     return false;
@@ -211,7 +227,11 @@ export class Control {
   }
 }
 
+function intCount(workers: number, layers: number): number {
+  return WORDS + (WORKER_WORDS + layers) * workers + layers;
+}
+
 /** The floats start on a cache line after the ints. */
-function floatsOffset(workers: number): number {
-  return Math.ceil(((WORDS + WORKER_WORDS * workers) * 4) / 64) * 64;
+function floatsOffset(workers: number, layers: number): number {
+  return Math.ceil((intCount(workers, layers) * 4) / 64) * 64;
 }

@@ -3,11 +3,13 @@
 // loops on the control block until told to exit. The workers run a whole epoch on their own, the
 // main thread only reading the outcomes as they come (waking it every step would cost more than a
 // small step's synchronization), each step being:
-//   gather its shard → forward → backward into its slot, the first layer's weight gradient in
-//   blocks shared with the others (weight-gradient.ts) → barrier →
-//   reduce its 1/W slice of the slots into slot 0, check it → barrier →
+//   gather its shard → forward → backward, publishing each layer's dZ → take blocks of the weight
+//   gradients over the whole batch, checking them (weight-gradient.ts) → barrier →
 //   update its slice, pack the weight rows in it → barrier.
-// The packed weights are what every worker's products read (each packs 1/W of them, not all).
+// A shard too large for one chunk accumulates its gradient over the chunks in its own slot instead;
+// then, before the update, each worker sums its 1/W slice of the slots into slot 0 and checks it
+// (a reduce-scatter), between two barriers. The packed weights are what every worker's products read
+// (each packs 1/W of them, not all).
 import { performance } from 'node:perf_hooks';
 import { type Dataset, datasetFromShared } from '../../data/dataset.js';
 import { native } from '../../native.js';
@@ -19,7 +21,7 @@ import { Replica } from '../replica.js';
 import { Barrier, waitForChange } from './barrier.js';
 import { activeWorkers, minShardRows, shardCapacity, shardStart, sliceBounds, weightRowsIn } from './partition.js';
 import { APPLIED, Command, Control, GRADIENT_KEY, LOSS_KEY, Result, type TrainTask, type WorkerTask, Word } from './protocol.js';
-import { SharedWeightGradient } from './weight-gradient.js';
+import { SharedWeightGradients, shardRows } from './weight-gradient.js';
 
 /**
  * The main thread is woken with progress at most this often (and at the end of the epoch). Each wake
@@ -49,12 +51,13 @@ class TrainingWorker {
   private readonly barrier: Barrier;
   private readonly finished: Barrier;
   private readonly replica: Replica;
-  private readonly weightGradient: SharedWeightGradient;
+  /** Null when the shards run in chunks (or with one worker): the gradient is then summed over the slots. */
+  private readonly weightGrads: SharedWeightGradients | null;
   private readonly data: Dataset;
   private readonly evalData: Dataset | null;
   private readonly rule: UpdateRule;
   private readonly minRows: number;
-  /** The slice of the slots it reduces into slot 0 and checks. */
+  /** The slice of the slots it reduces into slot 0 and checks (without shared weight gradients). */
   private readonly reduceBegin: number;
   private readonly reduceEnd: number;
   private readonly reduced: Float32Array;
@@ -69,10 +72,10 @@ class TrainingWorker {
   private endingStops = false;
 
   constructor(private readonly task: TrainTask) {
-    const { index, workers, spec, params, slots, optimizerState, packed, shards, spinMicros } = task;
+    const { index, workers, spec, params, slots, optimizerState, packed, batch, spinMicros } = task;
     this.w = index;
     this.W = workers;
-    this.control = new Control(task.control, workers);
+    this.control = new Control(task.control, workers, spec.layers.length - 1);
     this.ints = this.control.ints;
     this.barrier = new Barrier(this.ints, workers, Word.BarrierArrived, Word.BarrierGeneration, spinMicros);
     this.finished = new Barrier(this.ints, workers, Word.FinishedArrived, Word.Finished, spinMicros);
@@ -80,16 +83,16 @@ class TrainingWorker {
     const paramCount = params.length;
     const bufferCount = task.buffers.length / workers;
     const model = new Model(spec, params, task.buffers.subarray(index * bufferCount, (index + 1) * bufferCount));
-    const slot = slots.subarray(index * paramCount, (index + 1) * paramCount);
+    // One slot for all: a network whose weight gradients are left to the hook writes none of it.
+    const slotIndex = slots.length > paramCount ? index : 0;
+    const slot = slots.subarray(slotIndex * paramCount, (slotIndex + 1) * paramCount);
     this.minRows = minShardRows(model.spec);
-    const shard = shards[index];
     this.replica = new Replica(model, shardCapacity(task.batchSize, workers, this.minRows), slot, {
       buffers: model.buffers,
       packed,
-      input: shard.input,
-      firstDz: shard.firstDz,
+      ...(batch && shardRows(batch, model.layout, index)),
     });
-    this.weightGradient = new SharedWeightGradient(this.control, index, model.layout, shards, slots, spinMicros);
+    this.weightGrads = batch && new SharedWeightGradients(this.control, index, model.layout, batch, slots, spinMicros);
     this.data = datasetFromShared(task.data);
     this.evalData = task.evalData && datasetFromShared(task.evalData);
     this.rule = updateRule(task.optimizer);
@@ -153,33 +156,37 @@ class TrainingWorker {
     const stopOnNonFinite = ints[Word.StopOnNonFinite] !== 0;
     const step = ints[Word.StepsBefore] + s + 1;
     this.injectFault(step);
-    this.weightGradient.begin(step);
 
     const t0 = performance.now();
     const active = activeWorkers(count, W, this.minRows);
     const begin = shardStart(count, active, w);
     const rows = shardStart(count, active, w + 1) - begin;
+    const shared = this.weightGrads;
+    shared?.begin(step, active);
     let lossSum = 0;
     let correct = 0;
     let key = 0;
     let chunkRows = 0;
     if (rows > 0) {
-      const share = W > 1 ? this.weightGradient.compute : undefined;
-      const out = this.replica.gradient(this.data, this.task.order, start + begin, rows, 1 / count, share);
+      const out = this.replica.gradient(this.data, this.task.order, start + begin, rows, 1 / count, shared?.publish);
       lossSum = out.lossSum;
       correct = out.correct;
       chunkRows = out.chunkRows;
       if (out.nonFinite) key = out.nonFinite.quantity === 'loss' ? LOSS_KEY : out.nonFinite.layer;
     }
-    if (!this.weightGradient.finish()) return false;
+    if (shared && !shared.finish()) return false;
     const floats = control.floats;
     floats[control.result(w, Result.LossSum)] = lossSum;
     floats[control.result(w, Result.Correct)] = correct;
     ints[control.forwardKey(w)] = key;
+    if (shared) ints[control.gradientBad(w)] = shared.allFinite ? 0 : 1;
     totals.gradient += performance.now() - t0;
     if (!this.barrier.arrive()) return false;
 
-    if (w === 0) this.publishShards(s, active);
+    if (w === 0) {
+      this.publishShards(s, active);
+      shared?.reset();
+    }
     // Every worker reads the same keys and flags, so all of them skip the step, or none.
     const worst = control.worstForwardKey();
     if (worst !== 0) {
@@ -187,18 +194,7 @@ class TrainingWorker {
       if (w === 0) plan.status[s] = worst;
       return this.endStep(s, stopOnNonFinite);
     }
-
-    // Empty shards are the last ones: their slots are left out of the sum, which lands in slot 0
-    // (a lone active shard's slot is the gradient itself).
-    const t1 = performance.now();
-    const { params, slots } = this.task;
-    const reduced = this.reduced;
-    let top = 0;
-    if (reduced.length > 0)
-      top = active > 1 ? native.reduceSlots(slots, active, params.length, this.reduceBegin, this.reduceEnd) : native.maxAbs(reduced, reduced.length);
-    ints[control.gradientBad(w)] = Number.isFinite(top) ? 0 : 1;
-    totals.reduce += performance.now() - t1;
-    if (!this.barrier.arrive()) return false;
+    if (!shared && !this.reduceSlots(active, totals)) return false;
 
     if (control.anyGradientBad()) {
       if (w === 0) plan.status[s] = GRADIENT_KEY;
@@ -213,6 +209,22 @@ class TrainingWorker {
     if (w === 0) plan.status[s] = APPLIED;
     totals.update += performance.now() - t2;
     return this.endStep(s, false);
+  }
+
+  /**
+   * Sums this worker's slice of the active shards' slots into slot 0 and checks it (empty shards are
+   * the last ones; a lone active shard's slot is the gradient itself); false when the engine aborted.
+   */
+  private reduceSlots(active: number, totals: { reduce: number }): boolean {
+    const t = performance.now();
+    const { params, slots } = this.task;
+    const reduced = this.reduced;
+    let top = 0;
+    if (reduced.length > 0)
+      top = active > 1 ? native.reduceSlots(slots, active, params.length, this.reduceBegin, this.reduceEnd) : native.maxAbs(reduced, reduced.length);
+    this.ints[this.control.gradientBad(this.w)] = Number.isFinite(top) ? 0 : 1;
+    totals.reduce += performance.now() - t;
+    return this.barrier.arrive();
   }
 
   /** Packs the weight rows of this worker's slice; the next barrier makes every packed weight whole. */
