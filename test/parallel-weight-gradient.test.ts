@@ -3,19 +3,23 @@
 // shard adds nothing, a non-finite block is flagged, a shard without a gradient ends the taking, and
 // a wait for a partner that never publishes ends when the engine aborts. Workers are played one
 // after another in this thread; the engine's equivalence tests run them for real.
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { native } from '../src/native.js';
 import { layoutOf, view } from '../src/nn/layout.js';
 import { alignedSharedFloats, sharedFloats } from '../src/nn/model.js';
 import { type ModelSpec, resolveSpec } from '../src/nn/spec.js';
 import { Control, type BatchBuffers, Word } from '../src/train/parallel/protocol.js';
-import { SharedWeightGradients } from '../src/train/parallel/weight-gradient.js';
+import { type BlockUpdate, SharedWeightGradients, weightBlocks } from '../src/train/parallel/weight-gradient.js';
 import { Rng } from './reference.js';
 
 const LAYERS = [30, 40, 20, 4];
 
-/** W workers with shards of `capacity` rows; every buffer starts as NaN, so that whatever is read unwritten shows. */
-function setup(workers: number, capacity: number, spec: Partial<ModelSpec> = {}) {
+/**
+ * W workers with shards of `capacity` rows; every buffer starts as NaN, so that whatever is read
+ * unwritten shows. `update` goes with the blocks when the gradient is bounded (null: never).
+ */
+function setup(workers: number, capacity: number, spec: Partial<ModelSpec> = {}, update: BlockUpdate | null = null) {
   const layout = layoutOf(resolveSpec({ layers: LAYERS, ...spec }));
   const rows = workers * capacity;
   const batch: BatchBuffers = {
@@ -26,7 +30,7 @@ function setup(workers: number, capacity: number, spec: Partial<ModelSpec> = {})
   };
   const control = Control.create(workers, layout.layers.length);
   const slots = sharedFloats(workers * layout.paramCount).fill(NaN);
-  const gradients = Array.from({ length: workers }, (_, w) => new SharedWeightGradients(control, w, layout, batch, slots, 0));
+  const gradients = Array.from({ length: workers }, (_, w) => new SharedWeightGradients(control, w, layout, batch, slots, 0, update));
   return { layout, batch, control, slots, gradients };
 }
 
@@ -157,5 +161,72 @@ describe('the weight gradients over the whole batch', () => {
     // (finish() blocks this thread: the abort is raised before it, as a failing worker's would be.)
     Atomics.store(s.control.ints, Word.Abort, 1);
     expect(s.gradients[0].finish()).toBe(false);
+  });
+
+  it('with a bounded gradient, updates every block once, right after computing it', () => {
+    const done: string[] = [];
+    let s: Setup | null = null;
+    const update: BlockUpdate = (layer, b) => {
+      const { row0, row1 } = weightBlocks(s!.layout, native.packedBAlignment())[layer][b];
+      const { inputs, weight } = s!.layout.layers[layer];
+      // The block's gradient rows are there when its update runs.
+      expect(slot0(s!).subarray(weight.offset + row0 * inputs, weight.offset + row1 * inputs).some(Number.isNaN)).toBe(false);
+      done.push(`${layer}:${b}`);
+    };
+    s = setup(2, 6, {}, update);
+    const rng = new Rng(9);
+    [0, 1].forEach((u) => fillShard(s!, u, 6, rng));
+    s.gradients.forEach((g) => g.begin(1, 2));
+    [0, 1].forEach((u) => backward(s!, u, 6));
+    expect(s.gradients[0].finish()).toBe(true);
+    expect(s.gradients[0].updatedWithBlocks).toBe(true);
+    const all = weightBlocks(s.layout, native.packedBAlignment()).flatMap((blocks, layer) => blocks.map((_, b) => `${layer}:${b}`));
+    expect([...done].sort()).toEqual([...all].sort());
+  });
+
+  it('updates the blocks taken before every shard published once the last one has', async () => {
+    const done: string[] = [];
+    const stamps: number[] = [];
+    let s: Setup | null = null;
+    s = setup(2, 6, {}, (layer, b) => {
+      done.push(`${layer}:${b}`);
+      stamps.push(Atomics.load(s!.control.ints, s!.control.published(1, 0)));
+    });
+    const rng = new Rng(10);
+    [0, 1].forEach((u) => fillShard(s, u, 6, rng));
+    // Worker 1's first layer is ready but stamped for step 4; another thread stamps it for step 5 later,
+    // while worker 0 has already taken the other layers' blocks.
+    s.gradients[1].begin(4, 2);
+    s.gradients[1].publish(0, 6);
+    s.gradients.forEach((g) => g.begin(5, 2));
+    backward(s, 0, 6);
+    for (let i = LAYERS.length - 2; i > 0; i--) s.gradients[1].publish(i, 6);
+    const stamper = new Worker(
+      `const { workerData: d } = require('node:worker_threads');
+       const ints = new Int32Array(d.buffer);
+       setTimeout(() => { Atomics.store(ints, d.word, 5); Atomics.notify(ints, d.word); }, 50);`,
+      { eval: true, workerData: { buffer: s.control.buffer, word: s.control.published(1, 0) } },
+    );
+    expect(s.gradients[0].finish()).toBe(true);
+    await stamper.terminate();
+    expect(s.gradients[0].updatedWithBlocks).toBe(true);
+    const all = weightBlocks(s.layout, native.packedBAlignment()).flatMap((blocks, layer) => blocks.map((_, b) => `${layer}:${b}`));
+    expect([...done].sort()).toEqual([...all].sort());
+    // None was updated before worker 1 had published its first layer.
+    expect(new Set(stamps)).toEqual(new Set([5]));
+  });
+
+  it('checks a gradient too large to bound instead, and leaves the update for after the barrier', () => {
+    const calls: number[] = [];
+    const s = setup(2, 4, {}, (layer) => calls.push(layer));
+    const rng = new Rng(11);
+    [0, 1].forEach((u) => fillShard(s, u, 4, rng));
+    s.batch.x[0].fill(1e37, 0, 4 * 30); // shard 0's input: 8 rows × max|dZ| × max|X| is over the bound, dW (≤ 4e37) still finite
+    s.gradients.forEach((g) => g.begin(1, 2));
+    [0, 1].forEach((u) => backward(s, u, 4));
+    expect(s.gradients[0].finish()).toBe(true);
+    expect(s.gradients[0].updatedWithBlocks).toBe(false);
+    expect(s.gradients[0].allFinite).toBe(true);
+    expect(calls).toEqual([]);
   });
 });

@@ -170,11 +170,11 @@ export class Control {
     readonly layers: number,
   ) {
     this.ints = new Int32Array(buffer, 0, intCount(workers, layers));
-    this.floats = new Float64Array(buffer, floatsOffset(workers, layers), RECORD * workers);
+    this.floats = new Float64Array(buffer, floatsOffset(workers, layers), floatCount(workers, layers));
   }
 
   static create(workers: number, layers: number): Control {
-    return new Control(new SharedArrayBuffer(floatsOffset(workers, layers) + 8 * RECORD * workers), workers, layers);
+    return new Control(new SharedArrayBuffer(floatsOffset(workers, layers) + 8 * floatCount(workers, layers)), workers, layers);
   }
 
   /** Index in ints of worker w's forward key (0, a layer, or LOSS_KEY). */
@@ -222,6 +222,11 @@ export class Control {
     return RECORD * w + field;
   }
 
+  /** Index in floats of max |dZ| over worker w's rows of the layer, published with it; max |X| follows. */
+  maxima(w: number, layer: number): number {
+    return RECORD * this.workers + 2 * (layer * this.workers + w);
+  }
+
   private word(kind: WorkerWord, w: number): number {
     return WORDS + kind * this.workers + w;
   }
@@ -232,6 +237,10 @@ function intCount(workers: number, layers: number): number {
 }
 
 /** The floats start on a cache line after the ints. */
+function floatCount(workers: number, layers: number): number {
+  return (RECORD + 2 * layers) * workers;
+}
+
 function floatsOffset(workers: number, layers: number): number {
   return Math.ceil((intCount(workers, layers) * 4) / 64) * 64;
 }

@@ -13,11 +13,49 @@
 // nearer the peak; and a worker done early with its shard takes more blocks instead of waiting at the
 // barrier. When every shard is full, each element of dW sums the batch's rows in order, as the serial
 // engine's product does.
+//
+// The update goes with the blocks when the step's gradient is known to be finite before it is
+// computed: each shard publishes max |dZ| and max |X| with a layer, and |dW| ≤ rows · max|dZ| · max|X|
+// (every partial sum too), so when that bound is far below the float range for every layer, whoever
+// computes a block applies the optimizer to its rows and packs them while the gradient is in cache.
+// The step then needs no barrier between the gradient and the update, no pass that streams the
+// gradient back from memory, and the update is shared out as the blocks are. Otherwise (a bound too
+// large, or norm layers, whose gradients are summed over the slots) the gradient is checked, and the
+// workers update their slices after a barrier.
 import { native } from '../../native.js';
 import { type DenseLayout, type Layout, type TensorInfo, view } from '../../nn/layout.js';
 import type { WeightGradientHook } from '../../nn/network.js';
 import { waitForChange } from './barrier.js';
 import type { BatchBuffers, Control } from './protocol.js';
+
+/** Blocks a layer's weight gradient is cut into at most: enough to even out a step, each still a product of its own. */
+const MAX_BLOCKS = 16;
+/** Rows of dW a block has at least. */
+const MIN_BLOCK_ROWS = 16;
+/**
+ * A layer's gradient bound (rows · max|dZ| · max(1, max|X|), the 1 for db) below which the gradient is
+ * finite: far enough under the float maximum (3.4e38) that rounding cannot carry a sum past it.
+ */
+const FINITE_BOUND = 1e37;
+
+/** Rows [row0, row1) of a layer's weight. */
+export interface RowRange {
+  row0: number;
+  row1: number;
+}
+
+/**
+ * Per layer, the row blocks of its weight gradient: cut on the packed weights' panels
+ * (`rowGroup` = native.packedBAlignment()), so that the rows a block updates can be packed alone.
+ */
+export function weightBlocks(layout: Layout, rowGroup: number): RowRange[][] {
+  return layout.layers.map((l) => {
+    const rows = Math.ceil(Math.max(MIN_BLOCK_ROWS, Math.ceil(l.outputs / MAX_BLOCKS)) / rowGroup) * rowGroup;
+    const blocks: RowRange[] = [];
+    for (let row0 = 0; row0 < l.outputs; row0 += rows) blocks.push({ row0, row1: Math.min(l.outputs, row0 + rows) });
+    return blocks;
+  });
+}
 
 /** Worker w's rows of the batch buffers: its shard network's x and dz. */
 export function shardRows(batch: BatchBuffers, layout: Layout, w: number): { x: Float32Array[]; dz: Float32Array[] } {
@@ -26,16 +64,14 @@ export function shardRows(batch: BatchBuffers, layout: Layout, w: number): { x: 
   return { x: rows(batch.x, (l) => l.inputs), dz: rows(batch.dz, (l) => l.outputs) };
 }
 
-/** Blocks a layer's weight gradient is cut into at most: enough to even out a step, each still a product of its own. */
-const MAX_BLOCKS = 16;
-/** Rows of dW a block has at least. */
-const MIN_BLOCK_ROWS = 16;
+/**
+ * Applies the optimizer to the rows of block b of the layer's weight (with block 0, to the layer's
+ * bias too) from the gradient in slot 0, and packs them.
+ */
+export type BlockUpdate = (layer: number, block: number) => void;
 
-/** Rows [row0, row0 + rows) of a layer's dW. */
-interface Block {
-  row0: number;
-  rows: number;
-  /** That block in slot 0. */
+interface Block extends RowRange {
+  /** Its rows of dW in slot 0. */
   dW: Float32Array;
 }
 
@@ -60,7 +96,14 @@ export class SharedWeightGradients {
   /** Layers of its own shard published this step. */
   private publishedLayers = 0;
   private finite = true;
+  /** Whether the update goes with the blocks this step, once decided (when every shard has published every layer). */
+  private decided = false;
+  private updated = false;
+  /** Blocks this worker computed before that was decided: (layer, block) pairs. */
+  private readonly pending: Int32Array;
+  private pendingCount = 0;
 
+  /** `update`: the optimizer step that goes with the blocks when the gradient is bounded (null: never). */
   constructor(
     private readonly control: Control,
     private readonly w: number,
@@ -68,20 +111,18 @@ export class SharedWeightGradients {
     private readonly batch: BatchBuffers,
     private readonly slots: Float32Array,
     private readonly spinMicros: number,
+    private readonly update: BlockUpdate | null,
   ) {
     this.depth = control.workers * batch.capacity;
     this.paramCount = layout.paramCount;
     const slot0 = slots.subarray(0, layout.paramCount);
-    this.layers = layout.layers.map((l) => {
+    const ranges = weightBlocks(layout, native.packedBAlignment());
+    this.layers = layout.layers.map((l, i) => {
       const dW = view(slot0, l.weight);
-      const blockRows = Math.max(MIN_BLOCK_ROWS, Math.ceil(l.outputs / MAX_BLOCKS));
-      const blocks: Block[] = [];
-      for (let row0 = 0; row0 < l.outputs; row0 += blockRows) {
-        const rows = Math.min(blockRows, l.outputs - row0);
-        blocks.push({ row0, rows, dW: dW.subarray(row0 * l.inputs, (row0 + rows) * l.inputs) });
-      }
+      const blocks = ranges[i].map((r) => ({ ...r, dW: dW.subarray(r.row0 * l.inputs, r.row1 * l.inputs) }));
       return { inputs: l.inputs, outputs: l.outputs, blocks, dBias: view(slot0, l.bias), norm: l.norm ? [l.norm.weight, l.norm.bias] : [] };
     });
+    this.pending = new Int32Array(2 * ranges.reduce((n, blocks) => n + blocks.length, 0));
   }
 
   /** Before step `step` (counted over epochs, from 1), in which the first `active` shards have rows. */
@@ -90,9 +131,15 @@ export class SharedWeightGradients {
     this.active = active;
     this.publishedLayers = 0;
     this.finite = true;
+    this.decided = this.update === null;
+    this.updated = false;
+    this.pendingCount = 0;
   }
 
-  /** For backward: zeroes the rows of the layer's X and dZ after the shard's, packs its X, publishes the layer. */
+  /**
+   * For backward: zeroes the rows of the layer's X and dZ after the shard's, packs its X, notes the
+   * maxima that bound the gradient (when the update may go with the blocks), publishes the layer.
+   */
   readonly publish: WeightGradientHook = (layer, rows) => {
     const { inputs, outputs } = this.layers[layer];
     const { capacity, x, dz, packedX } = this.batch;
@@ -103,6 +150,11 @@ export class SharedWeightGradients {
       dz[layer].fill(0, (first + rows) * outputs, end * outputs);
     }
     native.packB(false, inputs, this.depth, x[layer], inputs, 0, inputs, first, end, packedX[layer]);
+    if (this.update) {
+      const at = this.control.maxima(this.w, layer);
+      this.control.floats[at] = rows > 0 ? native.maxAbs(dz[layer].subarray(first * outputs), rows * outputs) : 0;
+      this.control.floats[at + 1] = rows > 0 ? native.maxAbs(x[layer].subarray(first * inputs), rows * inputs) : 0;
+    }
     this.stamp(layer, this.step);
     this.publishedLayers++;
   };
@@ -110,8 +162,9 @@ export class SharedWeightGradients {
   /**
    * After this worker's backward pass, or instead of it (an empty shard publishes its zeros here, one
    * whose forward pass was not finite that it has no gradient): takes blocks, from the last layer
-   * down, until none is left, a layer's once every shard has published it. A shard without a gradient
-   * ends the taking for all. False when the engine aborted.
+   * down, until none is left, a layer's once every shard has published it. With the update when it
+   * goes with the blocks: the blocks taken before that could be decided are updated once it is. A
+   * shard without a gradient ends the taking for all. False when the engine aborted.
    */
   finish(): boolean {
     const L = this.layers.length;
@@ -119,16 +172,18 @@ export class SharedWeightGradients {
     else if (this.publishedLayers < L) for (let layer = 0; layer < L; layer++) this.stamp(layer, -this.step);
     const { ints } = this.control;
     for (let layer = L - 1; layer >= 0; layer--) {
-      for (let u = 0; u < this.control.workers; u++) {
-        const word = this.control.published(u, layer);
-        for (let seen = Atomics.load(ints, word); Math.abs(seen) !== this.step; seen = Atomics.load(ints, word))
-          if (!waitForChange(ints, word, seen, this.spinMicros)) return false;
-        if (ints[word] < 0) return true;
-      }
+      const ready = this.awaitLayer(layer);
+      if (ready !== 1) return ready === 0;
       const next = this.control.nextBlock(layer);
       const blocks = this.layers[layer].blocks;
-      for (let b = Atomics.add(ints, next, 1); b < blocks.length; b = Atomics.add(ints, next, 1)) this.compute(layer, b);
+      for (let b = Atomics.add(ints, next, 1); b < blocks.length; b = Atomics.add(ints, next, 1)) {
+        if (!this.decided) this.decide();
+        this.compute(layer, b);
+        if (this.updated) this.update!(layer, b);
+        else if (!this.decided) this.defer(layer, b);
+      }
     }
+    if (!this.decided) this.decide();
     return true;
   }
 
@@ -137,24 +192,77 @@ export class SharedWeightGradients {
     return this.finite;
   }
 
+  /** Whether the step's update went with the blocks (the step is then applied). */
+  get updatedWithBlocks(): boolean {
+    return this.updated;
+  }
+
   /** Readies the block counters for the next step: once per step, by one worker, after every worker finished. */
   reset(): void {
     for (let layer = 0; layer < this.layers.length; layer++) Atomics.store(this.control.ints, this.control.nextBlock(layer), 0);
   }
 
-  /** Block b of the layer's dW, checked; with the first block, db and the norm gradients. */
+  /** 1 once every shard has published the layer, 0 if one has no gradient this step, -1 when the engine aborted. */
+  private awaitLayer(layer: number): number {
+    const { ints } = this.control;
+    for (let u = 0; u < this.control.workers; u++) {
+      const word = this.control.published(u, layer);
+      for (let seen = Atomics.load(ints, word); Math.abs(seen) !== this.step; seen = Atomics.load(ints, word))
+        if (!waitForChange(ints, word, seen, this.spinMicros)) return -1;
+      if (ints[word] < 0) return 0;
+    }
+    return 1;
+  }
+
+  /**
+   * Once every shard has published every layer (the first layer is published last), whether the update
+   * goes with the blocks; if it does, updates the blocks taken before.
+   */
+  private decide(): void {
+    const { ints } = this.control;
+    for (let u = 0; u < this.control.workers; u++) if (Atomics.load(ints, this.control.published(u, 0)) !== this.step) return;
+    this.decided = true;
+    this.updated = this.bounded();
+    if (this.updated) for (let i = 0; i < this.pendingCount; i += 2) this.update!(this.pending[i], this.pending[i + 1]);
+  }
+
+  private defer(layer: number, b: number): void {
+    this.pending[this.pendingCount++] = layer;
+    this.pending[this.pendingCount++] = b;
+  }
+
+  /** Whether every layer's gradient is bounded well inside the float range (the same answer on every worker). */
+  private bounded(): boolean {
+    const { floats } = this.control;
+    for (let layer = 0; layer < this.layers.length; layer++) {
+      let dz = 0;
+      let x = 0;
+      for (let u = 0; u < this.control.workers; u++) {
+        const at = this.control.maxima(u, layer);
+        dz = Math.max(dz, floats[at]);
+        x = Math.max(x, floats[at + 1]);
+      }
+      // (NaN compares false: a shard's non-finite dZ or X fails the bound.)
+      if (!(this.depth * dz * Math.max(1, x) < FINITE_BOUND)) return false;
+    }
+    return true;
+  }
+
+  /** Block b of the layer's dW, checked unless bounded; with the first block, db and the norm gradients. */
   private compute(layer: number, b: number): void {
     const { inputs, outputs, blocks, dBias, norm } = this.layers[layer];
     const { dz, packedX } = this.batch;
     const block = blocks[b];
-    native.sgemmPackedB(true, block.rows, inputs, this.depth, 1, dz[layer].subarray(block.row0), outputs, packedX[layer], 0, block.dW, inputs);
-    let top = native.maxAbs(block.dW, block.dW.length);
+    native.sgemmPackedB(true, block.row1 - block.row0, inputs, this.depth, 1, dz[layer].subarray(block.row0), outputs, packedX[layer], 0, block.dW, inputs);
     if (b === 0) {
       native.columnSums(dz[layer], this.depth, outputs, dBias, 0);
-      top = Math.max(top, native.maxAbs(dBias, outputs));
-      for (const t of norm) top = Math.max(top, native.reduceSlots(this.slots, this.active, this.paramCount, t.offset, t.offset + t.size));
+      for (const t of norm) this.check(native.reduceSlots(this.slots, this.active, this.paramCount, t.offset, t.offset + t.size));
     }
-    if (!Number.isFinite(top)) this.finite = false;
+    if (!this.updated) this.check(Math.max(native.maxAbs(block.dW, block.dW.length), b === 0 ? native.maxAbs(dBias, outputs) : 0));
+  }
+
+  private check(maxAbs: number): void {
+    if (!Number.isFinite(maxAbs)) this.finite = false;
   }
 
   /** Stamps a layer of this worker's shard and wakes whoever sleeps waiting for it. */

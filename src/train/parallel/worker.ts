@@ -21,7 +21,7 @@ import { Replica } from '../replica.js';
 import { Barrier, waitForChange } from './barrier.js';
 import { activeWorkers, minShardRows, shardCapacity, shardStart, sliceBounds, weightRowsIn } from './partition.js';
 import { APPLIED, Command, Control, GRADIENT_KEY, LOSS_KEY, Result, type TrainTask, type WorkerTask, Word } from './protocol.js';
-import { SharedWeightGradients, shardRows } from './weight-gradient.js';
+import { type BlockUpdate, type RowRange, SharedWeightGradients, shardRows, weightBlocks } from './weight-gradient.js';
 
 /**
  * The main thread is woken with progress at most this often (and at the end of the epoch). Each wake
@@ -35,7 +35,7 @@ export default function run(task: WorkerTask): void {
   if (task.kind === 'train') new TrainingWorker(task).serve();
 }
 
-/** The worker's slice of the parameter-shaped slabs that it updates (and whose weight rows it packs). */
+/** A slice of the parameter-shaped slabs that one call of the update rule updates. */
 interface UpdateSlice {
   params: Float32Array;
   /** The slice of slot 0, where the reduced gradient is. */
@@ -61,14 +61,21 @@ class TrainingWorker {
   private readonly reduceBegin: number;
   private readonly reduceEnd: number;
   private readonly reduced: Float32Array;
+  /** Its slice, updated after a barrier when the update does not go with the weight-gradient blocks. */
   private readonly update: UpdateSlice;
+  /** Per layer and weight-gradient block: the block's weight rows, and with block 0 the layer's bias. */
+  private readonly blockSlices: (RowRange & { rows: UpdateSlice; bias: UpdateSlice | null })[][];
+  private lr = 0;
+  /** Milliseconds spent this step updating blocks. */
+  private blockUpdateMs = 0;
   /** Per layer, the rows of its weight matrix in this worker's slice, which it packs. */
   private readonly packRows: [number, number][];
   /** Optimizer updates applied so far. */
   private applied = 0;
   private lastNotify = 0;
-  /** The step being ended, and whether the epoch stops there. */
+  /** The step being ended, its active shards, and whether the epoch stops there. */
   private endingStep = 0;
+  private endingActive = 0;
   private endingStops = false;
 
   constructor(private readonly task: TrainTask) {
@@ -92,7 +99,9 @@ class TrainingWorker {
       packed,
       ...(batch && shardRows(batch, model.layout, index)),
     });
-    this.weightGrads = batch && new SharedWeightGradients(this.control, index, model.layout, batch, slots, spinMicros);
+    // Norm layers' gradients are summed over the slots, with no bound known beforehand.
+    const withBlocks = spec.norm === 'none' ? this.updateBlock : null;
+    this.weightGrads = batch && new SharedWeightGradients(this.control, index, model.layout, batch, slots, spinMicros, withBlocks);
     this.data = datasetFromShared(task.data);
     this.evalData = task.evalData && datasetFromShared(task.evalData);
     this.rule = updateRule(task.optimizer);
@@ -109,8 +118,32 @@ class TrainingWorker {
     const update = sliceBounds(model.layout, workers, rowGroup, (layer) => (writes + layouts(layer)) / writes);
     const [b, e] = [update[index], update[index + 1]];
     this.packRows = weightRowsIn(model.layout, b, e);
-    this.update = { params: params.subarray(b, e), gradient: slots.subarray(b, e), state: optimizerState.map((s) => s.subarray(b, e)) };
+    const slice = (begin: number, end: number): UpdateSlice => ({
+      params: params.subarray(begin, end),
+      gradient: slots.subarray(begin, end),
+      state: optimizerState.map((st) => st.subarray(begin, end)),
+    });
+    this.update = slice(b, e);
+    this.blockSlices = weightBlocks(model.layout, rowGroup).map((blocks, i) => {
+      const { weight, bias, inputs } = model.layout.layers[i];
+      return blocks.map(({ row0, row1 }, k) => ({
+        row0,
+        row1,
+        rows: slice(weight.offset + row0 * inputs, weight.offset + row1 * inputs),
+        bias: k === 0 ? slice(bias.offset, bias.offset + bias.size) : null,
+      }));
+    });
   }
+
+  /** The update that goes with weight-gradient block b of the layer (weight-gradient.ts). */
+  private readonly updateBlock: BlockUpdate = (layer, b) => {
+    const t = performance.now();
+    const block = this.blockSlices[layer][b];
+    this.apply(block.rows, this.applied + 1);
+    if (block.bias) this.apply(block.bias, this.applied + 1);
+    packDenseWeight(this.replica.train.layers[layer].dense, block.row0, block.row1);
+    this.blockUpdateMs += performance.now() - t;
+  };
 
   /** Announces itself, then runs commands until Exit or abort. */
   serve(): void {
@@ -156,6 +189,8 @@ class TrainingWorker {
     const stopOnNonFinite = ints[Word.StopOnNonFinite] !== 0;
     const step = ints[Word.StepsBefore] + s + 1;
     this.injectFault(step);
+    this.lr = plan.lr[s];
+    this.blockUpdateMs = 0;
 
     const t0 = performance.now();
     const active = activeWorkers(count, W, this.minRows);
@@ -180,35 +215,44 @@ class TrainingWorker {
     floats[control.result(w, Result.Correct)] = correct;
     ints[control.forwardKey(w)] = key;
     if (shared) ints[control.gradientBad(w)] = shared.allFinite ? 0 : 1;
-    totals.gradient += performance.now() - t0;
+    const gradientMs = performance.now() - t0;
+    if (shared?.updatedWithBlocks) {
+      // Applied with the gradient's blocks: the barrier that ends the step is its only one.
+      this.applied++;
+      if (w === 0) plan.status[s] = APPLIED;
+      totals.gradient += gradientMs - this.blockUpdateMs;
+      totals.update += this.blockUpdateMs;
+      return this.endStep(s, active, false);
+    }
+    totals.gradient += gradientMs;
     if (!this.barrier.arrive()) return false;
 
-    if (w === 0) {
-      this.publishShards(s, active);
-      shared?.reset();
-    }
     // Every worker reads the same keys and flags, so all of them skip the step, or none.
     const worst = control.worstForwardKey();
     if (worst !== 0) {
       this.countNonFinite(worst, chunkRows);
       if (w === 0) plan.status[s] = worst;
-      return this.endStep(s, stopOnNonFinite);
+      return this.endStep(s, active, stopOnNonFinite);
     }
     if (!shared && !this.reduceSlots(active, totals)) return false;
 
     if (control.anyGradientBad()) {
       if (w === 0) plan.status[s] = GRADIENT_KEY;
-      return this.endStep(s, stopOnNonFinite);
+      return this.endStep(s, active, stopOnNonFinite);
     }
     const t2 = performance.now();
-    const u = this.update;
     // Adam's bias correction counts applied updates: every worker counts the same ones.
     this.applied++;
-    if (u.params.length > 0) this.rule.update(this.task.optimizer, u.params, u.gradient, u.state, plan.lr[s], this.applied);
+    if (this.update.params.length > 0) this.apply(this.update, this.applied);
     this.packWeights();
     if (w === 0) plan.status[s] = APPLIED;
     totals.update += performance.now() - t2;
-    return this.endStep(s, false);
+    return this.endStep(s, active, false);
+  }
+
+  /** The update rule on one slice, as the `applied`-th update. */
+  private apply(slice: UpdateSlice, applied: number): void {
+    this.rule.update(this.task.optimizer, slice.params, slice.gradient, slice.state, this.lr, applied);
   }
 
   /**
@@ -235,11 +279,13 @@ class TrainingWorker {
 
   /**
    * The barrier that ends step s, after which the next step may read the parameters. The last
-   * worker to arrive publishes the step as completed, decides for everyone whether the epoch halts
-   * here, and now and then wakes the main thread to read the outcomes.
+   * worker to arrive, once every worker is done with the step, publishes its outcomes and the step as
+   * completed, readies the weight-gradient blocks for the next, decides for everyone whether the
+   * epoch halts here, and now and then wakes the main thread to read the outcomes.
    */
-  private endStep(s: number, stop: boolean): boolean {
+  private endStep(s: number, active: number, stop: boolean): boolean {
     this.endingStep = s;
+    this.endingActive = active;
     this.endingStops = stop;
     return this.barrier.arrive(this.publishStep);
   }
@@ -247,6 +293,8 @@ class TrainingWorker {
   /** Run by the last worker at a step's end (a field, so that no step allocates a closure). */
   private readonly publishStep = (): void => {
     const { ints } = this;
+    this.publishShards(this.endingStep, this.endingActive);
+    this.weightGrads?.reset();
     ints[Word.Halt] = this.endingStops || ints[Word.HaltRequest] !== 0 ? 1 : 0;
     Atomics.store(ints, Word.Completed, this.endingStep + 1);
     const now = performance.now();
@@ -257,9 +305,9 @@ class TrainingWorker {
   };
 
   /**
-   * Worker 0, once every shard is done: the step's loss and accuracy for the main thread, and the
-   * running statistics, which move by the mean of the active shards' statistics (each worker
-   * moved its own copy with its shard's): model.buffers = their mean, every copy restarts from it.
+   * The step's loss and accuracy over the shards for the main thread, and the running statistics,
+   * which move by the mean of the active shards' statistics (each worker moved its own copy with its
+   * shard's): model.buffers = their mean, every copy restarts from it.
    */
   private publishShards(s: number, active: number): void {
     const { control, task } = this;
