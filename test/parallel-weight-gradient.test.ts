@@ -10,7 +10,7 @@ import { layoutOf, view } from '../src/nn/layout.js';
 import { alignedSharedFloats, sharedFloats } from '../src/nn/model.js';
 import { type ModelSpec, resolveSpec } from '../src/nn/spec.js';
 import { Control, type BatchBuffers, Word } from '../src/train/parallel/protocol.js';
-import { type BlockUpdate, SharedWeightGradients, weightBlocks } from '../src/train/parallel/weight-gradient.js';
+import { type BlockUpdate, SharedWeightGradients, updateWithBlocksPays, weightBlocks } from '../src/train/parallel/weight-gradient.js';
 import { Rng } from './reference.js';
 
 const LAYERS = [30, 40, 20, 4];
@@ -228,5 +228,14 @@ describe('the weight gradients over the whole batch', () => {
     expect(s.gradients[0].updatedWithBlocks).toBe(false);
     expect(s.gradients[0].allFinite).toBe(true);
     expect(calls).toEqual([]);
+  });
+});
+
+describe('whether the update goes with the blocks', () => {
+  const layout = (layers: number[]) => layoutOf(resolveSpec({ layers }));
+  it("pays when a worker's share of the gradient outweighs a pass over its shard's X and dZ", () => {
+    expect(updateWithBlocksPays(layout([784, 1024, 1024, 10]), 2, 128)).toBe(true);
+    expect(updateWithBlocksPays(layout([784, 128, 10]), 2, 256)).toBe(false);
+    expect(updateWithBlocksPays(layout([12, 64, 48, 3]), 4, 3)).toBe(true);
   });
 });

@@ -21,7 +21,7 @@ import { Replica } from '../replica.js';
 import { Barrier, waitForChange } from './barrier.js';
 import { activeWorkers, minShardRows, shardCapacity, shardStart, sliceBounds, weightRowsIn } from './partition.js';
 import { APPLIED, Command, Control, GRADIENT_KEY, LOSS_KEY, Result, type TrainTask, type WorkerTask, Word } from './protocol.js';
-import { type BlockUpdate, type RowRange, SharedWeightGradients, shardRows, weightBlocks } from './weight-gradient.js';
+import { type BlockUpdate, type RowRange, SharedWeightGradients, shardRows, updateWithBlocksPays, weightBlocks } from './weight-gradient.js';
 
 /**
  * The main thread is woken with progress at most this often (and at the end of the epoch). Each wake
@@ -100,7 +100,7 @@ class TrainingWorker {
       ...(batch && shardRows(batch, model.layout, index)),
     });
     // Norm layers' gradients are summed over the slots, with no bound known beforehand.
-    const withBlocks = spec.norm === 'none' ? this.updateBlock : null;
+    const withBlocks = batch && spec.norm === 'none' && updateWithBlocksPays(model.layout, workers, batch.capacity) ? this.updateBlock : null;
     this.weightGrads = batch && new SharedWeightGradients(this.control, index, model.layout, batch, slots, spinMicros, withBlocks);
     this.data = datasetFromShared(task.data);
     this.evalData = task.evalData && datasetFromShared(task.evalData);
