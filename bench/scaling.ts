@@ -53,7 +53,7 @@ export interface ScalingRow extends Row {
   syncMicros: number;
   epochSeconds: number;
   idealSeconds: number;
-  /** Per step, the slowest worker's gather + forward + backward, reduce + check, and update. */
+  /** Per step, the slowest worker's gather + forward + backward + weight-gradient blocks, sum over the slots, and update. */
   gradientMicros: number;
   reduceMicros: number;
   updateMicros: number;
@@ -69,7 +69,7 @@ export interface SyncRow extends Row {
   dispatchMicros: number;
   /** Round trip of W empty Piscina tasks run together. */
   dispatchAllMicros: number;
-  /** An engine step whose shards are one sample of a 1→2 network: the workers' barriers only. */
+  /** An engine step whose shards are one sample of a 1→2 network: the workers' synchronization only. */
   barrierStepMicros: number;
 }
 
@@ -104,7 +104,8 @@ async function measureSync(workers: number, repeats: number): Promise<SyncRow> {
   const all = await perCall(() => Promise.all(Array.from({ length: workers }, () => pool.run({ kind: 'ping' }))), 1000, repeats);
   await pool.destroy();
 
-  // An epoch of SYNC_STEPS steps, the workers running it on their own: per step, three barriers.
+  // An epoch of SYNC_STEPS steps of one row per worker, which the workers run on their own: per step,
+  // the wait for each other's published layer and two barriers.
   const count = SYNC_STEPS * workers;
   const images = new Uint8Array(count);
   const labels = new Uint8Array(count);

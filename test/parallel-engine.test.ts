@@ -110,7 +110,8 @@ describe('non-finite values in the data-parallel engine', () => {
     const images = blobs.images.slice();
     for (let i = 0; i < 64; i++) images[i * 4] = images[i * 4 + 1] = i === 40 ? 255 : 0;
     const data = new Dataset({ images, labels: blobs.labels, count: 64, width: 4, classes: 2, source: 'overflow' });
-    const model = createModel({ layers: [4, 6, 2] }, { seed: 1 });
+    // (A second hidden layer: the weight gradients are computed over the batch, see gradientsOverBatch.)
+    const model = createModel({ layers: [4, 6, 6, 2] }, { seed: 1 });
     const w = view(model.params, model.layout.layers[0].weight);
     w[0] = w[1] = 3e38;
     return { data, model };
@@ -166,26 +167,30 @@ describe('non-finite values in the data-parallel engine', () => {
     for (let i = 0; i < serial.params.length; i++) expect(parallel.params[i]).toBeCloseTo(serial.params[i], 5);
   });
 
-  it('reports a non-finite gradient as the serial engine does', async () => {
-    // Linear head with MSE: unit 0 of the hidden layer is ~1e10 and its output weights 2e26, so the
-    // prediction (~1e36) and the loss (in double) are finite but the gradients overflow.
-    const failure = async (workers: number) => {
-      const data = blobDataset(24, 4, 2, 11);
-      const model = createModel({ layers: [4, 3, 2], output: 'linear' }, { seed: 3 });
-      const [hidden, head] = model.layout.layers;
-      view(model.params, hidden.weight).fill(1e10, 0, 4);
-      const w = view(model.params, head.weight);
-      w[0] = w[3] = 2e26;
-      const error = await train(model, data, { epochs: 1, batchSize: 12, shuffle: false, workers, optimizer: 'sgd' }).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(NonFiniteError);
-      return (error as NonFiniteError).report;
-    };
-    const serial = await failure(0);
-    expect(serial).toMatchObject({ quantity: 'gradient', tensor: 'layers.0.weight', layer: 1 });
-    const parallel = await failure(2);
-    expect({ ...parallel, maxFinite: 0 }).toEqual({ ...serial, maxFinite: 0 });
-    expect(parallel.maxFinite).toBeCloseTo(serial.maxFinite, -Math.floor(Math.log10(serial.maxFinite)) + 4);
-  });
+  // 4 inputs: the first layer holds most of the weights and the workers sum their gradients over the
+  // slots; 2 inputs: they compute them over the batch (gradientsOverBatch).
+  for (const inputs of [4, 2]) {
+    it(`reports a non-finite gradient as the serial engine does (${inputs} inputs)`, async () => {
+      // Linear head with MSE: unit 0 of the hidden layer is ~1e10 and its output weights 2e26, so the
+      // prediction (~1e36) and the loss (in double) are finite but the gradients overflow.
+      const failure = async (workers: number) => {
+        const data = blobDataset(24, inputs, 2, 11);
+        const model = createModel({ layers: [inputs, 3, 2], output: 'linear' }, { seed: 3 });
+        const [hidden, head] = model.layout.layers;
+        view(model.params, hidden.weight).fill(1e10, 0, inputs);
+        const w = view(model.params, head.weight);
+        w[0] = w[3] = 2e26;
+        const error = await train(model, data, { epochs: 1, batchSize: 12, shuffle: false, workers, optimizer: 'sgd' }).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(NonFiniteError);
+        return (error as NonFiniteError).report;
+      };
+      const serial = await failure(0);
+      expect(serial).toMatchObject({ quantity: 'gradient', tensor: 'layers.0.weight', layer: 1 });
+      const parallel = await failure(2);
+      expect({ ...parallel, maxFinite: 0 }).toEqual({ ...serial, maxFinite: 0 });
+      expect(parallel.maxFinite).toBeCloseTo(serial.maxFinite, -Math.floor(Math.log10(serial.maxFinite)) + 4);
+    });
+  }
 });
 
 describe('failures and shutdown', () => {

@@ -10,7 +10,7 @@ import { layoutOf, view } from '../src/nn/layout.js';
 import { alignedSharedFloats, sharedFloats } from '../src/nn/model.js';
 import { type ModelSpec, resolveSpec } from '../src/nn/spec.js';
 import { Control, type BatchBuffers, Word } from '../src/train/parallel/protocol.js';
-import { type BlockUpdate, SharedWeightGradients, updateWithBlocksPays, weightBlocks } from '../src/train/parallel/weight-gradient.js';
+import { type BlockUpdate, SharedWeightGradients, gradientsOverBatch, updateWithBlocksPays, weightBlocks } from '../src/train/parallel/weight-gradient.js';
 import { Rng } from './reference.js';
 
 const LAYERS = [30, 40, 20, 4];
@@ -231,8 +231,15 @@ describe('the weight gradients over the whole batch', () => {
   });
 });
 
-describe('whether the update goes with the blocks', () => {
+describe('where the weight gradients are computed', () => {
   const layout = (layers: number[]) => layoutOf(resolveSpec({ layers }));
+  it('over the batch unless the first layer holds most of the weights', () => {
+    expect(gradientsOverBatch(layout([784, 1024, 1024, 10]))).toBe(true);
+    expect(gradientsOverBatch(layout([12, 16, 16, 3]))).toBe(true);
+    expect(gradientsOverBatch(layout([784, 128, 10]))).toBe(false);
+  });
+
+
   it("pays when a worker's share of the gradient outweighs a pass over its shard's X and dZ", () => {
     expect(updateWithBlocksPays(layout([784, 1024, 1024, 10]), 2, 128)).toBe(true);
     expect(updateWithBlocksPays(layout([784, 128, 10]), 2, 256)).toBe(false);

@@ -28,6 +28,7 @@ import {
   APPLIED, Command, Control, type EpochBuffers, type FaultForTesting, GRADIENT_KEY, LOSS_KEY, Result, type BatchBuffers, type TrainTask,
   Word, createEpochBuffers,
 } from './protocol.js';
+import { gradientsOverBatch } from './weight-gradient.js';
 
 /**
  * How long a worker polls a shared word before sleeping on it: long enough to cover the main
@@ -48,11 +49,11 @@ export interface ParallelTiming {
   steps: number;
   /** Main thread: from posting each epoch to learning it finished. */
   wallSeconds: number;
-  /** Per epoch, the slowest worker's total of gather, forward and backward over the steps, summed. */
+  /** Per epoch, the slowest worker's total of gather, forward, backward and weight-gradient blocks over the steps, summed. */
   gradientSeconds: number;
-  /** Likewise for the reduce and check of its slice. */
+  /** Likewise for the sum over the slots and check of its slice (only when a shard runs in chunks). */
   reduceSeconds: number;
-  /** Likewise for the optimizer update of its slice. */
+  /** Likewise for the optimizer update and packing (of its slice, or of the blocks it took). */
   updateSeconds: number;
 }
 
@@ -106,9 +107,9 @@ export class DataParallelEngine implements Engine {
 
     const { paramCount, bufferCount } = model.layout;
     const control = Control.create(workers, model.layout.layers.length);
-    // The weight gradients are computed over the whole batch unless a shard runs in chunks.
+    // The weight gradients are computed over the whole batch unless a shard runs in chunks, or they do not pay.
     const capacity = shardCapacity(setup.batchSize, workers, minShardRows(model.spec));
-    const shared = workers > 1 && trainingRows(model.spec, capacity) >= capacity;
+    const shared = workers > 1 && trainingRows(model.spec, capacity) >= capacity && gradientsOverBatch(model.layout);
     // Summed over the batch, the dense layers' gradients need one slot; norm layers still one per worker.
     const slots = sharedFloats((shared && model.spec.norm === 'none' ? 1 : workers) * paramCount);
     const buffers = sharedFloats(workers * bufferCount);

@@ -43,7 +43,7 @@ export interface TrainTask {
   packed: PackedWeight[] | null;
   /**
    * What the weight gradients over the whole batch read (weight-gradient.ts); null when a shard runs
-   * in chunks, or with one worker.
+   * in chunks, the model's gradients are summed over the slots instead (gradientsOverBatch), or with one worker.
    */
   batch: BatchBuffers | null;
   optimizer: OptimizerConfig;
@@ -119,7 +119,7 @@ export enum Result {
   /** This worker's shard in the latest step. */
   LossSum = 0,
   Correct,
-  /** Seconds over the epoch's steps of gather, forward and backward; of reduce and check of its slice; of its update. */
+  /** Seconds over the epoch's steps of gather, forward, backward and weight-gradient blocks; of the sum over the slots; of updates. */
   GradientSeconds,
   ReduceSeconds,
   UpdateSeconds,

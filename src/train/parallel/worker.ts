@@ -6,9 +6,10 @@
 //   gather its shard → forward → backward, publishing each layer's dZ → take blocks of the weight
 //   gradients over the whole batch, checking them (weight-gradient.ts) → barrier →
 //   update its slice, pack the weight rows in it → barrier.
-// A shard too large for one chunk accumulates its gradient over the chunks in its own slot instead;
-// then, before the update, each worker sums its 1/W slice of the slots into slot 0 and checks it
-// (a reduce-scatter), between two barriers. The packed weights are what every worker's products read
+// A shard too large for one chunk, or a model whose weight gradients do not pay over the batch
+// (gradientsOverBatch), writes its whole gradient into its own slot instead; then, before the update,
+// each worker sums its 1/W slice of the slots into slot 0 and checks it (a reduce-scatter), between
+// two barriers. The packed weights are what every worker's products read
 // (each packs 1/W of them, not all).
 import { performance } from 'node:perf_hooks';
 import { type Dataset, datasetFromShared } from '../../data/dataset.js';
@@ -51,7 +52,7 @@ class TrainingWorker {
   private readonly barrier: Barrier;
   private readonly finished: Barrier;
   private readonly replica: Replica;
-  /** Null when the shards run in chunks (or with one worker): the gradient is then summed over the slots. */
+  /** Null when the gradient is summed over the slots (shards run in chunks, gradientsOverBatch, or one worker). */
   private readonly weightGrads: SharedWeightGradients | null;
   private readonly data: Dataset;
   private readonly evalData: Dataset | null;
