@@ -60,7 +60,7 @@ export function weightBlocks(layout: Layout, rowGroup: number): RowRange[][] {
 /**
  * Whether the data-parallel workers compute the weight gradients over the batch, rather than each over
  * its shard into its own slot and then summing the slots (which is what a shard run in chunks does).
- * Measured on 2 workers, over the batch was 3–5% faster for 784-1024-1024-10 at batch 256, and 5–10%
+ * Measured on 2 workers, over the batch was 3–5% faster for 784-1024-1024-10 at batch 256, and 4–10%
  * slower for 784-128-10 at batch 128 and 512, whose sum over the slots is small (0.1 million weights)
  * and whose work is mostly the first layer's: its row blocks, skinny products, each stream the whole
  * batch's packed input, where a shard's product reads the worker's own. The rule that separates them:
