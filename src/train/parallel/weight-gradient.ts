@@ -12,7 +12,7 @@
 // step for 784-1024-1024-10 on 2 workers); products of the batch's depth, not the shard's, which run
 // nearer the peak; and a worker done early with its shard takes more blocks instead of waiting at the
 // barrier. When every shard is full, each element of dW sums the batch's rows in order, as the serial
-// engine's product does.
+// engine's product does. (Not for a model whose first layer holds most of the weights: gradientsOverBatch.)
 //
 // The update goes with the blocks when the step's gradient is known to be finite before it is
 // computed: each shard publishes max |dZ| and max |X| with a layer, and |dW| ≤ rows · max|dZ| · max|X|
@@ -62,9 +62,9 @@ export function weightBlocks(layout: Layout, rowGroup: number): RowRange[][] {
  * its shard into its own slot and then summing the slots (which is what a shard run in chunks does).
  * Measured on 2 workers, over the batch was 3–5% faster for 784-1024-1024-10 at batch 256, and 4–10%
  * slower for 784-128-10 at batch 128 and 512, whose sum over the slots is small (0.1 million weights)
- * and whose work is mostly the first layer's: its row blocks, skinny products, each stream the whole
- * batch's packed input, where a shard's product reads the worker's own. The rule that separates them:
- * over the batch unless the first layer holds most of the weights.
+ * and whose work is mostly the first layer's row blocks, skinny products that each stream the whole
+ * batch's packed input (computing only that layer by shard did not win it back). The rule that
+ * separates them: over the batch unless the first layer holds most of the weights.
  */
 export function gradientsOverBatch(layout: Layout): boolean {
   const [first, ...rest] = layout.layers;
@@ -98,12 +98,17 @@ export type BlockUpdate = (layer: number, block: number) => void;
 interface Block extends RowRange {
   /** Its rows of dW in slot 0. */
   dW: Float32Array;
+  /** The batch's dZ from column row0 on (op(A) of its product: dZ's columns [row0, row1), transposed). */
+  dz: Float32Array;
 }
 
 interface LayerGradient {
   inputs: number;
   outputs: number;
   blocks: Block[];
+  /** This worker's rows of the batch's dZ and X, whose maxima it publishes. */
+  ownDz: Float32Array;
+  ownX: Float32Array;
   /** db in slot 0. */
   dBias: Float32Array;
   /** The norm layer's gradients, summed over the slots with the first block. */
@@ -142,10 +147,12 @@ export class SharedWeightGradients {
     this.paramCount = layout.paramCount;
     const slot0 = slots.subarray(0, layout.paramCount);
     const ranges = weightBlocks(layout, native.packedBAlignment());
+    const own = shardRows(batch, layout, w);
     this.layers = layout.layers.map((l, i) => {
       const dW = view(slot0, l.weight);
-      const blocks = ranges[i].map((r) => ({ ...r, dW: dW.subarray(r.row0 * l.inputs, r.row1 * l.inputs) }));
-      return { inputs: l.inputs, outputs: l.outputs, blocks, dBias: view(slot0, l.bias), norm: l.norm ? [l.norm.weight, l.norm.bias] : [] };
+      const blocks = ranges[i].map((r) => ({ ...r, dW: dW.subarray(r.row0 * l.inputs, r.row1 * l.inputs), dz: batch.dz[i].subarray(r.row0) }));
+      const norm = l.norm ? [l.norm.weight, l.norm.bias] : [];
+      return { inputs: l.inputs, outputs: l.outputs, blocks, ownDz: own.dz[i], ownX: own.x[i], dBias: view(slot0, l.bias), norm };
     });
     this.pending = new Int32Array(2 * ranges.reduce((n, blocks) => n + blocks.length, 0));
   }
@@ -166,7 +173,7 @@ export class SharedWeightGradients {
    * maxima that bound the gradient (when the update may go with the blocks), publishes the layer.
    */
   readonly publish: WeightGradientHook = (layer, rows) => {
-    const { inputs, outputs } = this.layers[layer];
+    const { inputs, outputs, ownDz, ownX } = this.layers[layer];
     const { capacity, x, dz, packedX } = this.batch;
     const first = this.w * capacity;
     const end = first + capacity;
@@ -177,8 +184,8 @@ export class SharedWeightGradients {
     native.packB(false, inputs, this.depth, x[layer], inputs, 0, inputs, first, end, packedX[layer]);
     if (this.update) {
       const at = this.control.maxima(this.w, layer);
-      this.control.floats[at] = rows > 0 ? native.maxAbs(dz[layer].subarray(first * outputs), rows * outputs) : 0;
-      this.control.floats[at + 1] = rows > 0 ? native.maxAbs(x[layer].subarray(first * inputs), rows * inputs) : 0;
+      this.control.floats[at] = rows > 0 ? native.maxAbs(ownDz, rows * outputs) : 0;
+      this.control.floats[at + 1] = rows > 0 ? native.maxAbs(ownX, rows * inputs) : 0;
     }
     this.stamp(layer, this.step);
     this.publishedLayers++;
@@ -278,7 +285,7 @@ export class SharedWeightGradients {
     const { inputs, outputs, blocks, dBias, norm } = this.layers[layer];
     const { dz, packedX } = this.batch;
     const block = blocks[b];
-    native.sgemmPackedB(true, block.row1 - block.row0, inputs, this.depth, 1, dz[layer].subarray(block.row0), outputs, packedX[layer], 0, block.dW, inputs);
+    native.sgemmPackedB(true, block.row1 - block.row0, inputs, this.depth, 1, block.dz, outputs, packedX[layer], 0, block.dW, inputs);
     if (b === 0) {
       native.columnSums(dz[layer], this.depth, outputs, dBias, 0);
       for (const t of norm) this.check(native.reduceSlots(this.slots, this.active, this.paramCount, t.offset, t.offset + t.size));
