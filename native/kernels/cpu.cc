@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include <unistd.h>
+
 namespace fcnn {
 
 namespace {
@@ -29,7 +31,27 @@ const ukr::MicroKernel& chooseMicroKernel() {
       "; this CPU supports: " + isaList(available));
 }
 
+// sysconf's answer for `name` when it lies in [low, high], else `fallback`.
+int64_t cacheBytes(int name, int64_t low, int64_t high, int64_t fallback) {
+  const long bytes = name < 0 ? -1 : sysconf(name);
+  return bytes >= low && bytes <= high ? bytes : fallback;
+}
+
+CacheSizes readCacheSizes() {
+#if defined(_SC_LEVEL1_DCACHE_SIZE) && defined(_SC_LEVEL2_CACHE_SIZE)
+  const int l1 = _SC_LEVEL1_DCACHE_SIZE, l2 = _SC_LEVEL2_CACHE_SIZE;
+#else
+  const int l1 = -1, l2 = -1;
+#endif
+  return {cacheBytes(l1, 16 << 10, 256 << 10, 32 << 10), cacheBytes(l2, 128 << 10, 16 << 20, 512 << 10)};
+}
+
 }  // namespace
+
+const CacheSizes& cacheSizes() {
+  static const CacheSizes sizes = readCacheSizes();
+  return sizes;
+}
 
 std::vector<const ukr::MicroKernel*> availableMicroKernels() {
   std::vector<const ukr::MicroKernel*> kernels;

@@ -2,6 +2,7 @@
 // variable FCNN_ISA (avx512, avx2 or portable), so that tests and benchmarks can run each of them.
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "kernels/ukr/ukr.h"
@@ -14,5 +15,14 @@ std::vector<const ukr::MicroKernel*> availableMicroKernels();
 // The micro-kernel sgemm uses, chosen on the first call. Throws std::runtime_error naming FCNN_ISA
 // and this CPU's ISAs when the variable holds an unknown ISA or one this CPU cannot run.
 const ukr::MicroKernel& activeMicroKernel();
+
+// One core's data caches in bytes, which size the SGEMM blocks.
+struct CacheSizes {
+  int64_t l1d, l2;
+};
+
+// As the C library reads them from CPUID; a Zen 3 core's (32 KiB, 512 KiB) where it cannot tell
+// (no such query, or an answer no CPU has, which virtual machines sometimes give).
+const CacheSizes& cacheSizes();
 
 }  // namespace fcnn
