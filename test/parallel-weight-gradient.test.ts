@@ -163,37 +163,47 @@ describe('the weight gradients over the whole batch', () => {
     expect(s.gradients[0].finish()).toBe(false);
   });
 
-  it('with a bounded gradient, updates every block once, right after computing it', () => {
+  it('with a bounded gradient, updates every block once, right after computing it, from its rows of dW', () => {
     const done: string[] = [];
     let s: Setup | null = null;
-    const update: BlockUpdate = (layer, b) => {
+    let want: ReturnType<typeof expected> = [];
+    const update: BlockUpdate = (layer, b, dW) => {
       const { row0, row1 } = weightBlocks(s!.layout, native.packedBAlignment())[layer][b];
-      const { inputs, weight } = s!.layout.layers[layer];
-      // The block's gradient rows are there when its update runs.
-      expect(slot0(s!).subarray(weight.offset + row0 * inputs, weight.offset + row1 * inputs).some(Number.isNaN)).toBe(false);
+      const { inputs } = s!.layout.layers[layer];
+      expect(dW).toEqual(want[layer].dW.subarray(row0 * inputs, row1 * inputs));
       done.push(`${layer}:${b}`);
     };
     s = setup(2, 6, {}, update);
     const rng = new Rng(9);
     [0, 1].forEach((u) => fillShard(s!, u, 6, rng));
+    want = expected(s, [6, 6]);
     s.gradients.forEach((g) => g.begin(1, 2));
     [0, 1].forEach((u) => backward(s!, u, 6));
     expect(s.gradients[0].finish()).toBe(true);
     expect(s.gradients[0].updatedWithBlocks).toBe(true);
     const all = weightBlocks(s.layout, native.packedBAlignment()).flatMap((blocks, layer) => blocks.map((_, b) => `${layer}:${b}`));
     expect([...done].sort()).toEqual([...all].sort());
+    // The blocks went from the worker's scratch to the update: slot 0 holds only the biases' gradients.
+    s.layout.layers.forEach((l, i) => {
+      expect(view(slot0(s!), l.weight).every(Number.isNaN)).toBe(true);
+      expect(view(slot0(s!), l.bias)).toEqual(want[i].db);
+    });
   });
 
   it('updates the blocks taken before every shard published once the last one has', async () => {
     const done: string[] = [];
     const stamps: number[] = [];
     let s: Setup | null = null;
-    s = setup(2, 6, {}, (layer, b) => {
+    let want: ReturnType<typeof expected> = [];
+    s = setup(2, 6, {}, (layer, b, dW) => {
+      const { row0, row1 } = weightBlocks(s!.layout, native.packedBAlignment())[layer][b];
+      expect(dW).toEqual(want[layer].dW.subarray(row0 * s!.layout.layers[layer].inputs, row1 * s!.layout.layers[layer].inputs));
       done.push(`${layer}:${b}`);
       stamps.push(Atomics.load(s!.control.ints, s!.control.published(1, 0)));
     });
     const rng = new Rng(10);
     [0, 1].forEach((u) => fillShard(s, u, 6, rng));
+    want = expected(s, [6, 6]);
     // Worker 1's first layer is ready but stamped for step 4; another thread stamps it for step 5 later,
     // while worker 0 has already taken the other layers' blocks.
     s.gradients[1].begin(4, 2);

@@ -44,6 +44,9 @@ interface UpdateSlice {
   state: Float32Array[];
 }
 
+/** A slice whose gradient is elsewhere (a weight-gradient block's, in its computer's scratch). */
+type ParamSlice = Omit<UpdateSlice, 'gradient'>;
+
 class TrainingWorker {
   private readonly w: number;
   private readonly W: number;
@@ -65,7 +68,7 @@ class TrainingWorker {
   /** Its slice, updated after a barrier when the update does not go with the weight-gradient blocks. */
   private readonly update: UpdateSlice;
   /** Per layer and weight-gradient block: the block's weight rows, and with block 0 the layer's bias. */
-  private readonly blockSlices: (RowRange & { rows: UpdateSlice; bias: UpdateSlice | null })[][];
+  private readonly blockSlices: (RowRange & { rows: ParamSlice; bias: UpdateSlice | null })[][];
   private lr = 0;
   /** Milliseconds spent this step updating blocks. */
   private blockUpdateMs = 0;
@@ -119,29 +122,29 @@ class TrainingWorker {
     const update = sliceBounds(model.layout, workers, rowGroup, (layer) => (writes + layouts(layer)) / writes);
     const [b, e] = [update[index], update[index + 1]];
     this.packRows = weightRowsIn(model.layout, b, e);
-    const slice = (begin: number, end: number): UpdateSlice => ({
+    const paramSlice = (begin: number, end: number): ParamSlice => ({
       params: params.subarray(begin, end),
-      gradient: slots.subarray(begin, end),
       state: optimizerState.map((st) => st.subarray(begin, end)),
     });
+    const slice = (begin: number, end: number): UpdateSlice => ({ ...paramSlice(begin, end), gradient: slots.subarray(begin, end) });
     this.update = slice(b, e);
     this.blockSlices = weightBlocks(model.layout, rowGroup).map((blocks, i) => {
       const { weight, bias, inputs } = model.layout.layers[i];
       return blocks.map(({ row0, row1 }, k) => ({
         row0,
         row1,
-        rows: slice(weight.offset + row0 * inputs, weight.offset + row1 * inputs),
+        rows: paramSlice(weight.offset + row0 * inputs, weight.offset + row1 * inputs),
         bias: k === 0 ? slice(bias.offset, bias.offset + bias.size) : null,
       }));
     });
   }
 
   /** The update that goes with weight-gradient block b of the layer (weight-gradient.ts). */
-  private readonly updateBlock: BlockUpdate = (layer, b) => {
+  private readonly updateBlock: BlockUpdate = (layer, b, dW) => {
     const t = performance.now();
     const block = this.blockSlices[layer][b];
-    this.apply(block.rows, this.applied + 1);
-    if (block.bias) this.apply(block.bias, this.applied + 1);
+    this.apply(block.rows, dW, this.applied + 1);
+    if (block.bias) this.apply(block.bias, block.bias.gradient, this.applied + 1);
     packDenseWeight(this.replica.train.layers[layer].dense, block.row0, block.row1);
     this.blockUpdateMs += performance.now() - t;
   };
@@ -244,7 +247,7 @@ class TrainingWorker {
     const t2 = performance.now();
     // Adam's bias correction counts applied updates: every worker counts the same ones.
     this.applied++;
-    if (this.update.params.length > 0) this.apply(this.update, this.applied);
+    if (this.update.params.length > 0) this.apply(this.update, this.update.gradient, this.applied);
     this.packWeights();
     if (w === 0) plan.status[s] = APPLIED;
     totals.update += performance.now() - t2;
@@ -252,8 +255,8 @@ class TrainingWorker {
   }
 
   /** The update rule on one slice, as the `applied`-th update. */
-  private apply(slice: UpdateSlice, applied: number): void {
-    this.rule.update(this.task.optimizer, slice.params, slice.gradient, slice.state, this.lr, applied);
+  private apply(slice: ParamSlice, gradient: Float32Array, applied: number): void {
+    this.rule.update(this.task.optimizer, slice.params, gradient, slice.state, this.lr, applied);
   }
 
   /**
