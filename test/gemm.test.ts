@@ -286,6 +286,32 @@ describe(`sgemm on ${native.isa()}`, () => {
     }
   });
 
+  it('gives those bits from a B too large for the caches, which packB writes with streaming stores', () => {
+    // 17 MB packed: over any L2 the addon accepts from the C library (16 MiB at most).
+    const [m, n, k] = [5, 2100, 2050];
+    const align = native.packedBAlignment();
+    for (const transB of [false, true]) {
+      const next = reals(transB ? 401 : 400);
+      const ldb = transB ? k : n;
+      const a = matrix(m, k, k, next, NaN).view;
+      const b = matrix(transB ? n : k, transB ? k : n, ldb, next, NaN).view;
+      const expected = new Float32Array(m * n);
+      native.sgemm(false, transB, m, n, k, 1, a, k, b, ldb, 0, expected, n);
+      const size = native.packedBSize(n, k);
+      expect(size * 4).toBeGreaterThan(16 << 20);
+      const whole = new Float32Array(size + 16).fill(NaN);
+      const gap = native.alignmentGap(whole);
+      const packed = whole.subarray(gap, gap + size);
+      const laneCut = align * 20;
+      for (const [l0, l1] of [[laneCut, n], [0, laneCut]])
+        for (const [d0, d1] of [[700, k], [0, 700]]) native.packB(transB, n, k, b, ldb, l0, l1, d0, d1, packed);
+      expect(packed.some(Number.isNaN)).toBe(false);
+      const c = new Float32Array(m * n);
+      native.sgemmPackedB(false, m, n, k, 1, a, k, packed, 0, c, n);
+      expect(c, `transB=${transB}`).toEqual(expected);
+    }
+  });
+
   it('gives the same bits on worker threads, each with its own packing buffers', async () => {
     const [m, n, k] = [70, 90, 600];
     const next = reals(11);

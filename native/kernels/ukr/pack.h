@@ -4,8 +4,14 @@
 // (X·Wᵀ, dY·W, dYᵀ·X) reaches the micro-kernel in the same layout.
 //
 // Like ukr.h it lives in an unnamed namespace, one copy per ISA translation unit. The traits V
-// need reg, width, zero(), loadu(), storeu() and transpose(reg r[width]) (r[i][j] becomes r[j][i]);
-// they need not be the micro-kernel's: AVX-512 packs with the AVX2 traits, portable with scalars.
+// need reg, width, zero(), loadu(), storeu(), stream() (a store past the caches, to an address
+// aligned to the register), fence() (orders the streamed stores before later ones) and
+// transpose(reg r[width]) (r[i][j] becomes r[j][i]); they need not be the micro-kernel's: AVX-512
+// packs with the AVX2 traits, portable with scalars.
+//
+// Stream: whether the micro-panels are written with streaming stores, for a packed operand that
+// would leave the caches before it is read (a large layer's weights, read the next step): no read
+// of each line before it is written, and no eviction of what is in the caches.
 #pragma once
 
 #include <cstdint>
@@ -13,10 +19,19 @@
 namespace fcnn::ukr {
 namespace {
 
+// One register's worth of a micro-panel, whose panels and depth steps start on 64-byte boundaries.
+template <class V, bool Stream>
+void storePanel(float* p, typename V::reg v) {
+  if constexpr (Stream)
+    V::stream(p, v);
+  else
+    V::storeu(p, v);
+}
+
 // Copies micro-panels from a source whose depth steps are contiguous runs of lanes
 // (laneStride 1). The loop runs along source rows, so that reads are sequential even when the
 // rows are far apart (a 4 KiB stride would defeat the hardware prefetchers panel by panel).
-template <class V, int W>
+template <class V, int W, bool Stream>
 void copyPanels(const float* __restrict src, int64_t depthStride, int64_t lanes, int64_t depth,
                 float* __restrict dst, int64_t panelStride) {
   constexpr int L = V::width;
@@ -27,7 +42,7 @@ void copyPanels(const float* __restrict src, int64_t depthStride, int64_t lanes,
     for (int64_t panel = 0; panel < full; panel++, s += W, d += panelStride) {
       int l = 0;
 #pragma GCC unroll 8
-      for (; l + L <= W; l += L) V::storeu(d + l, V::loadu(s + l));
+      for (; l + L <= W; l += L) storePanel<V, Stream>(d + l, V::loadu(s + l));
 #pragma GCC unroll 16
       for (; l < W; l++) d[l] = s[l];
     }
@@ -41,7 +56,7 @@ void copyPanels(const float* __restrict src, int64_t depthStride, int64_t lanes,
 // group of L rows go two at a time along the depth, so that each row's 64-byte line is used whole
 // while it is in L1: rows 4 KiB apart (a 1024-wide weight matrix) share one L1 set, and 16 of them
 // in flight would evict each other's lines between the halves.
-template <class V, int W>
+template <class V, int W, bool Stream>
 void transposePanel(const float* __restrict src, int64_t laneStride, int64_t used, int64_t depth,
                     float* __restrict dst) {
   constexpr int L = V::width;
@@ -54,7 +69,7 @@ void transposePanel(const float* __restrict src, int64_t laneStride, int64_t use
     for (int q = 0; q < L; q++) {
       float* d = dst + (p + q) * W + g;
       if (g + L <= W) {
-        V::storeu(d, r[q]);
+        storePanel<V, Stream>(d, r[q]);
       } else {
         float lanes[L];
         V::storeu(lanes, r[q]);
@@ -81,15 +96,15 @@ void transposePanel(const float* __restrict src, int64_t laneStride, int64_t use
 // panels). The missing lanes of the last panel only feed the part of an edge tile that is thrown
 // away; they are zeros rather than whatever the buffer held, which could be NaNs or subnormals
 // (slow on some CPUs). Lane l at depth p is src[l·laneStride + p·depthStride]; one stride is 1.
-template <class V, int W>
+template <class V, int W, bool Stream = false>
 void packPanels(const float* src, int64_t laneStride, int64_t depthStride, int64_t lanes, int64_t depth, float* dst,
                 int64_t panelStride) {
-  if (laneStride == 1) {
-    copyPanels<V, W>(src, depthStride, lanes, depth, dst, panelStride);
-    return;
-  }
-  for (int64_t l0 = 0; l0 < lanes; l0 += W, src += W * laneStride, dst += panelStride)
-    transposePanel<V, W>(src, laneStride, lanes - l0 < W ? lanes - l0 : W, depth, dst);
+  if (laneStride == 1)
+    copyPanels<V, W, Stream>(src, depthStride, lanes, depth, dst, panelStride);
+  else
+    for (int64_t l0 = 0; l0 < lanes; l0 += W, src += W * laneStride, dst += panelStride)
+      transposePanel<V, W, Stream>(src, laneStride, lanes - l0 < W ? lanes - l0 : W, depth, dst);
+  if constexpr (Stream) V::fence();
 }
 
 }  // namespace

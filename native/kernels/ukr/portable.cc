@@ -33,6 +33,8 @@ struct Scalar {
   static reg zero() { return 0.0f; }
   static reg loadu(const float* p) { return *p; }
   static void storeu(float* p, reg v) { *p = v; }
+  static void stream(float* p, reg v) { *p = v; }  // (no portable streaming store)
+  static void fence() {}
   static void transpose(reg*) {}  // a 1×1 block is its own transpose
 };
 

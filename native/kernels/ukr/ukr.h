@@ -44,6 +44,7 @@ struct MicroKernel {
   // is not a multiple of mr (64 or 128 rows with mr = 6) then costs r/mr of a tile, not a whole one.
   KernelFn forRows[kMaxMr];
   PackFn packA, packB;
+  PackFn packBStreaming;  // packB with streaming stores (pack.h), for a packed B too large to stay in the caches
   FmaLoopFn fmaLoop;
   int fmaLoopFlops;  // floating-point operations per iteration of fmaLoop
 };
@@ -160,6 +161,7 @@ constexpr MicroKernel makeMicroKernel(const char* isa) {
                       rowKernel<V, MR, NV>(9), rowKernel<V, MR, NV>(10), rowKernel<V, MR, NV>(11), rowKernel<V, MR, NV>(12)},
                      &packPanels<P, MR>,
                      &packPanels<P, NV * V::width>,
+                     &packPanels<P, NV * V::width, true>,
                      &fmaLoop<V, MR, NV>,
                      2 * MR * NV * V::width};
 }
