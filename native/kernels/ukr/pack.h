@@ -55,21 +55,25 @@ void copyPanels(const float* __restrict src, int64_t depthStride, int64_t lanes,
 // by L×L blocks in registers: lanes [0, used) of the source, zeros after them. The blocks of a
 // group of L rows go two at a time along the depth, so that each row's 64-byte line is used whole
 // while it is in L1: rows 4 KiB apart (a 1024-wide weight matrix) share one L1 set, and 16 of them
-// in flight would evict each other's lines between the halves.
+// in flight would evict each other's lines between the halves. Streamed, those 2L depth steps are
+// transposed into a slab in L1 first and then written out in order: stored directly, they would
+// leave 2L·W/16 lines part-written at once, more than the write-combining buffers hold (each line
+// flushed in pieces: the transposing pack of 784-1024-1024-10's weights ran at a third of the speed).
 template <class V, int W, bool Stream>
 void transposePanel(const float* __restrict src, int64_t laneStride, int64_t used, int64_t depth,
                     float* __restrict dst) {
   constexpr int L = V::width;
-  const auto block = [&](int64_t p, int g) {
+  // Transposes the L×L block at depth p, lanes [g, g + L), into rows [0, L) of out.
+  const auto block = [&](int64_t p, int g, float* out) {
     typename V::reg r[L];
 #pragma GCC unroll 16
     for (int l = 0; l < L; l++) r[l] = g + l < used ? V::loadu(src + (g + l) * laneStride + p) : V::zero();
     V::transpose(r);
 #pragma GCC unroll 16
     for (int q = 0; q < L; q++) {
-      float* d = dst + (p + q) * W + g;
+      float* d = out + q * W + g;
       if (g + L <= W) {
-        storePanel<V, Stream>(d, r[q]);
+        V::storeu(d, r[q]);
       } else {
         float lanes[L];
         V::storeu(lanes, r[q]);
@@ -77,16 +81,21 @@ void transposePanel(const float* __restrict src, int64_t laneStride, int64_t use
       }
     }
   };
+  alignas(64) float slab[Stream ? 2 * L * W : 1];
   int64_t p = 0;
-  for (; p + 2 * L <= depth; p += 2 * L)
+  for (; p + 2 * L <= depth; p += 2 * L) {
+    float* out = Stream ? slab : dst + p * W;
 #pragma GCC unroll 4
     for (int g = 0; g < W; g += L) {
-      block(p, g);
-      block(p + L, g);
+      block(p, g, out);
+      block(p + L, g, out + L * W);
     }
+    if constexpr (Stream)
+      for (int i = 0; i < 2 * L * W; i += L) V::stream(dst + p * W + i, V::loadu(slab + i));
+  }
   for (; p + L <= depth; p += L)
 #pragma GCC unroll 4
-    for (int g = 0; g < W; g += L) block(p, g);
+    for (int g = 0; g < W; g += L) block(p, g, dst + p * W);
   for (; p < depth; p++)
     for (int l = 0; l < W; l++) dst[p * W + l] = l < used ? src[l * laneStride + p] : 0.0f;
 }
