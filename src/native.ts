@@ -158,8 +158,8 @@ export interface Native {
   /**
    * slots[i] = Σ_s slots[s·stride + i] for begin ≤ i < end, with begin ≤ end ≤ stride: slot 0
    * receives the sum (the reduce step of data parallelism), in place. Returns max |sum| as maxAbs
-   * does (NaN or Infinity when a sum is not finite). The sum runs in double in slot order, so the
-   * result does not depend on how workers split the range.
+   * does (NaN or Infinity when a sum is not finite). Each sum runs in slot order, so the result
+   * does not depend on how workers split the range.
    */
   reduceSlots(slots: Float32Array, count: number, stride: number, begin: number, end: number): number;
   /** max |x[i]| over i < n; NaN when any element is NaN, else Infinity when any is infinite; 0 when n = 0. */
