@@ -262,7 +262,8 @@ export class SharedWeightGradients {
     this.updated = this.bounded();
     if (!this.updated) return;
     for (let i = 0; i < this.pendingCount; i += 2) {
-      const [layer, b] = [this.pending[i], this.pending[i + 1]];
+      const layer = this.pending[i];
+      const b = this.pending[i + 1];
       this.update!(layer, b, this.layers[layer].blocks[b].dW);
     }
   }
