@@ -2,13 +2,14 @@
 // parallel efficiency, the per-step synchronization overhead, and the epoch time against the ideal
 // of W cores at their FMA peak: `npm run bench:scaling [-- --json] [--repeats N]
 // [--max-workers N] [--steps N]`. Also measures what a step's synchronization costs on its own:
-// Piscina's per-task dispatch (an empty pool.run) against the engine's barrier step.
+// Piscina's per-task dispatch (an empty pool.run) against the engine's barrier step, the FMA peak of
+// W threads at once, and at the start and the end how a pair of threads sits on the cores (cores.ts).
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Dataset } from '../src/data/dataset.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { splitDataset } from '../src/data/split.js';
-import { native } from '../src/native.js';
+import { type Isa, native } from '../src/native.js';
 import { createModel, sharedFloats } from '../src/nn/model.js';
 import { resolveOptimizer, updateRule } from '../src/optim/optimizer.js';
 import type { Engine, EngineSetup } from '../src/train/engine.js';
@@ -18,6 +19,7 @@ import { SerialEngine, identity } from '../src/train/serial.js';
 import { Random } from '../src/util/random.js';
 import { type BenchOptions, gemmFlopsPerSample, machineDescription, median, parseBenchArgs, report, type Row } from './common.js';
 import { measurePeak } from './gemm.js';
+import { concurrentPeakGflops, lineRoundTripNanos } from './cores.js';
 
 export interface ScalingConfig {
   layers: number[];
@@ -71,12 +73,22 @@ export interface SyncRow extends Row {
   dispatchAllMicros: number;
   /** An engine step whose shards are one sample of a 1→2 network: the workers' synchronization only. */
   barrierStepMicros: number;
+  /** FMA GFLOP/s per thread with W threads running the loop at once (W × this is what W workers can have). */
+  fmaGflopsPerThread: number;
+}
+
+/** How two threads sit on the cores: their cache-line round trip, and the FMA peak each gets while both run it. */
+export interface PairProbe {
+  roundTripNanos: number;
+  pairFmaGflops: number;
 }
 
 export interface ScalingResult {
   machine: string;
   isa: string;
   peakGflops: number;
+  /** The pair probe before and after the rest. */
+  pair: { start: PairProbe; end: PairProbe };
   sync: SyncRow[];
   rows: ScalingRow[];
 }
@@ -84,9 +96,10 @@ export interface ScalingResult {
 export async function runScalingBench(opts: ScalingOptions): Promise<ScalingResult> {
   const isa = native.isa();
   const peakGflops = measurePeak(isa);
+  const pairStart = await probePair(isa);
   const workerCounts = Array.from({ length: opts.maxWorkers }, (_, i) => i + 1);
   const sync: SyncRow[] = [];
-  for (const workers of workerCounts) sync.push(await measureSync(workers, opts.repeats));
+  for (const workers of workerCounts) sync.push(await measureSync(isa, workers, opts.repeats));
 
   const mnist = await loadMnist();
   const user = splitDataset(mnist.train, { valSplit: 0.25, limit: 42000 }).train;
@@ -94,11 +107,22 @@ export async function runScalingBench(opts: ScalingOptions): Promise<ScalingResu
   for (const config of opts.configs ?? SCALING_CONFIGS) {
     rows.push(...(await measureConfig(config, config.data === 'mnist' ? mnist.train : user, workerCounts, peakGflops, opts)));
   }
-  return { machine: await machineDescription(), isa, peakGflops, sync, rows };
+  const pair = { start: pairStart, end: await probePair(isa) };
+  return { machine: await machineDescription(), isa, peakGflops, pair, sync, rows };
 }
 
-/** Piscina's dispatch against the engine's barrier step, in microseconds (medians). */
-async function measureSync(workers: number, repeats: number): Promise<SyncRow> {
+/** The pair probes as one line of the human output. */
+export function describePair({ pair }: ScalingResult): string {
+  const probe = (p: PairProbe) => `cache-line round trip ${p.roundTripNanos.toFixed(0)} ns, FMA ${p.pairFmaGflops.toFixed(0)} GFLOP/s each`;
+  return `Two threads at once: ${probe(pair.start)} before the runs; ${probe(pair.end)} after`;
+}
+
+async function probePair(isa: Isa): Promise<PairProbe> {
+  return { roundTripNanos: await lineRoundTripNanos(), pairFmaGflops: await concurrentPeakGflops(isa, 2) };
+}
+
+/** Piscina's dispatch against the engine's barrier step, in microseconds (medians), and the concurrent FMA peak. */
+async function measureSync(isa: Isa, workers: number, repeats: number): Promise<SyncRow> {
   const pool = createPool(workers);
   const one = await perCall(() => pool.run({ kind: 'ping' }), 2000, repeats);
   const all = await perCall(() => Promise.all(Array.from({ length: workers }, () => pool.run({ kind: 'ping' }))), 1000, repeats);
@@ -114,10 +138,19 @@ async function measureSync(workers: number, repeats: number): Promise<SyncRow> {
   const plan = { steps: SYNC_STEPS, lr: new Float64Array(SYNC_STEPS).fill(1e-3), stopOnNonFinite: false };
   const epoch = await perCall(() => engine.epoch(plan, () => {}), 5, repeats);
   await engine.close();
-  return { bench: 'scaling-sync', workers, dispatchMicros: one * 1e6, dispatchAllMicros: all * 1e6, barrierStepMicros: (epoch / SYNC_STEPS) * 1e6 };
+  return {
+    bench: 'scaling-sync',
+    workers,
+    dispatchMicros: one * 1e6,
+    dispatchAllMicros: all * 1e6,
+    barrierStepMicros: (epoch / SYNC_STEPS) * 1e6,
+    fmaGflopsPerThread: await concurrentPeakGflops(isa, workers),
+  };
 }
 
 const SYNC_STEPS = 2000;
+
+export const SYNC_TITLE = 'Synchronization, microseconds per round trip, and the FMA peak per thread of W threads at once:';
 
 /** Seconds per call of an async fn: median over repeats of `calls` sequential calls, after a warm-up. */
 async function perCall(fn: () => Promise<unknown>, calls: number, repeats: number): Promise<number> {
@@ -276,11 +309,13 @@ async function main(): Promise<void> {
   const opts = parseScalingArgs();
   const result = await runScalingBench(opts);
   if (opts.json) {
-    console.log(JSON.stringify({ bench: 'scaling-machine', machine: result.machine, isa: result.isa, peakGflops: result.peakGflops }));
+    const { machine, isa, peakGflops, pair } = result;
+    console.log(JSON.stringify({ bench: 'scaling-machine', machine, isa, peakGflops, pair }));
   } else {
     console.log(result.machine);
     console.log(`FMA peak ${result.isa}: ${result.peakGflops.toFixed(1)} GFLOP/s (one core); medians of ${opts.repeats} repeats`);
-    console.log('\nSynchronization, microseconds per round trip:');
+    console.log(describePair(result));
+    console.log(`\n${SYNC_TITLE}`);
   }
   report(result.sync, opts.json);
   if (!opts.json) console.log('\nTraining throughput (timedSteps < epochSteps: a partial epoch, extrapolated):');

@@ -62,14 +62,15 @@ async function runBench(which: Bench, flags: BenchFlags, io: Io): Promise<void> 
       return;
     }
     case 'scaling': {
-      const { runScalingBench } = await import('../../bench/scaling.js');
+      const { SYNC_TITLE, describePair, runScalingBench } = await import('../../bench/scaling.js');
       const { report } = await import('../../bench/common.js');
       const repeats = flags.repeats ?? 5;
       const result = await runScalingBench({ json, repeats, maxWorkers: flags.maxWorkers ?? availableParallelism(), steps: flags.steps });
-      out.event('scaling-machine', { machine: result.machine, isa: result.isa, peakGflops: result.peakGflops });
+      out.event('scaling-machine', { machine: result.machine, isa: result.isa, peakGflops: result.peakGflops, pair: result.pair });
       out.line(result.machine);
       out.line(`FMA peak ${result.isa}: ${result.peakGflops.toFixed(1)} GFLOP/s (one core); medians of ${repeats} repeats`);
-      out.line('\nSynchronization, microseconds per round trip:');
+      out.line(describePair(result));
+      out.line(`\n${SYNC_TITLE}`);
       report(result.sync, json, print);
       out.line('\nTraining throughput (timedSteps < epochSteps: a partial epoch, extrapolated):');
       report(result.rows, json, print);
