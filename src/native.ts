@@ -181,6 +181,13 @@ export interface Native {
   ): void;
   /** out[r] = labels[indices[start + r]] for r < count; a RangeError names an index outside the labels. */
   gatherLabels(labels: Uint8Array, indices: Int32Array, start: number, count: number, out: Int32Array): void;
+
+  /**
+   * Asks the OS (Linux) to back the 2 MiB-aligned part of x's bytes with transparent huge pages when
+   * first touched; true when the advice was given (false without an aligned 2 MiB inside x, or off
+   * Linux). Values are unchanged; it is worth calling on a large buffer nothing has touched yet.
+   */
+  adviseHugePages(x: NodeJS.TypedArray): boolean;
 }
 
 function findAddon(): string {

@@ -15,6 +15,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerOptimizers(env, exports);
   registerReductions(env, exports);
   registerGather(env, exports);
+  registerMemory(env, exports);
   return exports;
 }
 

@@ -72,6 +72,16 @@ View<int32_t> Args::i32(size_t i, const char* name) const {
 View<uint8_t> Args::u8(size_t i, const char* name) const {
   return typed<uint8_t>(i, name, napi_uint8_array, "Uint8Array");
 }
+View<uint8_t> Args::bytes(size_t i, const char* name) const {
+  if (i >= info_.Length() || !info_[i].IsTypedArray()) typeError(std::string("argument '") + name + "' must be a typed array");
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  napi_status status = napi_get_typedarray_info(env(), info_[i], &type, &length, &data, nullptr, nullptr);
+  if (status != napi_ok) typeError(std::string("argument '") + name + "' must be a typed array");
+  return View<uint8_t>{static_cast<uint8_t*>(data), length * info_[i].As<Napi::TypedArray>().ElementSize(), name};
+}
+
 View<double> Args::f64(size_t i, const char* name) const {
   return typed<double>(i, name, napi_float64_array, "Float64Array");
 }

@@ -40,6 +40,8 @@ class Args {
   View<int32_t> i32(size_t i, const char* name) const;
   View<uint8_t> u8(size_t i, const char* name) const;
   View<double> f64(size_t i, const char* name) const;
+  // Any typed array, as the bytes it spans.
+  View<uint8_t> bytes(size_t i, const char* name) const;
 
   // RangeError unless the array holds at least `needed` elements; `what` explains the size.
   template <typename T>

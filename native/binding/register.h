@@ -12,5 +12,6 @@ void registerNormalization(Napi::Env env, Napi::Object exports); // normalizatio
 void registerOptimizers(Napi::Env env, Napi::Object exports);    // optimizers.cc
 void registerReductions(Napi::Env env, Napi::Object exports);    // reductions.cc
 void registerGather(Napi::Env env, Napi::Object exports);        // gather.cc
+void registerMemory(Napi::Env env, Napi::Object exports);        // memory.cc
 
 }  // namespace fcnn::binding

@@ -3,6 +3,7 @@
 // minibatch is gathered into float32 (a float copy of MNIST would be 4× the bytes, per worker).
 import { native } from '../native.js';
 import { SCALE_TO_UNIT, type Normalization } from './normalize.js';
+import { sharedBuffer } from '../util/shared-memory.js';
 
 export interface DatasetInit {
   /** count × width pixels, row-major; copied into a SharedArrayBuffer unless it already owns one. */
@@ -167,7 +168,7 @@ export function datasetFromShared(shared: SharedDataset): Dataset {
 
 /** Zeroed bytes in a SharedArrayBuffer of their own, as a Dataset keeps them. */
 export function sharedBytes(length: number): Uint8Array {
-  return new Uint8Array(new SharedArrayBuffer(length));
+  return new Uint8Array(sharedBuffer(length));
 }
 
 /** Index of the first label ≥ classes, or −1. */

@@ -4,6 +4,7 @@ import { native } from '../native.js';
 import { type Init, initialize, parseInit } from './init.js';
 import { type Layout, layoutOf } from './layout.js';
 import { type ModelSpec, resolveSpec } from './spec.js';
+import { sharedBuffer } from '../util/shared-memory.js';
 
 export interface ModelOptions {
   /** Weight initializer: 'he' (default for relu/leaky_relu), 'glorot' (default otherwise), 'lecun', '…-uniform', 'uniform:A'. */
@@ -72,7 +73,7 @@ export function defaultInit(spec: ModelSpec): Init {
 }
 
 export function sharedFloats(length: number): Float32Array {
-  return new Float32Array(new SharedArrayBuffer(length * Float32Array.BYTES_PER_ELEMENT));
+  return new Float32Array(sharedBuffer(length * Float32Array.BYTES_PER_ELEMENT));
 }
 
 /** Shared floats starting on a 64-byte boundary, as a packed SGEMM operand must. */
