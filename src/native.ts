@@ -181,6 +181,11 @@ export interface Native {
   ): void;
   /** out[r] = labels[indices[start + r]] for r < count; a RangeError names an index outside the labels. */
   gatherLabels(labels: Uint8Array, indices: Int32Array, start: number, count: number, out: Int32Array): void;
+  /**
+   * Starts fetching rows indices[start .. start + count) of `images` into the cache, for a gather
+   * later: a hint, which skips indices outside the images and changes no values.
+   */
+  prefetchRows(images: Uint8Array, width: number, indices: Int32Array, start: number, count: number): void;
 
   /**
    * Asks the OS (Linux) to back the 2 MiB-aligned part of x's bytes with transparent huge pages when

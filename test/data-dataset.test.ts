@@ -165,4 +165,14 @@ describe('Dataset.gather (native gatherRows/gatherLabels) against a TypeScript r
   it('passes the native range check through for an index outside the data set', () => {
     expect(() => mnist.test.gather(Int32Array.of(0, 10000), 0, 2, new Float32Array(2 * 784))).toThrow(RangeError);
   });
+
+  it('prefetch is a hint: the gather after it gives the same minibatch, and indices outside are skipped', () => {
+    const indices = Int32Array.from({ length: 64 }, (_, i) => (i * 7919 + 13) % 10000);
+    const [before, after] = [new Float32Array(64 * 784), new Float32Array(64 * 784)];
+    mnist.test.gather(indices, 0, 64, before);
+    mnist.test.prefetch(indices, 0, 64);
+    mnist.test.prefetch(Int32Array.of(-5, 10000), 0, 2);
+    mnist.test.gather(indices, 0, 64, after);
+    expect(after).toEqual(before);
+  });
 });

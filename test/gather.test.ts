@@ -64,3 +64,30 @@ describe('gatherLabels', () => {
     );
   });
 });
+
+describe('prefetchRows', () => {
+  it('is a hint: it writes nothing, skips indices outside the images, and a gather after it is unchanged', () => {
+    const d = dataset(20, 33, 4);
+    const before = d.pixels.slice();
+    const out = new Float32Array(10 * 33);
+    native.gatherRows(d.pixels, 33, d.indices, 5, 10, out, 1);
+    native.prefetchRows(d.pixels, 33, d.indices, 5, 10);
+    native.prefetchRows(d.pixels, 33, Int32Array.of(-1, 20, 2 ** 31 - 1, 3), 0, 4);
+    native.prefetchRows(d.pixels, 33, Int32Array.of(), 0, 0);
+    expect(d.pixels).toEqual(before);
+    const again = new Float32Array(10 * 33);
+    native.gatherRows(d.pixels, 33, d.indices, 5, 10, again, 1);
+    expect(again).toEqual(out);
+  });
+
+  it('checks its arguments like gatherRows, naming the one that is wrong', () => {
+    const d = dataset(4, 3, 5);
+    const prefetch = native.prefetchRows as (...a: unknown[]) => void;
+    expect(() => prefetch(d.pixels, 0, d.indices, 0, 1)).toThrow(new RangeError("prefetchRows: argument 'width' must be at least 1"));
+    expect(() => prefetch(d.pixels, 3, d.indices, 10, 3)).toThrow(/^prefetchRows: argument 'indices' has 12 elements but needs 13/);
+    expect(() => prefetch(Array.from(d.pixels), 3, d.indices, 0, 1)).toThrow(/^prefetchRows: argument 'images' must be a Uint8Array/);
+    expect(() => prefetch(d.pixels, 3, Float64Array.of(1), 0, 1)).toThrow(/^prefetchRows: argument 'indices' must be a Int32Array/);
+    expect(() => prefetch(d.pixels, 3, d.indices, -1, 1)).toThrow(RangeError);
+    expect(() => prefetch(d.pixels, 3, d.indices, 0)).toThrow(/^prefetchRows: expected 5 arguments, got 4/);
+  });
+});

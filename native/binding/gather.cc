@@ -45,6 +45,18 @@ void GatherRows(const Napi::CallbackInfo& info) {
   requireIndices(args, indices, start, count, bad, imageCount, "images");
 }
 
+// prefetchRows(images, width, indices, start, count)
+void PrefetchRows(const Napi::CallbackInfo& info) {
+  Args args(info, "prefetchRows", 5);
+  auto images = args.u8(0, "images");
+  int64_t width = args.dim(1, "width");
+  auto indices = args.i32(2, "indices");
+  int64_t start = args.dim(3, "start"), count = args.dim(4, "count");
+  if (width == 0) args.rangeError("argument 'width' must be at least 1");
+  args.requireLength(indices, uint64_t(start) + uint64_t(count), "start + count");
+  kernels::prefetchRows(images.data, images.length / size_t(width), width, indices.data + start, count);
+}
+
 // gatherLabels(labels, indices, start, count, out)
 void GatherLabels(const Napi::CallbackInfo& info) {
   Args args(info, "gatherLabels", 5);
@@ -65,6 +77,7 @@ void GatherLabels(const Napi::CallbackInfo& info) {
 void registerGather(Napi::Env env, Napi::Object exports) {
   exports.Set("gatherRows", Napi::Function::New(env, GatherRows, "gatherRows"));
   exports.Set("gatherLabels", Napi::Function::New(env, GatherLabels, "gatherLabels"));
+  exports.Set("prefetchRows", Napi::Function::New(env, PrefetchRows, "prefetchRows"));
 }
 
 }  // namespace fcnn::binding

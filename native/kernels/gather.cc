@@ -38,6 +38,10 @@ size_t gatherRows(const uint8_t* __restrict images, size_t imageCount, size_t wi
   return count;
 }
 
+void prefetchRows(const uint8_t* images, size_t imageCount, size_t width, const int32_t* indices, size_t count) {
+  for (size_t r = 0; r < count; r++) prefetchRow(images, imageCount, width, indices[r]);
+}
+
 size_t gatherLabels(const uint8_t* __restrict labels, size_t labelCount, const int32_t* __restrict indices,
                     size_t count, int32_t* __restrict out) {
   for (size_t r = 0; r < count; r++) {

@@ -16,6 +16,11 @@ namespace fcnn::kernels {
 size_t gatherRows(const uint8_t* images, size_t imageCount, size_t width, const int32_t* indices, size_t count,
                   float* out, float scale, const float* mean, const float* invStd);
 
+// Asks the cache for rows indices[r], r < count, to be gathered later: a minibatch's rows lie anywhere
+// in the dataset, each one a miss to memory. Indices outside [0, imageCount) are skipped (the gather
+// reports them).
+void prefetchRows(const uint8_t* images, size_t imageCount, size_t width, const int32_t* indices, size_t count);
+
 // out[r] = labels[indices[r]] for r < count; indices[r] must lie in [0, labelCount).
 size_t gatherLabels(const uint8_t* labels, size_t labelCount, const int32_t* indices, size_t count, int32_t* out);
 

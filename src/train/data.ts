@@ -7,4 +7,6 @@ export interface TrainingData {
   readonly classes: number;
   /** Copies samples order[start .. start + count) into x (count × width) and labels (count). */
   gather(order: Int32Array, start: number, count: number, x: Float32Array, labels: Int32Array): void;
+  /** A hint that samples order[start .. start + count) are gathered soon (Dataset starts fetching them into the cache). */
+  prefetch?(order: Int32Array, start: number, count: number): void;
 }

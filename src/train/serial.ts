@@ -30,7 +30,7 @@ export class SerialEngine implements Engine {
     let lastYield = performance.now();
     for (let s = 0; s < plan.steps; s++) {
       const start = s * batchSize;
-      const out = this.step(start, Math.min(batchSize, data.count - start), plan.lr[s]);
+      const out = this.step(start, Math.min(batchSize, data.count - start), plan.lr[s], s + 1 < plan.steps);
       onStep(s, out);
       if (out.skipped && plan.stopOnNonFinite) return;
       // A microtask turn lets promise-driven consumers of the step events (an async iterator that
@@ -43,9 +43,12 @@ export class SerialEngine implements Engine {
     }
   }
 
-  private step(start: number, count: number, lr: number): StepOutcome {
+  /** The step over samples order[start .. start + count); `more`: another step follows it. */
+  private step(start: number, count: number, lr: number, more: boolean): StepOutcome {
     const { model, data, order, optimizer, optimizerState } = this.setup;
     const { lossSum, correct, nonFinite } = this.replica.gradient(data, order, start, count, 1 / count);
+    // The next batch's first chunk, fetched while this step checks and applies its gradient.
+    if (more) data.prefetch?.(order, start + count, Math.min(this.replica.train.capacity, data.count - start - count));
     const report = nonFinite ?? inspectGradients(this.grads, model.layout);
     if (report) return { lossSum, correct, skipped: true, nonFinite: report };
     this.rule.update(optimizer, model.params, this.grads, optimizerState, lr, ++this.applied);

@@ -288,10 +288,27 @@ class TrainingWorker {
    * epoch halts here, and now and then wakes the main thread to read the outcomes.
    */
   private endStep(s: number, active: number, stop: boolean): boolean {
+    if (!stop) this.prefetchShard(s + 1);
     this.endingStep = s;
     this.endingActive = active;
     this.endingStops = stop;
     return this.barrier.arrive(this.publishStep);
+  }
+
+  /**
+   * Starts fetching the rows of this worker's shard of step s (its first chunk), so that they arrive
+   * while the step before ends: a shuffled minibatch's rows are misses to memory, and its gather
+   * would otherwise wait for them one row at a time.
+   */
+  private prefetchShard(s: number): void {
+    if (s >= this.ints[Word.Steps]) return;
+    const { batchSize } = this.task;
+    const start = s * batchSize;
+    const count = Math.min(batchSize, this.data.count - start);
+    const active = activeWorkers(count, this.W, this.minRows);
+    const begin = shardStart(count, active, this.w);
+    const rows = Math.min(shardStart(count, active, this.w + 1) - begin, this.replica.train.capacity);
+    if (rows > 0) this.data.prefetch(this.task.order, start + begin, rows);
   }
 
   /** Run by the last worker at a step's end (a field, so that no step allocates a closure). */
