@@ -5,7 +5,7 @@
 // small step's synchronization), each step being:
 //   gather its shard → forward → backward, publishing each layer's dZ → take blocks of the weight
 //   gradients over the whole batch, checking them (weight-gradient.ts) → barrier →
-//   update its slice, pack the weight rows in it → barrier.
+//   update its slice, pack the weight rows in it → start fetching its next shard's rows → barrier.
 // A shard too large for one chunk, or a model whose weight gradients do not pay over the batch
 // (gradientsOverBatch), writes its whole gradient into its own slot instead; then, before the update,
 // each worker sums its 1/W slice of the slots into slot 0 and checks it (a reduce-scatter), between
