@@ -99,11 +99,11 @@ export class Dataset {
     native.gatherRows(this.images, this.width, indices, start, count, x, scale, mean ?? null, invStd ?? null);
     if (y) native.gatherLabels(this.labels!, indices, start, count, y);
   }
+
   /** Starts fetching samples indices[start .. start+count) into the cache, for a gather soon after. */
   prefetch(indices: Int32Array, start: number, count: number): void {
     native.prefetchRows(this.images, this.width, indices, start, count);
   }
-
 
   /** The same samples (same shared memory) under another normalization. */
   withNormalization(normalization: Normalization): Dataset {
