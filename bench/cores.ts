@@ -66,7 +66,10 @@ for (;;) {
 /** Spins a round trip may take (seconds of them) before the partner is taken for gone. */
 const GIVE_UP_SPINS = 1e9;
 
-/** Median nanoseconds per cache-line round trip between two threads, over `repeats` runs of `trips`. */
+/** A run of round trips ends after this long even if short of its count: on one core, each trip waits for a time slice. */
+const RUN_SECONDS = 0.2;
+
+/** Median nanoseconds per cache-line round trip between two threads, over `repeats` runs of up to `trips`. */
 export async function lineRoundTripNanos(repeats = 5, trips = 100_000): Promise<number> {
   const counter = new Int32Array(new SharedArrayBuffer(4));
   const partner = new Worker(PARTNER, { eval: true, workerData: counter.buffer });
@@ -80,14 +83,16 @@ export async function lineRoundTripNanos(repeats = 5, trips = 100_000): Promise<
     let value = 0;
     for (let r = 0; r < repeats; r++) {
       const start = performance.now();
-      for (let i = 0; i < trips; i++) {
+      let done = 0;
+      while (done < trips && (done % 16 !== 0 || performance.now() - start < RUN_SECONDS * 1000)) {
         Atomics.store(counter, 0, value + 1);
         let spins = 0;
         while (Atomics.load(counter, 0) !== value + 2)
           if (++spins > GIVE_UP_SPINS) throw new Error('round trip: the partner thread stopped answering');
         value += 2;
+        done++;
       }
-      samples.push(((performance.now() - start) * 1e6) / trips);
+      samples.push(((performance.now() - start) * 1e6) / done);
     }
     return median(samples);
   } finally {
