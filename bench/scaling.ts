@@ -178,7 +178,13 @@ function setupFor(model: ReturnType<typeof createModel>, data: Dataset, batchSiz
   };
 }
 
-/** Steps run on a fresh engine before timing: they touch every buffer and warm the JIT. */
+/**
+ * A fresh engine runs steps for at least this long (and at least WARMUP_STEPS) before timing: they
+ * touch every buffer, and V8 compiles the workers' hot code on background threads, which take cores
+ * from the workers while every core has one (on 2 cores, 2 workers' steps at batch 128 ran 25–50%
+ * slower in the first second of a fresh pool, in spikes of 1–4 ms).
+ */
+const WARMUP_SECONDS = 1.5;
 const WARMUP_STEPS = 3;
 
 interface Pass {
@@ -271,7 +277,10 @@ async function timePass(config: ScalingConfig, data: Dataset, batch: number, wor
       for (let done = 0; done < steps; done += epochSteps)
         await engine.epoch({ steps: Math.min(epochSteps, steps - done), lr, stopOnNonFinite: false }, () => {});
     };
-    await run(Math.min(WARMUP_STEPS, timedSteps));
+    const warm = performance.now();
+    const chunk = Math.max(WARMUP_STEPS, Math.min(epochSteps, 64));
+    do await run(chunk);
+    while (performance.now() - warm < WARMUP_SECONDS * 1000);
     const before = parallel && { ...parallel.timing };
     const start = performance.now();
     await run(timedSteps);
