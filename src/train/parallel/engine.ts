@@ -55,10 +55,13 @@ export interface ParallelTiming {
   reduceSeconds: number;
   /** Likewise for the optimizer update and packing (of its slice, or of the blocks it took). */
   updateSeconds: number;
+  /** Epochs run, and those whose packed weights were written past the caches (round-trip.ts). */
+  epochs: number;
+  farEpochs: number;
 }
 
 export class DataParallelEngine implements Engine {
-  readonly timing: ParallelTiming = { steps: 0, wallSeconds: 0, gradientSeconds: 0, reduceSeconds: 0, updateSeconds: 0 };
+  readonly timing: ParallelTiming = { steps: 0, wallSeconds: 0, gradientSeconds: 0, reduceSeconds: 0, updateSeconds: 0, epochs: 0, farEpochs: 0 };
   private readonly ints: Int32Array;
   private readonly floats: Float64Array;
   private readonly tasks: Promise<void>[];
@@ -310,6 +313,8 @@ export class DataParallelEngine implements Engine {
     t.gradientSeconds += this.slowest(Result.GradientSeconds);
     t.reduceSeconds += this.slowest(Result.ReduceSeconds);
     t.updateSeconds += this.slowest(Result.UpdateSeconds);
+    t.epochs++;
+    t.farEpochs += this.ints[Word.PackPastCaches];
   }
 
   private slowest(field: Result): number {

@@ -111,8 +111,10 @@ export enum Word {
   FinishedArrived,
   /** Sequence number of the latest command every worker finished; also notified with progress. */
   Finished,
+  /** 1 when this epoch's packed weights are written past the caches (round-trip.ts), set by worker 0. */
+  PackPastCaches,
 }
-const WORDS = Word.Finished + 1;
+const WORDS = Word.PackPastCaches + 1;
 
 /** Float64 fields of each worker's record. */
 export enum Result {
@@ -155,8 +157,10 @@ enum WorkerWord {
   ForwardKey = 0,
   /** 1 when the part of the step's gradient that it summed or computed is not finite. */
   GradientBad,
+  /** Worker 0 and this worker take turns on it to time a round trip (round-trip.ts). */
+  Probe,
 }
-const WORKER_WORDS = WorkerWord.GradientBad + 1;
+const WORKER_WORDS = WorkerWord.Probe + 1;
 
 /** Typed views of the control block; the same class on both sides. */
 export class Control {
@@ -215,6 +219,11 @@ export class Control {
   anyGradientBad(): boolean {
     for (let w = 0; w < this.workers; w++) if (this.ints[this.gradientBad(w)] !== 0) return true;
     return false;
+  }
+
+  /** Index in ints of the word on which worker 0 times its round trip to worker w. */
+  probe(w: number): number {
+    return this.word(WorkerWord.Probe, w);
   }
 
   /** Index in floats of a field of worker w's record. */

@@ -6,6 +6,8 @@
 //   gather its shard → forward → backward, publishing each layer's dZ → take blocks of the weight
 //   gradients over the whole batch, checking them (weight-gradient.ts) → barrier →
 //   update its slice, pack the weight rows in it → start fetching its next shard's rows → barrier.
+// Before an epoch's steps, worker 0 times its round trip to the others, which decides how the
+// epoch's packs are stored (round-trip.ts).
 // A shard too large for one chunk, or a model whose weight gradients do not pay over the batch
 // (gradientsOverBatch), writes its whole gradient into its own slot instead; then, before the update,
 // each worker sums its 1/W slice of the slots into slot 0 and checks it (a reduce-scatter), between
@@ -20,6 +22,7 @@ import { type UpdateRule, updateRule } from '../../optim/optimizer.js';
 import { census } from '../guard.js';
 import { Replica } from '../replica.js';
 import { Barrier, waitForChange } from './barrier.js';
+import { FAR_NANOS, answerRoundTrips, leadRoundTrips, probeBase } from './round-trip.js';
 import { activeWorkers, minShardRows, shardCapacity, shardStart, sliceBounds, weightRowsIn } from './partition.js';
 import { APPLIED, Command, Control, GRADIENT_KEY, LOSS_KEY, Result, type TrainTask, type WorkerTask, Word } from './protocol.js';
 import { type BlockUpdate, type RowRange, SharedWeightGradients, shardRows, updateWithBlocksPays, weightBlocks } from './weight-gradient.js';
@@ -76,6 +79,10 @@ class TrainingWorker {
   private readonly packRows: [number, number][];
   /** Optimizer updates applied so far. */
   private applied = 0;
+  /** Epochs begun so far. */
+  private epochs = 0;
+  /** Whether this epoch's packs go past the caches (the workers' cores share none). */
+  private packPastCaches = false;
   private lastNotify = 0;
   /** The step being ended, its active shards, and whether the epoch stops there. */
   private endingStep = 0;
@@ -145,7 +152,7 @@ class TrainingWorker {
     const block = this.blockSlices[layer][b];
     this.apply(block.rows, dW, this.applied + 1);
     if (block.bias) this.apply(block.bias, block.bias.gradient, this.applied + 1);
-    packDenseWeight(this.replica.train.layers[layer].dense, block.row0, block.row1);
+    packDenseWeight(this.replica.train.layers[layer].dense, block.row0, block.row1, this.packPastCaches);
     this.blockUpdateMs += performance.now() - t;
   };
 
@@ -170,6 +177,7 @@ class TrainingWorker {
   private epoch(): boolean {
     const { ints, control, w } = this;
     const totals = { gradient: 0, reduce: 0, update: 0 };
+    if (!this.probeCores()) return false;
     // The parameters may have changed since the last epoch (a model loaded, or edited, in between).
     this.packWeights();
     if (!this.barrier.arrive()) return false;
@@ -275,10 +283,30 @@ class TrainingWorker {
     return this.barrier.arrive();
   }
 
+  /**
+   * Worker 0 times its round trip to the others, when the workers pack weights and each has a core
+   * to poll on; every worker reads the outcome after the barrier that ends this. False when the engine aborted.
+   */
+  private probeCores(): boolean {
+    const { control, ints, w } = this;
+    const { packed, spinMicros } = this.task;
+    if (this.W > 1 && packed && spinMicros > 0) {
+      const base = probeBase(++this.epochs);
+      if (w === 0) {
+        const nanos = leadRoundTrips(control, base);
+        if (Number.isNaN(nanos)) return false;
+        ints[Word.PackPastCaches] = nanos > FAR_NANOS ? 1 : 0;
+      } else if (!answerRoundTrips(control, w, base)) return false;
+    }
+    if (!this.barrier.arrive()) return false;
+    this.packPastCaches = ints[Word.PackPastCaches] !== 0;
+    return true;
+  }
+
   /** Packs the weight rows of this worker's slice; the next barrier makes every packed weight whole. */
   private packWeights(): void {
     const layers = this.replica.train.layers;
-    for (let i = 0; i < layers.length; i++) packDenseWeight(layers[i].dense, this.packRows[i][0], this.packRows[i][1]);
+    for (let i = 0; i < layers.length; i++) packDenseWeight(layers[i].dense, this.packRows[i][0], this.packRows[i][1], this.packPastCaches);
   }
 
   /**
