@@ -200,9 +200,12 @@ export class Control {
     return WORDS + WORKER_WORDS * this.workers + layer * this.workers + w;
   }
 
-  /** Index in ints of the next block of the layer's weight gradient to take (any worker takes one with Atomics.add). */
-  nextBlock(layer: number): number {
-    return WORDS + (WORKER_WORDS + this.layers) * this.workers + layer;
+  /**
+   * Index in ints of the next block to take of worker w's share of the layer's weight gradient
+   * (counted from the share's first block; any worker takes one with Atomics.add).
+   */
+  nextBlock(layer: number, w: number): number {
+    return WORDS + (WORKER_WORDS + this.layers) * this.workers + layer * this.workers + w;
   }
 
   /** The first forward-pass problem over all workers (the lowest key), or 0 when there is none. */
@@ -242,7 +245,7 @@ export class Control {
 }
 
 function intCount(workers: number, layers: number): number {
-  return WORDS + (WORKER_WORDS + layers) * workers + layers;
+  return WORDS + (WORKER_WORDS + 2 * layers) * workers;
 }
 
 /** The floats start on a cache line after the ints. */

@@ -21,44 +21,59 @@ export const FAR_NANOS = 350;
 /** Round trips per group, and groups: the probe takes the fastest group's mean, so that a trip whose partner was preempted spoils only its group. */
 const GROUP = 16;
 const GROUPS = 4;
+/** Values one epoch's probe stores: the trips' and the closing one. */
+const SPAN = 2 * GROUP * GROUPS + 2;
 
-/** The values a probe's trips use in an epoch: distinct from the last epoch's, whatever a word holds. */
+/**
+ * After this long, worker 0 starts no more groups of trips to a partner (they take ~30 µs in all): on
+ * a machine busy with other work, a partner without a core of its own holds up each trip for a time slice.
+ */
+const BUDGET_MS = 1;
+
+/** The values a probe uses in an epoch: none is what any word holds from the epoch before. */
 export function probeBase(epoch: number): number {
-  return (epoch % 1_000_000) * 2 * GROUP * GROUPS;
+  return (epoch % 1_000_000) * SPAN;
 }
 
 /**
  * Worker 0's side: the round trip in nanoseconds to the farthest other worker, each timed as the
- * fastest group's mean; NaN when the engine aborted.
+ * fastest group's mean (at least one group); null when the engine aborted.
  */
-export function leadRoundTrips(control: Control, base: number): number {
+export function leadRoundTrips(control: Control, base: number): number | null {
   const { ints } = control;
   let farthest = 0;
   for (let w = 1; w < control.workers; w++) {
     const word = control.probe(w);
+    const deadline = performance.now() + BUDGET_MS;
     let fastest = Infinity;
-    for (let g = 0, value = base; g < GROUPS; g++) {
+    for (let g = 0, value = base; g < GROUPS && (g === 0 || performance.now() < deadline); g++) {
       const start = performance.now();
       for (let i = 0; i < GROUP; i++, value += 2) {
         Atomics.store(ints, word, value + 1);
-        if (!spinUntil(ints, word, value + 2)) return NaN;
+        if (!spinUntil(ints, word, value + 2)) return null;
       }
       fastest = Math.min(fastest, ((performance.now() - start) * 1e6) / GROUP);
     }
+    Atomics.store(ints, word, base + SPAN - 1);
     farthest = Math.max(farthest, fastest);
   }
   return farthest;
 }
 
-/** Worker w's side (w > 0): answers worker 0's trips; false when the engine aborted. */
+/** Worker w's side (w > 0): answers worker 0's trips until it closes the probe; false when the engine aborted. */
 export function answerRoundTrips(control: Control, w: number, base: number): boolean {
   const { ints } = control;
   const word = control.probe(w);
-  for (let value = base; value < base + 2 * GROUP * GROUPS; value += 2) {
-    if (!spinUntil(ints, word, value + 1)) return false;
-    Atomics.store(ints, word, value + 2);
+  const close = base + SPAN - 1;
+  for (let ping = base + 1; ; ping += 2) {
+    let seen = Atomics.load(ints, word);
+    while (seen !== ping && seen !== close) {
+      if (Atomics.load(ints, Word.Abort) !== 0) return false;
+      seen = Atomics.load(ints, word);
+    }
+    if (seen === close) return true;
+    Atomics.store(ints, word, ping + 1);
   }
-  return true;
 }
 
 /**

@@ -294,12 +294,13 @@ class TrainingWorker {
       const base = probeBase(++this.epochs);
       if (w === 0) {
         const nanos = leadRoundTrips(control, base);
-        if (Number.isNaN(nanos)) return false;
+        if (nanos === null) return false;
         ints[Word.PackPastCaches] = nanos > FAR_NANOS ? 1 : 0;
       } else if (!answerRoundTrips(control, w, base)) return false;
     }
     if (!this.barrier.arrive()) return false;
     this.packPastCaches = ints[Word.PackPastCaches] !== 0;
+    if (this.weightGrads) this.weightGrads.pastCaches = this.packPastCaches;
     return true;
   }
 
