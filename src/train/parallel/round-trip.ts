@@ -1,6 +1,7 @@
 // How far apart the workers' cores are: at the start of each epoch worker 0 times a shared word's
 // round trip to every other worker. Each worker packs the weight rows it updated into the shared
-// packed weights, which the others read in their next forward pass. When two cores share no cache,
+// packed weights, which the others read in their next forward pass (and its shard's X for the
+// weight-gradient blocks, which the others read in the same step). When two cores share no cache,
 // every line a worker writes must first be taken back from its reader's cache, one round trip per
 // line, and the packing waits for them: stores that go past the caches do not wait. On cores that
 // share a cache they cost more than they save, since the writer's own next read then goes to memory.
