@@ -55,12 +55,10 @@ export interface ScalingRow extends Row {
   syncMicros: number;
   epochSeconds: number;
   idealSeconds: number;
-  /** Per step, the slowest worker's gather + forward + backward + weight-gradient blocks, sum over the slots, and update. */
+  /** Per step, the slowest worker's gather + forward + backward, sum over the slots, and update. */
   gradientMicros: number;
   reduceMicros: number;
   updateMicros: number;
-  /** Share of the timed epochs whose packed weights went past the caches, the workers' cores measured far apart (round-trip.ts). */
-  farEpochs: number;
   /** Steps timed per repeat, and steps in an epoch: fewer means a partial epoch, extrapolated. */
   timedSteps: number;
   epochSteps: number;
@@ -227,8 +225,6 @@ async function measureConfig(
     const gradientMicros = perStep('gradientSeconds');
     const reduceMicros = perStep('reduceSeconds');
     const updateMicros = perStep('updateSeconds');
-    const timings = passes[i].flatMap((p) => (p.timing ? [p.timing] : []));
-    const epochs = timings.reduce((n, t) => n + t.epochs, 0);
     return {
       bench: 'scaling',
       net: config.layers.join('-'),
@@ -243,7 +239,6 @@ async function measureConfig(
       gradientMicros,
       reduceMicros,
       updateMicros,
-      farEpochs: epochs > 0 ? timings.reduce((n, t) => n + t.farEpochs, 0) / epochs : 0,
       timedSteps,
       epochSteps,
     };
@@ -300,8 +295,6 @@ async function timePass(config: ScalingConfig, data: Dataset, batch: number, wor
         gradientSeconds: t.gradientSeconds - before.gradientSeconds,
         reduceSeconds: t.reduceSeconds - before.reduceSeconds,
         updateSeconds: t.updateSeconds - before.updateSeconds,
-        epochs: t.epochs - before.epochs,
-        farEpochs: t.farEpochs - before.farEpochs,
       },
     };
   } finally {

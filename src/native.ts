@@ -45,12 +45,11 @@ export interface Native {
    * Packs lanes (columns of op(B)) [lane0, lane1) at depths (rows of op(B)) [depth0, depth1) into
    * `packed` (packedBSize(n, k) floats on a 64-byte boundary), so that several threads can each pack
    * the part they own. lane0 is a multiple of packedBAlignment(), and so is lane1 unless it is n.
-   * The stores go past the caches when the packed B is larger than L2, or with `pastCaches` (for a
-   * packed B that a core sharing no cache with this one reads next); the values are the same.
+   * The stores go past the caches when the packed B is larger than L2; the values are the same.
    */
   packB(
     transB: boolean, n: number, k: number, b: Float32Array, ldb: number,
-    lane0: number, lane1: number, depth0: number, depth1: number, packed: Float32Array, pastCaches?: boolean,
+    lane0: number, lane1: number, depth0: number, depth1: number, packed: Float32Array,
   ): void;
   /** sgemm with op(B) taken from `packed` (packB over all of it): the same result, bit for bit. */
   sgemmPackedB(

@@ -163,16 +163,6 @@ describe('packB and sgemmPackedB argument checks', () => {
     }
   });
 
-  it('packs the same values past the caches when told, in pieces or whole', () => {
-    const b = Float32Array.from({ length: n * k }, (_, i) => Math.sin(i));
-    const cached = packedFloats();
-    native.packB(true, n, k, b, k, 0, n, 0, k, cached);
-    const streamed = packedFloats().fill(NaN);
-    for (const [l0, l1] of [[align, n], [0, align]]) native.packB(true, n, k, b, k, l0, l1, 0, k, streamed, true);
-    expect(streamed).toEqual(cached);
-    expect(() => packB(...packArgs(), 'yes')).toThrow(/^packB: argument 'pastCaches' must be a boolean/);
-  });
-
   it('rejects lanes or depths outside op(B), and lanes off a panel boundary', () => {
     const withRange = (l0: number, l1: number, d0: number, d1: number) => {
       const args = packArgs();

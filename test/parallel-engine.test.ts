@@ -110,7 +110,6 @@ describe('non-finite values in the data-parallel engine', () => {
     const images = blobs.images.slice();
     for (let i = 0; i < 64; i++) images[i * 4] = images[i * 4 + 1] = i === 40 ? 255 : 0;
     const data = new Dataset({ images, labels: blobs.labels, count: 64, width: 4, classes: 2, source: 'overflow' });
-    // (A second hidden layer: the weight gradients are computed over the batch, see gradientsOverBatch.)
     const model = createModel({ layers: [4, 6, 6, 2] }, { seed: 1 });
     const w = view(model.params, model.layout.layers[0].weight);
     w[0] = w[1] = 3e38;
@@ -167,8 +166,6 @@ describe('non-finite values in the data-parallel engine', () => {
     for (let i = 0; i < serial.params.length; i++) expect(parallel.params[i]).toBeCloseTo(serial.params[i], 5);
   });
 
-  // 4 inputs: the first layer holds most of the weights and the workers sum their gradients over the
-  // slots; 2 inputs: they compute them over the batch (gradientsOverBatch).
   for (const inputs of [4, 2]) {
     it(`reports a non-finite gradient as the serial engine does (${inputs} inputs)`, async () => {
       // Linear head with MSE: unit 0 of the hidden layer is ~1e10 and its output weights 2e26, so the

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { layoutOf } from '../src/nn/layout.js';
 import { resolveSpec } from '../src/nn/spec.js';
-import { activeWorkers, shardCapacity, shardStart, sliceBounds, weightRowsIn } from '../src/train/parallel/partition.js';
+import { Shard, activeWorkers, shardCapacity, shardStart, sliceBounds, weightRowsIn } from '../src/train/parallel/partition.js';
 
 describe('shards of a batch', () => {
   it('cover the batch in order, differ by at most one row, and never hold fewer than minRows', () => {
@@ -22,6 +22,20 @@ describe('shards of a batch', () => {
           expect(active === workers || Math.floor(count / (active + 1)) < minRows).toBe(true);
           expect(Math.max(...used)).toBeLessThanOrEqual(shardCapacity(40, workers, minRows));
         }
+  });
+
+  it("are what each worker's Shard cuts, batch after batch", () => {
+    for (const minRows of [1, 2])
+      for (let workers = 1; workers <= 5; workers++) {
+        const shards = Array.from({ length: workers }, (_, w) => new Shard(workers, w, minRows));
+        for (const count of [minRows, 7, 40, 3, 64]) {
+          const active = activeWorkers(count, workers, minRows);
+          shards.forEach((shard, w) => {
+            expect(shard.of(count)).toBe(active);
+            expect([shard.begin, shard.begin + shard.rows]).toEqual([shardStart(count, active, w), shardStart(count, active, w + 1)]);
+          });
+        }
+      }
   });
 
   it('one row per worker when the batch is smaller than the pool (no BatchNorm)', () => {
@@ -54,37 +68,6 @@ describe('slices of the parameters', () => {
             else if (!layout.layers.some((l) => cut === l.weight.offset || cut === l.weight.offset + l.weight.size)) expect(cut % 16).toBe(0);
           }
         }
-  });
-
-  it('balance the cost when weight elements cost more, still cut on groups of rows', () => {
-    for (const layout of layouts)
-      for (let parts = 2; parts <= 8; parts++) {
-        const weightCost = (layer: number) => (layer === 0 ? 1.5 : 2);
-        const bounds = sliceBounds(layout, parts, 16, weightCost);
-        const costOf = (begin: number, end: number) => {
-          let cost = end - begin;
-          layout.layers.forEach((l, i) => {
-            const inside = Math.max(0, Math.min(end, l.weight.offset + l.weight.size) - Math.max(begin, l.weight.offset));
-            cost += inside * (weightCost(i) - 1);
-          });
-          return cost;
-        };
-        const total = costOf(0, layout.paramCount);
-        const widest = Math.max(...layout.layers.map((l) => l.inputs));
-        for (let w = 0; w < parts; w++) {
-          expect(bounds[w + 1]).toBeGreaterThanOrEqual(bounds[w]);
-          expect(costOf(bounds[w], bounds[w + 1])).toBeLessThanOrEqual(total / parts + 2 * (16 + 16 * widest));
-        }
-        for (const cut of bounds.slice(1, -1)) {
-          const matrix = layout.layers.find((l) => cut > l.weight.offset && cut < l.weight.offset + l.weight.size);
-          if (matrix) expect((cut - matrix.weight.offset) % (16 * matrix.inputs)).toBe(0);
-        }
-      }
-    // The big net on two workers: the first layer has one packed layout, the second two.
-    const big = layoutOf(resolveSpec({ layers: [784, 1024, 1024, 10] }));
-    const equal = sliceBounds(big, 2, 16)[1];
-    const weighted = sliceBounds(big, 2, 16, (layer) => (layer === 0 ? 3 / 2 : 4 / 2))[1];
-    expect(weighted).toBeGreaterThan(equal);
   });
 
   it('give every weight row to exactly one worker, in groups that packB accepts', () => {

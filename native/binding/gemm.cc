@@ -85,7 +85,7 @@ void requirePacked(const Args& args, const View<float>& packed, int64_t n, int64
 }
 
 void packB(const Napi::CallbackInfo& info) {
-  Args args(info, "packB", 10, 1);
+  Args args(info, "packB", 10);
   const bool transB = args.boolean(0, "transB");
   const int64_t n = args.dim(1, "n"), k = args.dim(2, "k");
   const View<float> b = args.f32(3, "b");
@@ -93,7 +93,6 @@ void packB(const Napi::CallbackInfo& info) {
   const int64_t lane0 = args.dim(5, "lane0"), lane1 = args.dim(6, "lane1");
   const int64_t depth0 = args.dim(7, "depth0"), depth1 = args.dim(8, "depth1");
   const View<float> packed = args.f32(9, "packed");
-  const bool pastCaches = !args.absent(10) && args.boolean(10, "pastCaches");
 
   args.requireMatrix(b, transB ? n : k, transB ? k : n, ldb, "ldb");
   requirePacked(args, packed, n, k);
@@ -106,7 +105,7 @@ void packB(const Napi::CallbackInfo& info) {
   if (lane0 % align != 0 || (lane1 % align != 0 && lane1 != n))
     args.rangeError("lanes [" + std::to_string(lane0) + ", " + std::to_string(lane1) + ") must start and end on multiples of " +
                     std::to_string(align) + " (packedBAlignment()), or end at n = " + std::to_string(n));
-  fcnn::packB(transB, n, k, b.data, ldb, lane0, lane1, depth0, depth1, packed.data, pastCaches);
+  fcnn::packB(transB, n, k, b.data, ldb, lane0, lane1, depth0, depth1, packed.data);
 }
 
 void sgemmPackedB(const Napi::CallbackInfo& info) {

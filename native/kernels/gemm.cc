@@ -197,15 +197,14 @@ int64_t packedBAlignment() { return activeMicroKernel().nr; }
 int64_t packedBSize(int64_t n, int64_t k) { return roundUp(n, activeMicroKernel().nr) * k; }
 
 void packB(bool transB, int64_t n, int64_t k, const float* b, int64_t ldb, int64_t lane0, int64_t lane1,
-           int64_t depth0, int64_t depth1, float* packed, bool pastCaches) {
+           int64_t depth0, int64_t depth1, float* packed) {
   const ukr::MicroKernel& kernel = activeMicroKernel();
   const Blocking blocks = blocksOf(kernel, 1, n, k);
   // A packed B larger than L2 is not there when it is next read (a layer's packed weights are read
   // the step after; 784-1024-1024-10 has 11.6 MB of them, and the update streams 30 MB meanwhile):
-  // writing it past the caches saves reading each line first and evicting what they hold
-  // (a 2-worker step of that net 3-7% faster, medians of 10-12 paired runs).
+  // writing it past the caches saves reading each line first and evicting what they hold.
   const bool large = packedBSize(n, k) * int64_t(sizeof(float)) > cacheSizes().l2;
-  const ukr::PackFn pack = pastCaches || large ? kernel.packBStreaming : kernel.packB;
+  const ukr::PackFn pack = large ? kernel.packBStreaming : kernel.packB;
   const StridesB sb(transB, ldb);
   for (int64_t jc = 0; jc < n; jc += blocks.nc) {
     const int64_t nc = minimum(blocks.nc, n - jc);

@@ -54,12 +54,11 @@ export function allocatePackedWeight(inputs: number, outputs: number, withInputG
 /**
  * Packs rows [row0, row1) of W into p.packed: its lanes of the forward operand Wᵀ, its depths of the
  * input-gradient operand W. row0 is a multiple of native.packedBAlignment(), and so is row1 unless
- * it is p.outputs. `pastCaches`: stores that bypass the caches (native.packB), for rows that cores
- * sharing no cache with this one read next.
+ * it is p.outputs.
  */
-export function packDenseWeight(p: DenseParams, row0: number, row1: number, pastCaches = false): void {
+export function packDenseWeight(p: DenseParams, row0: number, row1: number): void {
   const { packed, inputs, outputs, weight } = p;
   if (!packed || row0 >= row1) return;
-  native.packB(true, outputs, inputs, weight, inputs, row0, row1, 0, inputs, packed.forward, pastCaches);
-  if (packed.inputGrad) native.packB(false, inputs, outputs, weight, inputs, 0, inputs, row0, row1, packed.inputGrad, pastCaches);
+  native.packB(true, outputs, inputs, weight, inputs, row0, row1, 0, inputs, packed.forward);
+  if (packed.inputGrad) native.packB(false, inputs, outputs, weight, inputs, 0, inputs, row0, row1, packed.inputGrad);
 }

@@ -17,20 +17,7 @@ export interface NetworkOptions {
   buffers?: Float32Array;
   /** Per layer, its weights packed for the products (kept current by the caller). */
   packed?: PackedWeight[] | null;
-  /**
-   * Per layer, the buffers of its input x (capacity × its inputs: the network's input, then the hidden
-   * layers' activations) and of its dz (capacity × its outputs), when others must read them.
-   */
-  x?: Float32Array[];
-  dz?: Float32Array[];
 }
-
-/**
- * Takes over layer `layer`'s weight and bias gradient from backward, called as soon as the layer's dz
- * over `rows` rows is complete (in the buffers given as options.x and options.dz): the data-parallel
- * workers compute these products over the whole batch, each gradient once, not each over its shard.
- */
-export type WeightGradientHook = (layer: number, rows: number) => void;
 
 /** Everything one layer keeps between its forward and backward pass. */
 export interface LayerState {
@@ -63,7 +50,7 @@ export class Network {
     this.capacity = capacity;
     this.activation = hiddenActivation(model.spec);
     const { buffers = model.buffers, packed = null } = options;
-    this.input = given('x', options.x, 0, capacity * model.inputs);
+    this.input = new Float32Array(capacity * model.inputs);
     const last = model.layout.layers.length - 1;
     this.labels = new Int32Array(capacity);
     const g = grads ?? new Float32Array(model.layout.paramCount);
@@ -74,9 +61,9 @@ export class Network {
       const state: LayerState = {
         dense,
         z: rowsByOut(),
-        a: i < last ? given('x', options.x, i + 1, capacity * l.outputs) : rowsByOut(),
+        a: rowsByOut(),
         da: grads ? rowsByOut() : new Float32Array(0),
-        dz: grads ? given('dz', options.dz, i, capacity * l.outputs) : new Float32Array(0),
+        dz: grads ? rowsByOut() : new Float32Array(0),
         dWeight: view(g, l.weight),
         dBias: view(g, l.bias),
       };
@@ -130,13 +117,11 @@ export class Network {
   /**
    * Writes the gradient of scale × (summed loss of the last forward) into the gradient slab, or adds
    * it there when accumulating over the chunks of a larger batch (networks without norm layers only:
-   * a norm's statistics belong to the whole batch). With `weightGrads`, the dense layers' weight and
-   * bias gradients are left to it.
+   * a norm's statistics belong to the whole batch).
    */
-  backward(rows: number, scale: number, accumulate = false, weightGrads?: WeightGradientHook): void {
+  backward(rows: number, scale: number, accumulate = false): void {
     this.checkRows(rows);
     if (accumulate && this.spec.norm !== 'none') throw new Error('gradients of a network with norm layers cannot be accumulated over chunks');
-    if (accumulate && weightGrads) throw new Error('weight gradients left to a hook cannot be accumulated over chunks');
     const last = this.layers.length - 1;
     const head = this.layers[last];
     headBackward(this.spec, head.z, head.a, this.labels, head.da, head.dz, rows, head.dense.outputs, scale);
@@ -144,8 +129,7 @@ export class Network {
       const L = this.layers[i];
       const x = i > 0 ? this.layers[i - 1].a : this.input;
       const below = i > 0 ? this.layers[i - 1] : null;
-      if (weightGrads) weightGrads(i, rows);
-      else denseWeightGradient(L.dense, x, L.dz, rows, L.dWeight, L.dBias, accumulate);
+      denseWeightGradient(L.dense, x, L.dz, rows, L.dWeight, L.dBias, accumulate);
       if (!below) continue;
       denseInputGradient(L.dense, L.dz, rows, below.da);
       this.activationAndNormBackward(below, rows);
@@ -173,12 +157,4 @@ export class Network {
     if (!Number.isInteger(rows) || rows < 1 || rows > this.capacity)
       throw new RangeError(`rows must be an integer from 1 to the network's capacity ${this.capacity}, got ${rows}`);
   }
-}
-
-/** Buffer j of a list given by the caller, checked to be big enough, or a new one when there is no list. */
-function given(name: string, list: Float32Array[] | undefined, j: number, length: number): Float32Array {
-  if (!list) return new Float32Array(length);
-  const buffer = list[j];
-  if (!buffer || buffer.length < length) throw new RangeError(`${name}[${j}] holds ${buffer?.length ?? 0} floats, fewer than the ${length} the network needs`);
-  return buffer.subarray(0, length);
 }

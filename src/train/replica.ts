@@ -3,7 +3,7 @@
 // and the gradient slot it writes, are its own.
 import type { Model } from '../nn/model.js';
 import type { ModelSpec } from '../nn/spec.js';
-import { Network, type NetworkOptions, type WeightGradientHook } from '../nn/network.js';
+import { Network, type NetworkOptions } from '../nn/network.js';
 import type { TrainingData } from './data.js';
 import { type NonFiniteReport, inspectForward } from './guard.js';
 
@@ -44,10 +44,9 @@ export class Replica {
   /**
    * Forward and backward over samples order[start .. start + count); the gradient written is of
    * scale × (summed loss), so shards scaled by 1/batch add up to the batch's mean-loss gradient.
-   * Stops at the first chunk whose forward pass is not finite. `weightGrads` takes over the weight
-   * and bias gradients (the samples must then fit in one chunk).
+   * Stops at the first chunk whose forward pass is not finite.
    */
-  gradient(data: TrainingData, order: Int32Array, start: number, count: number, scale: number, weightGrads?: WeightGradientHook): GradientResult {
+  gradient(data: TrainingData, order: Int32Array, start: number, count: number, scale: number): GradientResult {
     const net = this.train;
     let lossSum = 0;
     let correct = 0;
@@ -60,7 +59,7 @@ export class Replica {
       correct += net.correct(rows);
       const nonFinite = inspectForward(net, rows, loss);
       if (nonFinite) return { lossSum, correct, nonFinite, chunkRows: rows };
-      net.backward(rows, scale, s > start, weightGrads);
+      net.backward(rows, scale, s > start);
     }
     return { lossSum, correct, nonFinite: null, chunkRows: rows };
   }

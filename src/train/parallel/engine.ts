@@ -8,27 +8,21 @@
 //
 // BatchNorm normalizes each shard with the shard's own statistics (as PyTorch's DataParallel does),
 // and no shard of a BatchNorm model has fewer than 2 rows. Each worker moves its own copy of the
-// running statistics with its shard's statistics; after every step worker 0 averages the copies
-// of the workers that had rows into model.buffers and restarts every copy from that average, so
+// running statistics with its shard's statistics; after every step the last worker to finish it
+// averages the copies of the workers that had rows into model.buffers and restarts every copy from that average, so
 // the running statistics move by the mean of the shards' statistics.
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { SharedDataset } from '../../data/dataset.js';
 import { native } from '../../native.js';
 import { allocatePackedWeight } from '../../nn/dense.js';
-import { type Model, alignedSharedFloats, sharedFloats } from '../../nn/model.js';
+import { sharedFloats } from '../../nn/model.js';
 import type { TrainingData } from '../data.js';
 import { type Engine, type EngineSetup, type EpochPlan, type Evaluation, type StepOutcome, type StepVisitor, batchesIn, checkPlan } from '../engine.js';
 import { type NonFiniteReport, inspectGradients } from '../guard.js';
-import { trainingRows } from '../replica.js';
 import { identity } from '../serial.js';
-import { minShardRows, shardCapacity } from './partition.js';
 import { type WorkerPool, createPool } from './pool.js';
-import {
-  APPLIED, Command, Control, type EpochBuffers, type FaultForTesting, GRADIENT_KEY, LOSS_KEY, Result, type BatchBuffers, type TrainTask,
-  Word, createEpochBuffers,
-} from './protocol.js';
-import { gradientsOverBatch } from './weight-gradient.js';
+import { Command, Control, type FaultForTesting, Result, StepStatus, type StepLog, type TrainTask, Word, createStepLog } from './protocol.js';
 
 /**
  * How long a worker polls a shared word before sleeping on it: long enough to cover the main
@@ -49,19 +43,16 @@ export interface ParallelTiming {
   steps: number;
   /** Main thread: from posting each epoch to learning it finished. */
   wallSeconds: number;
-  /** Per epoch, the slowest worker's total of gather, forward, backward and weight-gradient blocks over the steps, summed. */
+  /** Per epoch, the slowest worker's total of gather, forward and backward over the steps, summed. */
   gradientSeconds: number;
-  /** Likewise for the sum over the slots and check of its slice (only when a shard runs in chunks). */
+  /** Likewise for the sum over the slots and the check of its slice. */
   reduceSeconds: number;
-  /** Likewise for the optimizer update and packing (of its slice, or of the blocks it took). */
+  /** Likewise for the optimizer update and packing of its slice. */
   updateSeconds: number;
-  /** Epochs run, and those whose packed weights were written past the caches (round-trip.ts). */
-  epochs: number;
-  farEpochs: number;
 }
 
 export class DataParallelEngine implements Engine {
-  readonly timing: ParallelTiming = { steps: 0, wallSeconds: 0, gradientSeconds: 0, reduceSeconds: 0, updateSeconds: 0, epochs: 0, farEpochs: 0 };
+  readonly timing: ParallelTiming = { steps: 0, wallSeconds: 0, gradientSeconds: 0, reduceSeconds: 0, updateSeconds: 0 };
   private readonly ints: Int32Array;
   private readonly floats: Float64Array;
   private readonly tasks: Promise<void>[];
@@ -82,7 +73,7 @@ export class DataParallelEngine implements Engine {
     private readonly control: Control,
     /** Slot 0, where the workers reduce the gradient: a non-finite gradient is reported from it. */
     private readonly gradient: Float32Array,
-    private readonly plan: EpochBuffers,
+    private readonly log: StepLog,
     tasks: TrainTask[],
   ) {
     this.ints = control.ints;
@@ -109,26 +100,21 @@ export class DataParallelEngine implements Engine {
     const evalData = setup.evalData ? shareable('evalData', setup.evalData) : null;
 
     const { paramCount, bufferCount } = model.layout;
-    const control = Control.create(workers, model.layout.layers.length);
-    // The weight gradients are computed over the whole batch unless a shard runs in chunks, or they do not pay.
-    const capacity = shardCapacity(setup.batchSize, workers, minShardRows(model.spec));
-    const shared = workers > 1 && trainingRows(model.spec, capacity) >= capacity && gradientsOverBatch(model.layout);
-    // Summed over the batch, the dense layers' gradients need one slot; norm layers still one per worker.
-    const slots = sharedFloats((shared && model.spec.norm === 'none' ? 1 : workers) * paramCount);
-    const buffers = sharedFloats(workers * bufferCount);
-    for (let w = 0; w < workers; w++) buffers.set(model.buffers, w * bufferCount);
-    const plan = createEpochBuffers(batchesIn(setup));
+    const control = Control.create(workers);
+    const slots = sharedFloats(workers * paramCount);
+    const bufferCopies = sharedFloats(workers * bufferCount);
+    for (let w = 0; w < workers; w++) bufferCopies.set(model.buffers, w * bufferCount);
+    const log = createStepLog(batchesIn(setup));
     const base: Omit<TrainTask, 'index'> = {
       kind: 'train',
       workers,
       spec: model.spec,
       params: model.params,
-      runningStats: model.buffers,
-      buffers,
+      buffers: model.buffers,
+      bufferCopies,
       slots,
       // A lone worker packs the weights inside its products as fast as it would beforehand.
       packed: workers > 1 ? model.layout.layers.map((l, i) => allocatePackedWeight(l.inputs, l.outputs, i > 0)) : null,
-      batch: shared ? batchBuffers(model, workers, capacity) : null,
       optimizer: setup.optimizer,
       optimizerState,
       order,
@@ -137,14 +123,14 @@ export class DataParallelEngine implements Engine {
       evalData,
       batchSize: setup.batchSize,
       control: control.buffer,
-      plan,
+      log,
       // Polling helps only while every worker has a core of its own.
       spinMicros: workers <= availableParallelism() ? SPIN_MICROS : 0,
       faultForTesting: testing.faultForTesting,
     };
     const pool = createPool(workers);
     const tasks = Array.from({ length: workers }, (_, index) => ({ ...base, index }));
-    const engine = new DataParallelEngine(setup, workers, pool, control, slots.subarray(0, paramCount), plan, tasks);
+    const engine = new DataParallelEngine(setup, workers, pool, control, slots.subarray(0, paramCount), log, tasks);
     try {
       await engine.waitFor(Word.Ready, workers);
     } catch (err) {
@@ -159,7 +145,7 @@ export class DataParallelEngine implements Engine {
     const { ints } = this;
     checkPlan(plan, this.setup);
     this.checkIdle(); // before the plan of a running epoch is overwritten
-    this.plan.lr.set(plan.lr.subarray(0, plan.steps));
+    this.log.lr.set(plan.lr.subarray(0, plan.steps));
     ints[Word.Steps] = plan.steps;
     ints[Word.StepsBefore] = this.stepsRun;
     ints[Word.StopOnNonFinite] = plan.stopOnNonFinite ? 1 : 0;
@@ -175,11 +161,11 @@ export class DataParallelEngine implements Engine {
     const visit = (done: boolean) => {
       const completed = Atomics.load(ints, Word.Completed);
       for (; visited < completed && !failed; visited++) {
-        const status = this.plan.status[visited];
-        if (status !== APPLIED && plan.stopOnNonFinite && !done) return;
-        if (status === APPLIED) applied++;
+        const status = this.log.status[visited] as StepStatus;
+        if (status !== StepStatus.Applied && plan.stopOnNonFinite && !done) return;
+        if (status === StepStatus.Applied) applied++;
         try {
-          onStep(visited, this.outcome(visited, status, plan.stopOnNonFinite));
+          onStep(visited, this.outcome(visited, plan.stopOnNonFinite));
         } catch (error) {
           failed = { error };
           Atomics.store(ints, Word.HaltRequest, 1);
@@ -286,24 +272,32 @@ export class DataParallelEngine implements Engine {
   }
 
   /** Step s's outcome; with the report of what was not finite when the epoch stopped there. */
-  private outcome(s: number, status: number, stopped: boolean): StepOutcome {
-    const skipped = status !== APPLIED;
-    const nonFinite = skipped && stopped ? this.report(status) : null;
-    return { lossSum: this.plan.lossSum[s], correct: this.plan.correct[s], skipped, nonFinite };
+  private outcome(s: number, stopped: boolean): StepOutcome {
+    const { log } = this;
+    const skipped = log.status[s] !== StepStatus.Applied;
+    const nonFinite = skipped && stopped ? this.report(s) : null;
+    return { lossSum: log.lossSum[s], correct: log.correct[s], skipped, nonFinite };
   }
 
-  /** The serial engine's report: the forward census summed over shards, or the whole gradient inspected. */
-  private report(status: number): NonFiniteReport {
-    if (status === GRADIENT_KEY) return inspectGradients(this.gradient, this.setup.model.layout)!;
-    if (status === LOSS_KEY) return { layer: 0, quantity: 'loss', maxFinite: 0, nonFinite: 1 };
-    const { floats, control } = this;
-    let maxFinite = 0;
-    let nonFinite = 0;
-    for (let w = 0; w < this.workers; w++) {
-      maxFinite = Math.max(maxFinite, floats[control.result(w, Result.MaxFinite)]);
-      nonFinite += floats[control.result(w, Result.NonFinite)];
+  /** The serial engine's report of skipped step s: the forward census summed over shards, or the whole gradient inspected. */
+  private report(s: number): NonFiniteReport {
+    const status = this.log.status[s] as Exclude<StepStatus, StepStatus.Applied>;
+    switch (status) {
+      case StepStatus.NonFiniteGradient:
+        return inspectGradients(this.gradient, this.setup.model.layout)!;
+      case StepStatus.NonFiniteLoss:
+        return { layer: 0, quantity: 'loss', maxFinite: 0, nonFinite: 1 };
+      case StepStatus.NonFiniteForward: {
+        const { floats, control } = this;
+        let maxFinite = 0;
+        let nonFinite = 0;
+        for (let w = 0; w < this.workers; w++) {
+          maxFinite = Math.max(maxFinite, floats[control.result(w, Result.MaxFinite)]);
+          nonFinite += floats[control.result(w, Result.NonFinite)];
+        }
+        return { layer: this.log.layer[s], quantity: 'pre-activation', maxFinite, nonFinite };
+      }
     }
-    return { layer: status, quantity: 'pre-activation', maxFinite, nonFinite };
   }
 
   private record(wall: number, steps: number): void {
@@ -313,8 +307,6 @@ export class DataParallelEngine implements Engine {
     t.gradientSeconds += this.slowest(Result.GradientSeconds);
     t.reduceSeconds += this.slowest(Result.ReduceSeconds);
     t.updateSeconds += this.slowest(Result.UpdateSeconds);
-    t.epochs++;
-    t.farEpochs += this.ints[Word.PackPastCaches];
   }
 
   private slowest(field: Result): number {
@@ -322,18 +314,6 @@ export class DataParallelEngine implements Engine {
     for (let w = 0; w < this.workers; w++) max = Math.max(max, this.floats[this.control.result(w, field)]);
     return max;
   }
-}
-
-/** The batch buffers of `workers` shards of `capacity` rows. */
-function batchBuffers(model: Model, workers: number, capacity: number): BatchBuffers {
-  const { layers } = model.layout;
-  const rows = workers * capacity;
-  return {
-    capacity,
-    x: layers.map((l) => sharedFloats(rows * l.inputs)),
-    dz: layers.map((l) => sharedFloats(rows * l.outputs)),
-    packedX: layers.map((l) => alignedSharedFloats(native.packedBSize(l.inputs, rows))),
-  };
 }
 
 function shareable(what: string, data: TrainingData): SharedDataset {

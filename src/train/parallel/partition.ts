@@ -24,6 +24,26 @@ export function shardStart(count: number, active: number, w: number): number {
   return w * Math.floor(count / active) + Math.min(w, count % active);
 }
 
+/** Worker w's rows of a batch, [begin, begin + rows): the one place a worker cuts a batch. */
+export class Shard {
+  begin = 0;
+  rows = 0;
+
+  constructor(
+    private readonly workers: number,
+    private readonly w: number,
+    private readonly minRows: number,
+  ) {}
+
+  /** Cuts a batch of `count` rows; returns how many workers got rows. */
+  of(count: number): number {
+    const active = activeWorkers(count, this.workers, this.minRows);
+    this.begin = shardStart(count, active, this.w);
+    this.rows = shardStart(count, active, this.w + 1) - this.begin;
+    return active;
+  }
+}
+
 /** Rows of the largest shard that any batch of at most `batchSize` rows gives one worker. */
 export function shardCapacity(batchSize: number, workers: number, minRows: number): number {
   let most = 1;
@@ -41,32 +61,15 @@ export function minShardRows(spec: ModelSpec): number {
 const ALIGN = 16;
 
 /**
- * Boundaries of W slices of the parameter vector: worker w owns [bounds[w], bounds[w + 1]). Nearly
- * equal in cost, an element of layer l's weight matrix costing weightCost(l) and any other element
- * 1; inside a weight matrix cut on a multiple of `rowGroup` rows (the rows of one packed panel, which
+ * Boundaries of W nearly equal slices of the parameter vector: worker w owns [bounds[w], bounds[w + 1]).
+ * Inside a weight matrix cut on a multiple of `rowGroup` rows (the rows of one packed panel, which
  * one worker writes whole), elsewhere on a multiple of 16 floats.
  */
-export function sliceBounds(layout: Layout, parts: number, rowGroup: number, weightCost: (layer: number) => number = () => 1): number[] {
+export function sliceBounds(layout: Layout, parts: number, rowGroup: number): number[] {
   const n = layout.paramCount;
-  const costs = layout.params.map((t) => {
-    const layer = layout.layers.findIndex((l) => l.weight === t);
-    return layer < 0 ? 1 : weightCost(layer);
-  });
-  const total = layout.params.reduce((sum, t, i) => sum + t.size * costs[i], 0);
   const bounds = [0];
   for (let w = 1; w < parts; w++) {
-    // The element at which the running cost reaches w/parts of the total.
-    let left = (total * w) / parts;
-    let at = n;
-    for (let i = 0; i < layout.params.length; i++) {
-      const t = layout.params[i];
-      if (left <= t.size * costs[i]) {
-        at = t.offset + left / costs[i];
-        break;
-      }
-      left -= t.size * costs[i];
-    }
-    const cut = Math.min(n, Math.round(at / ALIGN) * ALIGN);
+    const cut = Math.min(n, Math.round((n * w) / parts / ALIGN) * ALIGN);
     bounds.push(Math.max(bounds[w - 1], snapToRows(layout, cut, rowGroup)));
   }
   bounds.push(n);

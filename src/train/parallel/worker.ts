@@ -2,17 +2,12 @@
 // compiled JavaScript). A 'train' task is long-lived: it builds the worker's replica once, then
 // loops on the control block until told to exit. The workers run a whole epoch on their own, the
 // main thread only reading the outcomes as they come (waking it every step would cost more than a
-// small step's synchronization), each step being:
-//   gather its shard → forward → backward, publishing each layer's dZ → take blocks of the weight
-//   gradients over the whole batch, checking them (weight-gradient.ts) → barrier →
-//   update its slice, pack the weight rows in it → start fetching its next shard's rows → barrier.
-// Before an epoch's steps, worker 0 times its round trip to the others, which decides how the
-// epoch's packs are stored (round-trip.ts).
-// A shard too large for one chunk, or a model whose weight gradients do not pay over the batch
-// (gradientsOverBatch), writes its whole gradient into its own slot instead; then, before the update,
-// each worker sums its 1/W slice of the slots into slot 0 and checks it (a reduce-scatter), between
-// two barriers. The packed weights are what every worker's products read
-// (each packs 1/W of them, not all).
+// small step's synchronization). A step, on every worker:
+//   gradient: gather its shard → forward → backward into its own slot          → barrier
+//   reduce:   sum its slice of the parameters over the slots into slot 0, check → barrier
+//   update:   the optimizer on its slice, then pack that slice's weight rows    → barrier
+// Every worker reads the same flags after the same barrier, so all skip a non-finite step or none.
+// The packed weights are what every worker's products read (each packs 1/W of them, not all).
 import { performance } from 'node:perf_hooks';
 import { type Dataset, datasetFromShared } from '../../data/dataset.js';
 import { native } from '../../native.js';
@@ -22,16 +17,12 @@ import { type UpdateRule, updateRule } from '../../optim/optimizer.js';
 import { census } from '../guard.js';
 import { Replica } from '../replica.js';
 import { Barrier, waitForChange } from './barrier.js';
-import { FAR_NANOS, answerRoundTrips, leadRoundTrips, probeBase } from './round-trip.js';
-import { activeWorkers, minShardRows, shardCapacity, shardStart, sliceBounds, weightRowsIn } from './partition.js';
-import { APPLIED, Command, Control, GRADIENT_KEY, LOSS_KEY, Result, type TrainTask, type WorkerTask, Word } from './protocol.js';
-import { type BlockUpdate, type RowRange, SharedWeightGradients, shardRows, updateWithBlocksPays, weightBlocks } from './weight-gradient.js';
+import { Shard, minShardRows, shardCapacity, sliceBounds, weightRowsIn } from './partition.js';
+import { Command, Control, Result, StepStatus, type TrainTask, type WorkerTask, Word } from './protocol.js';
 
 /**
  * The main thread is woken with progress at most this often (and at the end of the epoch). Each wake
- * takes a core from a worker for a moment, and its partners wait for it at the next barrier: with
- * 2 workers on 2 cores, waking every 5 ms cost about 45 µs a step at batch 512 against every 25 ms
- * (median of 4 paired runs).
+ * takes a core from a worker for a moment, and its partners wait for it at the next barrier.
  */
 const NOTIFY_MS = 20;
 
@@ -39,16 +30,12 @@ export default function run(task: WorkerTask): void {
   if (task.kind === 'train') new TrainingWorker(task).serve();
 }
 
-/** A slice of the parameter-shaped slabs that one call of the update rule updates. */
-interface UpdateSlice {
-  params: Float32Array;
-  /** The slice of slot 0, where the reduced gradient is. */
-  gradient: Float32Array;
-  state: Float32Array[];
+/** Milliseconds a worker spent in each phase over an epoch's steps. */
+interface PhaseTotals {
+  gradient: number;
+  reduce: number;
+  update: number;
 }
-
-/** A slice whose gradient is elsewhere (a weight-gradient block's, in its computer's scratch). */
-type ParamSlice = Omit<UpdateSlice, 'gradient'>;
 
 class TrainingWorker {
   private readonly w: number;
@@ -58,103 +45,58 @@ class TrainingWorker {
   private readonly barrier: Barrier;
   private readonly finished: Barrier;
   private readonly replica: Replica;
-  /** Null when the gradient is summed over the slots (shards run in chunks, gradientsOverBatch, or one worker). */
-  private readonly weightGrads: SharedWeightGradients | null;
   private readonly data: Dataset;
   private readonly evalData: Dataset | null;
   private readonly rule: UpdateRule;
-  private readonly minRows: number;
-  /** The slice of the slots it reduces into slot 0 and checks (without shared weight gradients). */
-  private readonly reduceBegin: number;
-  private readonly reduceEnd: number;
-  private readonly reduced: Float32Array;
-  /** Its slice, updated after a barrier when the update does not go with the weight-gradient blocks. */
-  private readonly update: UpdateSlice;
-  /** Per layer and weight-gradient block: the block's weight rows, and with block 0 the layer's bias. */
-  private readonly blockSlices: (RowRange & { rows: ParamSlice; bias: UpdateSlice | null })[][];
-  private lr = 0;
-  /** Milliseconds spent this step updating blocks. */
-  private blockUpdateMs = 0;
-  /** Per layer, the rows of its weight matrix in this worker's slice, which it packs. */
+  /** Its rows of the current batch, and of the next one (prefetched). */
+  private readonly shard: Shard;
+  private readonly nextShard: Shard;
+  /** Its slice [sliceBegin, sliceEnd) of the parameters: reduced, checked, updated and packed by it alone. */
+  private readonly sliceBegin: number;
+  private readonly sliceEnd: number;
+  private readonly params: Float32Array;
+  private readonly gradient: Float32Array;
+  private readonly state: Float32Array[];
+  /** Per layer, the rows of its weight matrix inside the slice. */
   private readonly packRows: [number, number][];
-  /** Optimizer updates applied so far. */
+  /** Optimizer updates applied so far (Adam's bias correction counts them; every worker counts the same). */
   private applied = 0;
-  /** Epochs begun so far. */
-  private epochs = 0;
-  /** Whether this epoch's packs go past the caches (the workers' cores share none). */
-  private packPastCaches = false;
   private lastNotify = 0;
-  /** The step being ended, its active shards, and whether the epoch stops there. */
+  /** The step being completed, its active shards, and whether the epoch stops there (read by completeStep). */
   private endingStep = 0;
   private endingActive = 0;
   private endingStops = false;
 
   constructor(private readonly task: TrainTask) {
-    const { index, workers, spec, params, slots, optimizerState, packed, batch, spinMicros } = task;
+    const { index, workers, spec, params, slots, optimizerState, packed, spinMicros } = task;
     this.w = index;
     this.W = workers;
-    this.control = new Control(task.control, workers, spec.layers.length - 1);
+    this.control = new Control(task.control, workers);
     this.ints = this.control.ints;
     this.barrier = new Barrier(this.ints, workers, Word.BarrierArrived, Word.BarrierGeneration, spinMicros);
     this.finished = new Barrier(this.ints, workers, Word.FinishedArrived, Word.Finished, spinMicros);
 
     const paramCount = params.length;
-    const bufferCount = task.buffers.length / workers;
-    const model = new Model(spec, params, task.buffers.subarray(index * bufferCount, (index + 1) * bufferCount));
-    // One slot for all: a network whose weight gradients are left to the hook writes none of it.
-    const slotIndex = slots.length > paramCount ? index : 0;
-    const slot = slots.subarray(slotIndex * paramCount, (slotIndex + 1) * paramCount);
-    this.minRows = minShardRows(model.spec);
-    this.replica = new Replica(model, shardCapacity(task.batchSize, workers, this.minRows), slot, {
-      buffers: model.buffers,
-      packed,
-      ...(batch && shardRows(batch, model.layout, index)),
-    });
-    // Norm layers' gradients are summed over the slots, with no bound known beforehand.
-    const withBlocks = batch && spec.norm === 'none' && updateWithBlocksPays(model.layout, workers, batch.capacity) ? this.updateBlock : null;
-    this.weightGrads = batch && new SharedWeightGradients(this.control, index, model.layout, batch, slots, spinMicros, withBlocks);
+    const bufferCount = task.buffers.length;
+    const buffers = task.bufferCopies.subarray(index * bufferCount, (index + 1) * bufferCount);
+    const model = new Model(spec, params, buffers);
+    const minRows = minShardRows(spec);
+    this.shard = new Shard(workers, index, minRows);
+    this.nextShard = new Shard(workers, index, minRows);
+    const slot = slots.subarray(index * paramCount, (index + 1) * paramCount);
+    this.replica = new Replica(model, shardCapacity(task.batchSize, workers, minRows), slot, { buffers, packed });
     this.data = datasetFromShared(task.data);
     this.evalData = task.evalData && datasetFromShared(task.evalData);
     this.rule = updateRule(task.optimizer);
 
-    // Reducing costs the same for every element. Updating writes the parameter and its optimizer
-    // state, and a weight also its packed layouts: the update slices balance the floats written.
-    const rowGroup = native.packedBAlignment();
-    const reduce = sliceBounds(model.layout, workers, rowGroup);
-    this.reduceBegin = reduce[index];
-    this.reduceEnd = reduce[index + 1];
-    this.reduced = slots.subarray(this.reduceBegin, this.reduceEnd);
-    const writes = 1 + optimizerState.length;
-    const layouts = (layer: number) => (packed ? (packed[layer].inputGrad ? 2 : 1) : 0);
-    const update = sliceBounds(model.layout, workers, rowGroup, (layer) => (writes + layouts(layer)) / writes);
-    const [b, e] = [update[index], update[index + 1]];
-    this.packRows = weightRowsIn(model.layout, b, e);
-    const paramSlice = (begin: number, end: number): ParamSlice => ({
-      params: params.subarray(begin, end),
-      state: optimizerState.map((st) => st.subarray(begin, end)),
-    });
-    const slice = (begin: number, end: number): UpdateSlice => ({ ...paramSlice(begin, end), gradient: slots.subarray(begin, end) });
-    this.update = slice(b, e);
-    this.blockSlices = weightBlocks(model.layout, rowGroup).map((blocks, i) => {
-      const { weight, bias, inputs } = model.layout.layers[i];
-      return blocks.map(({ row0, row1 }, k) => ({
-        row0,
-        row1,
-        rows: paramSlice(weight.offset + row0 * inputs, weight.offset + row1 * inputs),
-        bias: k === 0 ? slice(bias.offset, bias.offset + bias.size) : null,
-      }));
-    });
+    const bounds = sliceBounds(model.layout, workers, native.packedBAlignment());
+    this.sliceBegin = bounds[index];
+    this.sliceEnd = bounds[index + 1];
+    this.params = params.subarray(this.sliceBegin, this.sliceEnd);
+    this.gradient = slots.subarray(this.sliceBegin, this.sliceEnd);
+    this.state = optimizerState.map((s) => s.subarray(this.sliceBegin, this.sliceEnd));
+    this.packRows = weightRowsIn(model.layout, this.sliceBegin, this.sliceEnd);
   }
-
-  /** The update that goes with weight-gradient block b of the layer (weight-gradient.ts). */
-  private readonly updateBlock: BlockUpdate = (layer, b, dW) => {
-    const t = performance.now();
-    const block = this.blockSlices[layer][b];
-    this.apply(block.rows, dW, this.applied + 1);
-    if (block.bias) this.apply(block.bias, block.bias.gradient, this.applied + 1);
-    packDenseWeight(this.replica.train.layers[layer].dense, block.row0, block.row1, this.packPastCaches);
-    this.blockUpdateMs += performance.now() - t;
-  };
 
   /** Announces itself, then runs commands until Exit or abort. */
   serve(): void {
@@ -176,10 +118,9 @@ class TrainingWorker {
   /** The epoch's steps, until the last or a halt; false when the engine aborted. */
   private epoch(): boolean {
     const { ints, control, w } = this;
-    const totals = { gradient: 0, reduce: 0, update: 0 };
-    if (!this.probeCores()) return false;
+    const totals: PhaseTotals = { gradient: 0, reduce: 0, update: 0 };
     // The parameters may have changed since the last epoch (a model loaded, or edited, in between).
-    this.packWeights();
+    this.pack();
     if (!this.barrier.arrive()) return false;
     const steps = ints[Word.Steps];
     for (let s = 0; s < steps; s++) {
@@ -192,159 +133,133 @@ class TrainingWorker {
     return true;
   }
 
-  /** Step s of the epoch (totals in milliseconds); false when the engine aborted. */
-  private step(s: number, totals: { gradient: number; reduce: number; update: number }): boolean {
-    const { ints, control, w, W } = this;
-    const { batchSize, plan } = this.task;
+  /** Step s of the epoch; false when the engine aborted. */
+  private step(s: number, totals: PhaseTotals): boolean {
+    const { ints, control } = this;
+    const { batchSize, log } = this.task;
     const start = s * batchSize;
     const count = Math.min(batchSize, this.data.count - start);
     const stopOnNonFinite = ints[Word.StopOnNonFinite] !== 0;
-    const step = ints[Word.StepsBefore] + s + 1;
-    this.injectFault(step);
-    this.lr = plan.lr[s];
-    this.blockUpdateMs = 0;
+    this.injectFault(ints[Word.StepsBefore] + s + 1);
+    const active = this.shard.of(count);
 
-    const t0 = performance.now();
-    const active = activeWorkers(count, W, this.minRows);
-    const begin = shardStart(count, active, w);
-    const rows = shardStart(count, active, w + 1) - begin;
-    const shared = this.weightGrads;
-    shared?.begin(step, active);
-    let lossSum = 0;
-    let correct = 0;
-    let key = 0;
-    let chunkRows = 0;
-    if (rows > 0) {
-      const out = this.replica.gradient(this.data, this.task.order, start + begin, rows, 1 / count, shared?.publish);
-      lossSum = out.lossSum;
-      correct = out.correct;
-      chunkRows = out.chunkRows;
-      if (out.nonFinite) key = out.nonFinite.quantity === 'loss' ? LOSS_KEY : out.nonFinite.layer;
-    }
-    if (shared && !shared.finish()) return false;
-    const floats = control.floats;
-    floats[control.result(w, Result.LossSum)] = lossSum;
-    floats[control.result(w, Result.Correct)] = correct;
-    ints[control.forwardKey(w)] = key;
-    if (shared) ints[control.gradientBad(w)] = shared.allFinite ? 0 : 1;
-    const gradientMs = performance.now() - t0;
-    if (shared?.updatedWithBlocks) {
-      // Applied with the gradient's blocks: the barrier that ends the step is its only one.
-      this.applied++;
-      if (w === 0) plan.status[s] = APPLIED;
-      totals.gradient += gradientMs - this.blockUpdateMs;
-      totals.update += this.blockUpdateMs;
-      return this.endStep(s, active, false);
-    }
-    totals.gradient += gradientMs;
+    let t = performance.now();
+    const forwardRows = this.computeGradient(start, count);
+    totals.gradient += performance.now() - t;
     if (!this.barrier.arrive()) return false;
 
-    // Every worker reads the same keys and flags, so all of them skip the step, or none.
-    const worst = control.worstForwardKey();
-    if (worst !== 0) {
-      this.countNonFinite(worst, chunkRows);
-      if (w === 0) plan.status[s] = worst;
+    const fault = control.firstForwardFault();
+    if (fault !== 0) {
+      this.countNonFinite(fault, forwardRows);
+      if (this.w === 0) this.logSkip(s, fault);
       return this.endStep(s, active, stopOnNonFinite);
     }
-    if (!shared && !this.reduceSlots(active, totals)) return false;
+
+    t = performance.now();
+    this.reduce(active);
+    totals.reduce += performance.now() - t;
+    if (!this.barrier.arrive()) return false;
 
     if (control.anyGradientBad()) {
-      if (w === 0) plan.status[s] = GRADIENT_KEY;
+      if (this.w === 0) log.status[s] = StepStatus.NonFiniteGradient;
       return this.endStep(s, active, stopOnNonFinite);
     }
-    const t2 = performance.now();
-    // Adam's bias correction counts applied updates: every worker counts the same ones.
-    this.applied++;
-    if (this.update.params.length > 0) this.apply(this.update, this.update.gradient, this.applied);
-    this.packWeights();
-    if (w === 0) plan.status[s] = APPLIED;
-    totals.update += performance.now() - t2;
+    t = performance.now();
+    this.update(log.lr[s]);
+    if (this.w === 0) log.status[s] = StepStatus.Applied;
+    totals.update += performance.now() - t;
     return this.endStep(s, active, false);
   }
 
-  /** The update rule on one slice, as the `applied`-th update. */
-  private apply(slice: ParamSlice, gradient: Float32Array, applied: number): void {
-    this.rule.update(this.task.optimizer, slice.params, gradient, slice.state, this.lr, applied);
-  }
-
   /**
-   * Sums this worker's slice of the active shards' slots into slot 0 and checks it (empty shards are
-   * the last ones; a lone active shard's slot is the gradient itself); false when the engine aborted.
+   * Forward and backward over its shard of the batch [start, start + count) into its slot, the loss
+   * scaled by 1/count so that the slots sum to the batch's mean-loss gradient. Publishes its loss,
+   * correct count and forward fault; returns the rows the network still holds (for the census).
    */
-  private reduceSlots(active: number, totals: { reduce: number }): boolean {
-    const t = performance.now();
-    const { params, slots } = this.task;
-    const reduced = this.reduced;
-    let top = 0;
-    if (reduced.length > 0)
-      top = active > 1 ? native.reduceSlots(slots, active, params.length, this.reduceBegin, this.reduceEnd) : native.maxAbs(reduced, reduced.length);
-    this.ints[this.control.gradientBad(this.w)] = Number.isFinite(top) ? 0 : 1;
-    totals.reduce += performance.now() - t;
-    return this.barrier.arrive();
-  }
-
-  /**
-   * Worker 0 times its round trip to the others, when the workers pack weights and each has a core
-   * to poll on; every worker reads the outcome after the barrier that ends this. False when the engine aborted.
-   */
-  private probeCores(): boolean {
-    const { control, ints, w } = this;
-    const { packed, spinMicros } = this.task;
-    if (this.W > 1 && packed && spinMicros > 0) {
-      const base = probeBase(++this.epochs);
-      if (w === 0) {
-        const nanos = leadRoundTrips(control, base);
-        if (nanos === null) return false;
-        ints[Word.PackPastCaches] = nanos > FAR_NANOS ? 1 : 0;
-      } else if (!answerRoundTrips(control, w, base)) return false;
+  private computeGradient(start: number, count: number): number {
+    const { control, w, shard } = this;
+    let lossSum = 0;
+    let correct = 0;
+    let fault = 0;
+    let rows = 0;
+    if (shard.rows > 0) {
+      const out = this.replica.gradient(this.data, this.task.order, start + shard.begin, shard.rows, 1 / count);
+      lossSum = out.lossSum;
+      correct = out.correct;
+      rows = out.chunkRows;
+      if (out.nonFinite) fault = out.nonFinite.quantity === 'loss' ? this.replica.train.layers.length + 1 : out.nonFinite.layer;
     }
-    if (!this.barrier.arrive()) return false;
-    this.packPastCaches = ints[Word.PackPastCaches] !== 0;
-    if (this.weightGrads) this.weightGrads.pastCaches = this.packPastCaches;
-    return true;
-  }
-
-  /** Packs the weight rows of this worker's slice; the next barrier makes every packed weight whole. */
-  private packWeights(): void {
-    const layers = this.replica.train.layers;
-    for (let i = 0; i < layers.length; i++) packDenseWeight(layers[i].dense, this.packRows[i][0], this.packRows[i][1], this.packPastCaches);
+    control.floats[control.result(w, Result.LossSum)] = lossSum;
+    control.floats[control.result(w, Result.Correct)] = correct;
+    this.ints[control.forwardFault(w)] = fault;
+    return rows;
   }
 
   /**
-   * The barrier that ends step s, after which the next step may read the parameters. The last
-   * worker to arrive, once every worker is done with the step, publishes its outcomes and the step as
-   * completed, readies the weight-gradient blocks for the next, decides for everyone whether the
-   * epoch halts here, and now and then wakes the main thread to read the outcomes.
+   * Sums its slice over the active shards' slots into slot 0 and flags it when not finite (empty
+   * shards are the last ones; a lone active shard's slot 0 is the gradient itself).
+   */
+  private reduce(active: number): void {
+    const { slots, params } = this.task;
+    let top = 0;
+    if (this.gradient.length > 0)
+      top = active > 1 ? native.reduceSlots(slots, active, params.length, this.sliceBegin, this.sliceEnd) : native.maxAbs(this.gradient, this.gradient.length);
+    this.ints[this.control.gradientBad(this.w)] = Number.isFinite(top) ? 0 : 1;
+  }
+
+  /** The optimizer on its slice, then its weight rows packed for the next step's products. */
+  private update(lr: number): void {
+    this.applied++;
+    if (this.params.length > 0) this.rule.update(this.task.optimizer, this.params, this.gradient, this.state, lr, this.applied);
+    this.pack();
+  }
+
+  /** Packs the weight rows of its slice; the next barrier makes every packed weight whole. */
+  private pack(): void {
+    const layers = this.replica.train.layers;
+    for (let i = 0; i < layers.length; i++) packDenseWeight(layers[i].dense, this.packRows[i][0], this.packRows[i][1]);
+  }
+
+  /** Records step s as skipped for a forward fault (a layer, or past the last layer the loss). */
+  private logSkip(s: number, fault: number): void {
+    const { log } = this.task;
+    const loss = fault > this.replica.train.layers.length;
+    log.status[s] = loss ? StepStatus.NonFiniteLoss : StepStatus.NonFiniteForward;
+    log.layer[s] = loss ? 0 : fault;
+  }
+
+  /**
+   * The barrier that ends step s, after which the next step may read the parameters. Before it, the
+   * worker starts fetching its rows of the next step: a shuffled minibatch's rows are misses to
+   * memory, and its gather would otherwise wait for them one row at a time.
    */
   private endStep(s: number, active: number, stop: boolean): boolean {
-    if (!stop) this.prefetchShard(s + 1);
+    if (!stop) this.prefetch(s + 1);
     this.endingStep = s;
     this.endingActive = active;
     this.endingStops = stop;
-    return this.barrier.arrive(this.publishStep);
+    return this.barrier.arrive(this.completeStep);
   }
 
-  /**
-   * Starts fetching the rows of this worker's shard of step s (its first chunk), so that they arrive
-   * while the step before ends: a shuffled minibatch's rows are misses to memory, and its gather
-   * would otherwise wait for them one row at a time.
-   */
-  private prefetchShard(s: number): void {
+  /** Starts fetching its rows (their first chunk) of step s. */
+  private prefetch(s: number): void {
     if (s >= this.ints[Word.Steps]) return;
     const { batchSize } = this.task;
     const start = s * batchSize;
-    const count = Math.min(batchSize, this.data.count - start);
-    const active = activeWorkers(count, this.W, this.minRows);
-    const begin = shardStart(count, active, this.w);
-    const rows = Math.min(shardStart(count, active, this.w + 1) - begin, this.replica.train.capacity);
-    if (rows > 0) this.data.prefetch(this.task.order, start + begin, rows);
+    const next = this.nextShard;
+    next.of(Math.min(batchSize, this.data.count - start));
+    const rows = Math.min(next.rows, this.replica.train.capacity);
+    if (rows > 0) this.data.prefetch(this.task.order, start + next.begin, rows);
   }
 
-  /** Run by the last worker at a step's end (a field, so that no step allocates a closure). */
-  private readonly publishStep = (): void => {
+  /**
+   * Run by the last worker to arrive at a step's end, once every worker is done with the step: logs
+   * its outcome and marks it completed, decides for everyone whether the epoch halts here, and now and
+   * then wakes the main thread to read the outcomes. (A field, so that no step allocates a closure.)
+   */
+  private readonly completeStep = (): void => {
     const { ints } = this;
-    this.publishShards(this.endingStep, this.endingActive);
-    this.weightGrads?.reset();
+    this.combineShards(this.endingStep, this.endingActive);
     ints[Word.Halt] = this.endingStops || ints[Word.HaltRequest] !== 0 ? 1 : 0;
     Atomics.store(ints, Word.Completed, this.endingStep + 1);
     const now = performance.now();
@@ -355,11 +270,11 @@ class TrainingWorker {
   };
 
   /**
-   * The step's loss and accuracy over the shards for the main thread, and the running statistics,
-   * which move by the mean of the active shards' statistics (each worker moved its own copy with its
-   * shard's): model.buffers = their mean, every copy restarts from it.
+   * The step's loss and accuracy over the shards, and the running statistics, which move by the
+   * mean of the active shards' statistics (each worker moved its own copy with its shard's):
+   * buffers = their mean, every copy restarts from it.
    */
-  private publishShards(s: number, active: number): void {
+  private combineShards(s: number, active: number): void {
     const { control, task } = this;
     let lossSum = 0;
     let correct = 0;
@@ -367,43 +282,42 @@ class TrainingWorker {
       lossSum += control.floats[control.result(w, Result.LossSum)];
       correct += control.floats[control.result(w, Result.Correct)];
     }
-    task.plan.lossSum[s] = lossSum;
-    task.plan.correct[s] = correct;
+    task.log.lossSum[s] = lossSum;
+    task.log.correct[s] = correct;
 
-    const target = task.runningStats;
-    const n = target.length;
+    const { buffers, bufferCopies } = task;
+    const n = buffers.length;
     if (n === 0) return;
     for (let i = 0; i < n; i++) {
       let sum = 0;
-      for (let w = 0; w < active; w++) sum += task.buffers[w * n + i];
-      target[i] = sum / active;
+      for (let w = 0; w < active; w++) sum += bufferCopies[w * n + i];
+      buffers[i] = sum / active;
     }
-    for (let w = 0; w < this.W; w++) task.buffers.set(target, w * n);
+    for (let w = 0; w < this.W; w++) bufferCopies.set(buffers, w * n);
   }
 
   /**
-   * Census of layer `key`'s pre-activation over the rows the network holds: this worker's shard, or
-   * its last chunk when a large shard runs in chunks (the main thread adds the workers' counts up).
+   * Census of the faulty stage's tensor over the rows the network holds: its shard, or its last chunk
+   * when a large shard runs in chunks (the main thread adds the workers' counts up).
    */
-  private countNonFinite(key: number, rows: number): void {
+  private countNonFinite(fault: number, rows: number): void {
     const { control, w } = this;
+    const layers = this.replica.train.layers;
     let tally = { maxFinite: 0, nonFinite: 0 };
-    if (key !== LOSS_KEY && rows > 0) {
-      const layer = this.replica.train.layers[key - 1];
+    if (fault <= layers.length && rows > 0) {
+      const layer = layers[fault - 1];
       tally = census(layer.z, rows * layer.dense.outputs);
     }
     control.floats[control.result(w, Result.MaxFinite)] = tally.maxFinite;
     control.floats[control.result(w, Result.NonFinite)] = tally.nonFinite;
   }
 
-  /** Loss sum and correct count over this worker's shard of the evaluation data. */
+  /** Loss sum and correct count over its shard of the evaluation data. */
   private evaluate(): void {
-    const { control, w, W } = this;
+    const { control, w, shard } = this;
     const data = this.evalData!;
-    const active = activeWorkers(data.count, W, 1);
-    const begin = shardStart(data.count, active, w);
-    const rows = shardStart(data.count, active, w + 1) - begin;
-    const out = rows > 0 ? this.replica.evaluate(data, this.task.evalOrder!, begin, rows) : { lossSum: 0, correct: 0 };
+    shard.of(data.count);
+    const out = shard.rows > 0 ? this.replica.evaluate(data, this.task.evalOrder!, shard.begin, shard.rows) : { lossSum: 0, correct: 0 };
     control.floats[control.result(w, Result.LossSum)] = out.lossSum;
     control.floats[control.result(w, Result.Correct)] = out.correct;
   }
