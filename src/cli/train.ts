@@ -15,6 +15,8 @@ import { NonFiniteError } from '../train/guard.js';
 import { type EpochEvent, type TrainOptions, resolveTrainOptions } from '../train/options.js';
 import { PRESETS, type Preset, type PresetName } from '../train/presets.js';
 import { train } from '../train/trainer.js';
+import { type World, joinWorld } from '../distributed/mpi.js';
+import { bindingWarning, failJob, rankPrefix } from '../distributed/rank.js';
 import { type DataConfig, type DataFlags, type LoadedData, addDataOptions, dataConfig, loadData } from './data.js';
 import { layerSummary, printDiagnostics } from './diagnostics.js';
 import { type ModelConfig, type ModelFlags, addModelOptions, checkFitsData, modelConfig } from './model.js';
@@ -36,6 +38,7 @@ interface TrainFlags extends DataFlags, ModelFlags {
   report?: string;
   json?: boolean;
   diagnose?: boolean;
+  distributed?: 'mpi';
 }
 
 /** Everything a run was configured with, resolved: what the model file and the report record. */
@@ -85,10 +88,28 @@ export function registerTrain(program: Command, io: Io, args: string[]): void {
     .addOption(option('--seed <n>', 'seed of the initial weights, the shuffles and the validation split', integer('--seed', 0, 2 ** 32 - 1), 1))
     .addOption(option('--save <file>', 'write the trained model (safetensors, with the configuration and results)', String))
     .addOption(option('--report <dir>', 'write PNG/SVG charts and an index.html of the run', String))
+    .addOption(option('--distributed <kind>', 'mpi: one rank of a job started by mpirun (see docs/MPI.md); --batch-size is the global batch', choice('--distributed', ['mpi'] as const)))
     .option('--diagnose', 'layer diagnostics after every epoch (default: after the first and the last)')
     .option('--json', 'one JSON object per line on stdout: epoch, diagnostics and done events')
     .addHelpText('after', `\nPresets (flags override their values; without --preset: ${DEFAULT_PRESET}):\n${presetTable()}`)
-    .action(async (flags: TrainFlags) => runTrain(flags, new Output(flags.json === true, io), `fcnn ${args.join(' ')}`));
+    .action(async (flags: TrainFlags) => runRank(flags, io, `fcnn ${args.join(' ')}`));
+}
+
+/**
+ * Without --distributed, the training run. With it, this rank's: rank 0 prints and writes, the others
+ * only report their errors (with their rank), and an error on any rank ends the whole job.
+ */
+async function runRank(flags: TrainFlags, io: Io, title: string): Promise<void> {
+  const json = flags.json === true;
+  if (!flags.distributed) return runTrain(flags, new Output(json, io), title, null);
+  const world = joinWorld();
+  const silent = { write: () => true };
+  const out = new Output(json, world.rank === 0 ? io : { stdout: silent, stderr: silent });
+  try {
+    await runTrain(flags, out, title, world);
+  } catch (err) {
+    failJob(world, err);
+  }
 }
 
 function presetTable(): string {
@@ -163,8 +184,10 @@ function runConfig(flags: TrainFlags): RunConfig {
   };
 }
 
-async function runTrain(flags: TrainFlags, out: Output, title: string): Promise<void> {
+async function runTrain(flags: TrainFlags, out: Output, title: string, world: World | null): Promise<void> {
   const config = runConfig(flags);
+  const warning = world && bindingWarning(config.train.workers);
+  if (warning) process.stderr.write(`${rankPrefix(world)}${warning}\n`);
   const data = await loadData(config.data);
   checkFitsData(config.model.spec, data.train.width, data.train.classes, data.train.source);
   checkFitsData(config.model.spec, data.eval.width, data.eval.classes, data.eval.source);
@@ -182,8 +205,14 @@ async function runTrain(flags: TrainFlags, out: Output, title: string): Promise<
     workers: config.train.workers,
     evalData: data.eval,
     signal: aborter.signal,
+    ...(world && { distributed: 'mpi' as const }),
   };
   const resolved = withFlagNames(() => resolveTrainOptions(model, data.train, options));
+  if (world) {
+    const workers = config.train.workers === 0 ? 'serial' : plural(config.train.workers, 'worker');
+    out.note(`MPI: ${world.library}, ${plural(world.size, 'rank')} × ${workers}, global batch ${resolved.batchSize}`);
+    out.event('mpi', { library: world.library, worldSize: world.size, workers: config.train.workers, globalBatch: resolved.batchSize });
+  }
   describeRun(out, config, data, resolved.lr, resolved.batchSize);
 
   const probe = new Probe(model, data.train, undefined, config.train.seed);
@@ -212,7 +241,7 @@ async function runTrain(flags: TrainFlags, out: Output, title: string): Promise<
       },
       onEpoch: (e) => {
         reportEpoch(out, e, resolved.epochs, evalName);
-        if (flags.diagnose || e.epoch === 1 || e.epoch === resolved.epochs) {
+        if ((flags.diagnose || e.epoch === 1 || e.epoch === resolved.epochs) && (world?.rank ?? 0) === 0) {
           const stats = probe.measure(resolved.lr);
           const warnings = advise(stats, { spec: model.spec, optimizer: resolved.optimizer });
           diagnostics.push({ epoch: e.epoch, stats, warnings });
@@ -230,7 +259,13 @@ async function runTrain(flags: TrainFlags, out: Output, title: string): Promise<
     process.off('SIGINT', onInterrupt);
   }
 
-  out.event('done', { testAccuracy: history.testAccuracy, epochs: history.epochs.length, seconds: history.seconds, workers: history.workers });
+  out.event('done', {
+    testAccuracy: history.testAccuracy,
+    epochs: history.epochs.length,
+    seconds: history.seconds,
+    workers: history.workers,
+    ...(world && { rank: history.rank, worldSize: history.worldSize }),
+  });
   out.line(
     `done: ${data.evalRole} accuracy ${percent(history.testAccuracy)} after ${plural(history.epochs.length, 'epoch')} in ${history.seconds.toFixed(1)} s ` +
       `(${history.workers === 0 ? 'serial' : `${history.workers} workers`})`,
@@ -242,6 +277,8 @@ async function runTrain(flags: TrainFlags, out: Output, title: string): Promise<
     config: { ...config, train: { ...config.train, lr: resolved.lr } },
     results: { evalRole: data.evalRole, testAccuracy: history.testAccuracy, seconds: history.seconds, workers: history.workers, epochs: history.epochs },
   };
+  // Every rank holds the same model (train() checked): rank 0 writes it.
+  if (world && world.rank !== 0) return;
   if (flags.save) {
     await save(model, flags.save, { training: record, normalization: { kind: config.data.normalize, normalization: data.normalization } });
     out.note(`saved the model to ${flags.save}`);

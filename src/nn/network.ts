@@ -117,9 +117,10 @@ export class Network {
   /**
    * Writes the gradient of scale × (summed loss of the last forward) into the gradient slab, or adds
    * it there when accumulating over the chunks of a larger batch (networks without norm layers only:
-   * a norm's statistics belong to the whole batch).
+   * a norm's statistics belong to the whole batch). `layerDone(i)`, when given, is called as soon as
+   * layer i's gradient (weights, bias, norm) is complete, from the last layer down to the first.
    */
-  backward(rows: number, scale: number, accumulate = false): void {
+  backward(rows: number, scale: number, accumulate = false, layerDone?: (layer: number) => void): void {
     this.checkRows(rows);
     if (accumulate && this.spec.norm !== 'none') throw new Error('gradients of a network with norm layers cannot be accumulated over chunks');
     const last = this.layers.length - 1;
@@ -130,6 +131,7 @@ export class Network {
       const x = i > 0 ? this.layers[i - 1].a : this.input;
       const below = i > 0 ? this.layers[i - 1] : null;
       denseWeightGradient(L.dense, x, L.dz, rows, L.dWeight, L.dBias, accumulate);
+      layerDone?.(i);
       if (!below) continue;
       denseInputGradient(L.dense, L.dz, rows, below.da);
       this.activationAndNormBackward(below, rows);

@@ -1,6 +1,7 @@
 // An engine computes a minibatch gradient and applies one optimizer step: the serial engine in
 // the caller's thread, the data-parallel engine on a worker pool. The training loop (trainer.ts)
 // is the same for both.
+import type { World } from '../distributed/mpi.js';
 import type { Model } from '../nn/model.js';
 import type { OptimizerConfig } from '../optim/optimizer.js';
 import type { TrainingData } from './data.js';
@@ -18,6 +19,13 @@ export interface EngineSetup {
   optimizer: OptimizerConfig;
   /** Optimizer state slabs, each laid out like model.params (shared memory). */
   optimizerState: Float32Array[];
+  /**
+   * The MPI world when training across processes: every step's batch is the global batch, of which
+   * this rank computes its contiguous part (Shard of the ranks), its loss scaled by 1/globalBatch, and
+   * the gradient is summed over the ranks before it is checked and applied. Outcomes and evaluations
+   * are then this rank's part; the trainer sums them over the ranks.
+   */
+  world?: World;
 }
 
 /** One epoch's steps: step s trains on samples order[s·batchSize, min((s + 1)·batchSize, data.count)). */

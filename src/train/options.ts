@@ -53,6 +53,11 @@ export interface TrainOptions {
   workers?: number;
   /** On a NaN/Inf: stop with NonFiniteError (default) or skip the step and count it. */
   nonFinite?: 'stop' | 'skip';
+  /**
+   * 'mpi': one rank of a data-parallel job across processes (started by mpirun, see docs/MPI.md);
+   * batchSize is the global batch, every rank trains on its part of it with its own workers.
+   */
+  distributed?: 'mpi';
   /** Evaluated after every epoch (test or validation set). */
   evalData?: TrainingData;
   signal?: AbortSignal;
@@ -72,6 +77,7 @@ export interface ResolvedTrainOptions {
   shuffle: boolean;
   workers: number;
   nonFinite: 'stop' | 'skip';
+  distributed: 'mpi' | null;
   /** The model has BatchNorm layers, which need at least 2 samples per batch. */
   batchNorm: boolean;
 }
@@ -102,6 +108,8 @@ export function resolveTrainOptions(model: Model, data: TrainingData, o: TrainOp
     throw new RangeError(`workers must be an integer from 0 (serial) to 1024, got ${workers}`);
   const nonFinite = o.nonFinite ?? 'stop';
   if (nonFinite !== 'stop' && nonFinite !== 'skip') throw new RangeError(`nonFinite must be 'stop' or 'skip', got ${JSON.stringify(nonFinite)}`);
+  const distributed = o.distributed ?? null;
+  if (distributed !== null && distributed !== 'mpi') throw new RangeError(`distributed must be 'mpi' when given, got ${JSON.stringify(distributed)}`);
   return {
     epochs,
     batchSize: Math.min(requested as number, data.count),
@@ -114,6 +122,7 @@ export function resolveTrainOptions(model: Model, data: TrainingData, o: TrainOp
     shuffle: o.shuffle ?? true,
     workers,
     nonFinite,
+    distributed,
     batchNorm,
   };
 }

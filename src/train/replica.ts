@@ -44,9 +44,12 @@ export class Replica {
   /**
    * Forward and backward over samples order[start .. start + count); the gradient written is of
    * scale × (summed loss), so shards scaled by 1/batch add up to the batch's mean-loss gradient.
-   * Stops at the first chunk whose forward pass is not finite.
+   * Stops at the first chunk whose forward pass is not finite. `layerDone` is called during the last
+   * chunk's backward pass as each layer's gradient becomes complete (see Network.backward).
    */
-  gradient(data: TrainingData, order: Int32Array, start: number, count: number, scale: number): GradientResult {
+  gradient(
+    data: TrainingData, order: Int32Array, start: number, count: number, scale: number, layerDone?: (layer: number) => void,
+  ): GradientResult {
     const net = this.train;
     let lossSum = 0;
     let correct = 0;
@@ -59,7 +62,7 @@ export class Replica {
       correct += net.correct(rows);
       const nonFinite = inspectForward(net, rows, loss);
       if (nonFinite) return { lossSum, correct, nonFinite, chunkRows: rows };
-      net.backward(rows, scale, s > start);
+      net.backward(rows, scale, s > start, s + rows === start + count ? layerDone : undefined);
     }
     return { lossSum, correct, nonFinite: null, chunkRows: rows };
   }

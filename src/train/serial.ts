@@ -1,8 +1,10 @@
 // The serial engine: one replica in the caller's thread, the optimizer over the whole slab.
+import { GradientAllreduce } from '../distributed/gradient.js';
 import { sharedFloats } from '../nn/model.js';
 import { type UpdateRule, updateRule } from '../optim/optimizer.js';
 import { type Engine, type EngineSetup, type EpochPlan, type Evaluation, type StepOutcome, type StepVisitor, checkPlan } from './engine.js';
-import { inspectGradients } from './guard.js';
+import { type NonFiniteReport, inspectGradients } from './guard.js';
+import { Shard, evaluationPart, minShardRows, shardCapacity } from './parallel/partition.js';
 import { Replica } from './replica.js';
 
 /** The serial engine keeps the caller's event loop alive by yielding at least this often. */
@@ -16,10 +18,21 @@ export class SerialEngine implements Engine {
   private readonly evalOrder: Int32Array | null;
   /** Optimizer updates applied so far (Adam's bias correction counts them). */
   private applied = 0;
+  /** This rank's part of each batch, and of the next (prefetched): the whole batch without MPI. */
+  private readonly part: Shard;
+  private readonly nextPart: Shard;
+  /** The gradient's sum over the ranks, with more than one rank. */
+  private readonly sync: GradientAllreduce | null;
 
   constructor(private readonly setup: EngineSetup) {
-    this.grads = sharedFloats(setup.model.layout.paramCount);
-    this.replica = new Replica(setup.model, setup.batchSize, this.grads);
+    const { model, world } = setup;
+    this.grads = sharedFloats(model.layout.paramCount);
+    const ranks = world?.size ?? 1;
+    const rank = world?.rank ?? 0;
+    this.part = new Shard(ranks, rank, minShardRows(model.spec));
+    this.nextPart = new Shard(ranks, rank, minShardRows(model.spec));
+    this.replica = new Replica(model, shardCapacity(setup.batchSize, ranks, minShardRows(model.spec)), this.grads);
+    this.sync = world && world.size > 1 ? new GradientAllreduce(world.mpi, this.grads, model.layout) : null;
     this.rule = updateRule(setup.optimizer);
     this.evalOrder = setup.evalData ? identity(setup.evalData.count) : null;
   }
@@ -43,12 +56,28 @@ export class SerialEngine implements Engine {
     }
   }
 
-  /** The step over samples order[start .. start + count); `more`: another step follows it. */
+  /** The step over samples order[start .. start + count) (this rank's part of them); `more`: another step follows it. */
   private step(start: number, count: number, lr: number, more: boolean): StepOutcome {
-    const { model, data, order, optimizer, optimizerState } = this.setup;
-    const { lossSum, correct, nonFinite } = this.replica.gradient(data, order, start, count, 1 / count);
+    const { model, data, order, optimizer, optimizerState, batchSize } = this.setup;
+    const { part, sync } = this;
+    part.of(count);
+    let lossSum = 0;
+    let correct = 0;
+    let nonFinite: NonFiniteReport | null = null;
+    if (part.rows > 0) ({ lossSum, correct, nonFinite } = this.replica.gradient(data, order, start + part.begin, part.rows, 1 / count, sync?.layerDone));
     // The next batch's first chunk, fetched while this step checks and applies its gradient.
-    if (more) data.prefetch?.(order, start + count, Math.min(this.replica.train.capacity, data.count - start - count));
+    if (more) {
+      const next = this.nextPart;
+      next.of(Math.min(batchSize, data.count - start - count));
+      if (next.rows > 0) data.prefetch?.(order, start + count + next.begin, Math.min(this.replica.train.capacity, next.rows));
+    }
+    if (sync) {
+      // Every rank joins every step's collectives: a rank without rows adds nothing, a rank whose
+      // forward pass was not finite makes the sum not finite, so that every rank skips the step.
+      if (part.rows === 0) this.grads.fill(0);
+      else if (nonFinite) this.grads.fill(NaN);
+      sync.finish();
+    }
     const report = nonFinite ?? inspectGradients(this.grads, model.layout);
     if (report) return { lossSum, correct, skipped: true, nonFinite: report };
     this.rule.update(optimizer, model.params, this.grads, optimizerState, lr, ++this.applied);
@@ -58,7 +87,9 @@ export class SerialEngine implements Engine {
   async evaluate(): Promise<Evaluation> {
     const data = this.setup.evalData;
     if (!data || !this.evalOrder) return { lossSum: 0, correct: 0, count: 0 };
-    return { ...this.replica.evaluate(data, this.evalOrder, 0, data.count), count: data.count };
+    const part = evaluationPart(data.count, this.setup.world?.size ?? 1, this.setup.world?.rank ?? 0);
+    if (part.rows === 0) return { lossSum: 0, correct: 0, count: 0 };
+    return { ...this.replica.evaluate(data, this.evalOrder, part.begin, part.rows), count: part.rows };
   }
 
   async close(): Promise<void> {}

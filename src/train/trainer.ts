@@ -1,5 +1,7 @@
 // The training loop, the same for the serial and the data-parallel engine:
 // for each epoch, shuffle; for each minibatch, one gradient and one optimizer step; then evaluate.
+import { type World, joinWorld } from '../distributed/mpi.js';
+import { averageBuffers, broadcastModel, checkModelsAgree, checkSameRun, failJob, sumOverRanks } from '../distributed/rank.js';
 import type { Model } from '../nn/model.js';
 import { sharedFloats } from '../nn/model.js';
 import { updateRule } from '../optim/optimizer.js';
@@ -9,6 +11,7 @@ import type { TrainingData } from './data.js';
 import type { Engine, EngineSetup } from './engine.js';
 import { NonFiniteError } from './guard.js';
 import { type EpochEvent, type ResolvedTrainOptions, type TrainOptions, resolveTrainOptions } from './options.js';
+import { Shard, minShardRows } from './parallel/partition.js';
 import { SerialEngine } from './serial.js';
 
 export interface TrainHistory {
@@ -19,11 +22,44 @@ export interface TrainHistory {
   workers: number;
   skippedSteps: number;
   options: ResolvedTrainOptions;
+  /** With distributed: 'mpi', this process's rank and the ranks in the job (0 and 1 otherwise). */
+  rank: number;
+  worldSize: number;
+  /** With distributed: 'mpi', the MPI library's version line. */
+  mpiLibrary: string | null;
 }
 
+/**
+ * Trains the model on the data. With distributed: 'mpi', every rank of the job calls it with the
+ * same data and options; an error on any rank is printed with its rank and ends the whole job
+ * (MPI_Abort), since the other ranks would otherwise wait for it forever.
+ */
 export async function train(model: Model, data: TrainingData, options: TrainOptions = {}): Promise<TrainHistory> {
   const o = resolveTrainOptions(model, data, options);
   options.signal?.throwIfAborted();
+  if (o.distributed !== 'mpi') return run(model, data, o, options);
+  const world = joinWorld();
+  try {
+    checkSameRun(world, {
+      'the training samples': data.count,
+      'the evaluation samples': options.evalData?.count ?? 0,
+      'the features per sample': data.width,
+      batchSize: o.batchSize,
+      "the model's parameters": model.layout.paramCount,
+      epochs: o.epochs,
+      seed: o.seed,
+      shuffle: o.shuffle ? 1 : 0,
+    });
+    broadcastModel(world, model);
+    const history = await run(model, data, o, options, world);
+    checkModelsAgree(world, model);
+    return history;
+  } catch (err) {
+    return failJob(world, err);
+  }
+}
+
+async function run(model: Model, data: TrainingData, o: ResolvedTrainOptions, options: TrainOptions, world?: World): Promise<TrainHistory> {
   const order = new Int32Array(new SharedArrayBuffer(data.count * Int32Array.BYTES_PER_ELEMENT));
   for (let i = 0; i < data.count; i++) order[i] = i;
   const setup: EngineSetup = {
@@ -34,10 +70,11 @@ export async function train(model: Model, data: TrainingData, options: TrainOpti
     batchSize: o.batchSize,
     optimizer: o.optimizer,
     optimizerState: Array.from({ length: updateRule(o.optimizer).stateSlabs }, () => sharedFloats(model.layout.paramCount)),
+    world,
   };
   const engine = await createEngine(setup, o.workers);
   try {
-    return await loop(engine, data, order, o, options);
+    return await loop(engine, setup, o, options);
   } finally {
     await engine.close();
   }
@@ -49,10 +86,11 @@ async function createEngine(setup: EngineSetup, workers: number): Promise<Engine
   return DataParallelEngine.create(setup, workers);
 }
 
-async function loop(
-  engine: Engine, data: TrainingData, order: Int32Array, o: ResolvedTrainOptions, options: TrainOptions,
-): Promise<TrainHistory> {
+async function loop(engine: Engine, setup: EngineSetup, o: ResolvedTrainOptions, options: TrainOptions): Promise<TrainHistory> {
+  const { data, order, world, model } = setup;
   const rng = new Random(o.seed);
+  // This rank's part of each batch (the whole batch without MPI): what the engine's outcomes cover.
+  const part = new Shard(world?.size ?? 1, world?.rank ?? 0, minShardRows(model.spec));
   // BatchNorm cannot normalize a batch of one sample: such a final batch is dropped (the shuffle
   // gives that sample its turn in other epochs).
   const dropLast = o.batchNorm && data.count % o.batchSize === 1;
@@ -81,6 +119,7 @@ async function loop(
         return;
       }
       const count = Math.min(o.batchSize, data.count - s * o.batchSize);
+      part.of(count);
       lossSum += out.lossSum;
       correct += out.correct;
       seen += count;
@@ -89,7 +128,8 @@ async function loop(
         epoch,
         step: s + 1,
         stepsPerEpoch,
-        loss: out.lossSum / count,
+        // With MPI, this rank's part of the batch: the step's loss over all ranks would cost a collective per step.
+        loss: part.rows > 0 ? out.lossSum / part.rows : NaN,
         samples: seen,
         samplesPerSec: seen / ((performance.now() - epochStart) / 1000),
         lr: plan.lr[s],
@@ -98,7 +138,16 @@ async function loop(
     const lr = plan.lr[stepsPerEpoch - 1];
     const seconds = (performance.now() - epochStart) / 1000;
     options.signal?.throwIfAborted();
-    const test = options.evalData ? await engine.evaluate() : null;
+    if (world) {
+      // Skipped steps are the same on every rank (each checks the same summed gradient).
+      [lossSum, correct] = sumOverRanks(world, Float64Array.of(lossSum, correct));
+      averageBuffers(world, model);
+    }
+    let test = options.evalData ? await engine.evaluate() : null;
+    if (world && test) {
+      const [testLoss, testCorrect, count] = sumOverRanks(world, Float64Array.of(test.lossSum, test.correct, test.count));
+      test = { lossSum: testLoss, correct: testCorrect, count };
+    }
     const event: EpochEvent = {
       event: 'epoch',
       epoch,
@@ -121,5 +170,8 @@ async function loop(
     workers: engine.workers,
     skippedSteps,
     options: o,
+    rank: world?.rank ?? 0,
+    worldSize: world?.size ?? 1,
+    mpiLibrary: world?.library ?? null,
   };
 }

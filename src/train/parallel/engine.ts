@@ -21,6 +21,7 @@ import type { TrainingData } from '../data.js';
 import { type Engine, type EngineSetup, type EpochPlan, type Evaluation, type StepOutcome, type StepVisitor, batchesIn, checkPlan } from '../engine.js';
 import { type NonFiniteReport, inspectGradients } from '../guard.js';
 import { identity } from '../serial.js';
+import { evaluationPart } from './partition.js';
 import { type WorkerPool, createPool } from './pool.js';
 import { Command, Control, type FaultForTesting, Result, StepStatus, type StepLog, type TrainTask, Word, createStepLog } from './protocol.js';
 
@@ -122,6 +123,8 @@ export class DataParallelEngine implements Engine {
       data,
       evalData,
       batchSize: setup.batchSize,
+      rank: setup.world?.rank ?? 0,
+      ranks: setup.world?.size ?? 1,
       control: control.buffer,
       log,
       // Polling helps only while every worker has a core of its own.
@@ -191,7 +194,7 @@ export class DataParallelEngine implements Engine {
       lossSum += this.floats[this.control.result(w, Result.LossSum)];
       correct += this.floats[this.control.result(w, Result.Correct)];
     }
-    return { lossSum, correct, count: data.count };
+    return { lossSum, correct, count: evaluationPart(data.count, this.setup.world?.size ?? 1, this.setup.world?.rank ?? 0).rows };
   }
 
   /** Ends the workers' tasks and destroys the pool; idempotent. */

@@ -44,6 +44,13 @@ export class Shard {
   }
 }
 
+/** The part of an evaluation over `count` samples that rank `rank` of `ranks` computes (all of them with one rank). */
+export function evaluationPart(count: number, ranks: number, rank: number): Shard {
+  const part = new Shard(ranks, rank, 1);
+  part.of(count);
+  return part;
+}
+
 /** Rows of the largest shard that any batch of at most `batchSize` rows gives one worker. */
 export function shardCapacity(batchSize: number, workers: number, minRows: number): number {
   let most = 1;

@@ -46,6 +46,9 @@ export interface TrainTask {
   data: SharedDataset;
   evalData: SharedDataset | null;
   batchSize: number;
+  /** This process's rank in the MPI world and the ranks in it (0 and 1 without MPI): see EngineSetup.world. */
+  rank: number;
+  ranks: number;
   control: SharedArrayBuffer;
   log: StepLog;
   /** Microseconds a worker polls a shared word before sleeping on it (0 when workers outnumber cores). */

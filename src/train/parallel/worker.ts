@@ -10,6 +10,8 @@
 // The packed weights are what every worker's products read (each packs 1/W of them, not all).
 import { performance } from 'node:perf_hooks';
 import { type Dataset, datasetFromShared } from '../../data/dataset.js';
+import { GradientAllreduce } from '../../distributed/gradient.js';
+import { mpiAddon } from '../../distributed/mpi.js';
 import { native } from '../../native.js';
 import { packDenseWeight } from '../../nn/dense.js';
 import { Model } from '../../nn/model.js';
@@ -17,7 +19,7 @@ import { type UpdateRule, updateRule } from '../../optim/optimizer.js';
 import { census } from '../guard.js';
 import { Replica } from '../replica.js';
 import { Barrier, waitForChange } from './barrier.js';
-import { Shard, minShardRows, shardCapacity, sliceBounds, weightRowsIn } from './partition.js';
+import { Shard, evaluationPart, minShardRows, shardCapacity, sliceBounds, weightRowsIn } from './partition.js';
 import { Command, Control, Result, StepStatus, type TrainTask, type WorkerTask, Word } from './protocol.js';
 
 /**
@@ -48,9 +50,20 @@ class TrainingWorker {
   private readonly data: Dataset;
   private readonly evalData: Dataset | null;
   private readonly rule: UpdateRule;
-  /** Its rows of the current batch, and of the next one (prefetched). */
+  /** The rank's part of the current batch and of the next one (the whole batches without MPI). */
+  private readonly part: Shard;
+  private readonly nextPart: Shard;
+  /** Its rows of the rank's part of the current batch, and of the next one (prefetched). */
   private readonly shard: Shard;
   private readonly nextShard: Shard;
+  /**
+   * With several ranks, the sum of slot 0 over them. A lone worker starts each layer's collective
+   * during its backward pass; with several, the last to finish the step's reduction runs them all.
+   */
+  private readonly sync: GradientAllreduce | null;
+  /** The step's forward fault (for exchange), whether the rank had no rows. */
+  private stepFault = 0;
+  private stepEmpty = false;
   /** Its slice [sliceBegin, sliceEnd) of the parameters: reduced, checked, updated and packed by it alone. */
   private readonly sliceBegin: number;
   private readonly sliceEnd: number;
@@ -81,10 +94,14 @@ class TrainingWorker {
     const buffers = task.bufferCopies.subarray(index * bufferCount, (index + 1) * bufferCount);
     const model = new Model(spec, params, buffers);
     const minRows = minShardRows(spec);
+    this.part = new Shard(task.ranks, task.rank, minRows);
+    this.nextPart = new Shard(task.ranks, task.rank, minRows);
     this.shard = new Shard(workers, index, minRows);
     this.nextShard = new Shard(workers, index, minRows);
     const slot = slots.subarray(index * paramCount, (index + 1) * paramCount);
-    this.replica = new Replica(model, shardCapacity(task.batchSize, workers, minRows), slot, { buffers, packed });
+    const partCapacity = shardCapacity(task.batchSize, task.ranks, minRows);
+    this.replica = new Replica(model, shardCapacity(partCapacity, workers, minRows), slot, { buffers, packed });
+    this.sync = task.ranks > 1 ? new GradientAllreduce(mpiAddon(), slots.subarray(0, paramCount), model.layout) : null;
     this.data = datasetFromShared(task.data);
     this.evalData = task.evalData && datasetFromShared(task.evalData);
     this.rule = updateRule(task.optimizer);
@@ -119,8 +136,10 @@ class TrainingWorker {
   private epoch(): boolean {
     const { ints, control, w } = this;
     const totals: PhaseTotals = { gradient: 0, reduce: 0, update: 0 };
-    // The parameters may have changed since the last epoch (a model loaded, or edited, in between).
+    // The parameters and statistics may have changed since the last epoch (a model loaded, or edited,
+    // in between; the statistics averaged over the ranks).
     this.pack();
+    this.restartStatistics();
     if (!this.barrier.arrive()) return false;
     const steps = ints[Word.Steps];
     for (let s = 0; s < steps; s++) {
@@ -141,14 +160,17 @@ class TrainingWorker {
     const count = Math.min(batchSize, this.data.count - start);
     const stopOnNonFinite = ints[Word.StopOnNonFinite] !== 0;
     this.injectFault(ints[Word.StepsBefore] + s + 1);
-    const active = this.shard.of(count);
+    const { part } = this;
+    part.of(count);
+    const active = this.shard.of(part.rows);
 
     let t = performance.now();
-    const forwardRows = this.computeGradient(start, count);
+    const forwardRows = this.computeGradient(start + part.begin, count);
     totals.gradient += performance.now() - t;
     if (!this.barrier.arrive()) return false;
 
     const fault = control.firstForwardFault();
+    if (this.sync) return this.distributedStep(s, active, fault, forwardRows, stopOnNonFinite, totals);
     if (fault !== 0) {
       this.countNonFinite(fault, forwardRows);
       if (this.w === 0) this.logSkip(s, fault);
@@ -172,9 +194,48 @@ class TrainingWorker {
   }
 
   /**
-   * Forward and backward over its shard of the batch [start, start + count) into its slot, the loss
-   * scaled by 1/count so that the slots sum to the batch's mean-loss gradient. Publishes its loss,
-   * correct count and forward fault; returns the rows the network still holds (for the census).
+   * A step of a rank of several: the rank's gradient in slot 0 (reduced over its workers, or made
+   * not finite by a forward fault, or zero when the rank had no rows) is summed over the ranks by the
+   * last worker to arrive, who checks it; every rank then sees the same sum and makes the same choice.
+   */
+  private distributedStep(s: number, active: number, fault: number, forwardRows: number, stopOnNonFinite: boolean, totals: PhaseTotals): boolean {
+    const { log } = this.task;
+    let t = performance.now();
+    this.stepFault = fault;
+    this.stepEmpty = this.part.rows === 0;
+    if (fault !== 0) {
+      this.countNonFinite(fault, forwardRows);
+      if (this.w === 0) this.logSkip(s, fault);
+    } else if (!this.stepEmpty) this.reduce(active);
+    if (!this.barrier.arrive(this.exchange)) return false;
+    totals.reduce += performance.now() - t;
+    if (this.control.anyGradientBad()) {
+      if (this.w === 0 && fault === 0) log.status[s] = StepStatus.NonFiniteGradient;
+      return this.endStep(s, active, stopOnNonFinite);
+    }
+    t = performance.now();
+    this.update(log.lr[s]);
+    if (this.w === 0) log.status[s] = StepStatus.Applied;
+    totals.update += performance.now() - t;
+    return this.endStep(s, active, false);
+  }
+
+  /** Run by the last worker at the reduction's barrier: slot 0 summed over the ranks, and checked. (A field: no closure per step.) */
+  private readonly exchange = (): void => {
+    const { ints, control } = this;
+    const slot0 = this.task.slots.subarray(0, this.task.params.length);
+    if (this.stepFault !== 0) slot0.fill(NaN);
+    else if (this.stepEmpty) slot0.fill(0);
+    this.sync!.finish();
+    for (let w = 0; w < this.W; w++) ints[control.gradientBad(w)] = 0;
+    ints[control.gradientBad(0)] = Number.isFinite(native.maxAbs(slot0, slot0.length)) ? 0 : 1;
+  };
+
+  /**
+   * Forward and backward over its shard of the rank's part of the batch (the part starting at
+   * `start`) into its slot, the loss scaled by 1/count (the whole batch) so that the slots, summed
+   * over workers and ranks, give the batch's mean-loss gradient. Publishes its loss, correct count
+   * and forward fault; returns the rows the network still holds (for the census).
    */
   private computeGradient(start: number, count: number): number {
     const { control, w, shard } = this;
@@ -183,7 +244,9 @@ class TrainingWorker {
     let fault = 0;
     let rows = 0;
     if (shard.rows > 0) {
-      const out = this.replica.gradient(this.data, this.task.order, start + shard.begin, shard.rows, 1 / count);
+      // A lone worker's slot is the rank's gradient: each layer's sum over the ranks starts as soon as it is complete.
+      const layerDone = this.W === 1 ? this.sync?.layerDone : undefined;
+      const out = this.replica.gradient(this.data, this.task.order, start + shard.begin, shard.rows, 1 / count, layerDone);
       lossSum = out.lossSum;
       correct = out.correct;
       rows = out.chunkRows;
@@ -246,10 +309,11 @@ class TrainingWorker {
     if (s >= this.ints[Word.Steps]) return;
     const { batchSize } = this.task;
     const start = s * batchSize;
-    const next = this.nextShard;
-    next.of(Math.min(batchSize, this.data.count - start));
+    const { nextPart, nextShard: next } = this;
+    nextPart.of(Math.min(batchSize, this.data.count - start));
+    next.of(nextPart.rows);
     const rows = Math.min(next.rows, this.replica.train.capacity);
-    if (rows > 0) this.data.prefetch(this.task.order, start + next.begin, rows);
+    if (rows > 0) this.data.prefetch(this.task.order, start + nextPart.begin + next.begin, rows);
   }
 
   /**
@@ -312,12 +376,20 @@ class TrainingWorker {
     control.floats[control.result(w, Result.NonFinite)] = tally.nonFinite;
   }
 
+  /** Its copy of the running statistics restarts from the model's. */
+  private restartStatistics(): void {
+    const { buffers, bufferCopies } = this.task;
+    bufferCopies.set(buffers, this.w * buffers.length);
+  }
+
   /** Loss sum and correct count over its shard of the evaluation data. */
   private evaluate(): void {
+    this.restartStatistics();
     const { control, w, shard } = this;
     const data = this.evalData!;
-    shard.of(data.count);
-    const out = shard.rows > 0 ? this.replica.evaluate(data, this.task.evalOrder!, shard.begin, shard.rows) : { lossSum: 0, correct: 0 };
+    const part = evaluationPart(data.count, this.task.ranks, this.task.rank);
+    shard.of(part.rows);
+    const out = shard.rows > 0 ? this.replica.evaluate(data, this.task.evalOrder!, part.begin + shard.begin, shard.rows) : { lossSum: 0, correct: 0 };
     control.floats[control.result(w, Result.LossSum)] = out.lossSum;
     control.floats[control.result(w, Result.Correct)] = out.correct;
   }
