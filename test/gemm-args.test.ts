@@ -191,6 +191,22 @@ describe('packB and sgemmPackedB argument checks', () => {
     expect(() => sgemmPackedB(...gemmArgs(packedFloats()))).not.toThrow();
   });
 
+  it('packs nothing, and multiplies as k = 0, when n or k is 0', () => {
+    // The blocking once divided by the number of blocks of an empty dimension (SIGFPE).
+    for (const [nn, kk] of [[0, 0], [0, 1], [1, 0], [0, 300], [300, 0]]) {
+      for (const transB of [false, true]) {
+        const packed = new Float32Array(native.packedBSize(nn, kk) + 16);
+        const view = packed.subarray(native.alignmentGap(packed));
+        const ldb = Math.max(1, transB ? kk : nn);
+        expect(() => native.packB(transB, nn, kk, new Float32Array(nn * kk), ldb, 0, nn, 0, kk, view)).not.toThrow();
+        const c = new Float32Array(2 * nn).fill(7);
+        native.sgemmPackedB(false, 2, nn, kk, 1, new Float32Array(2 * kk), Math.max(1, kk), view, 0, c, Math.max(1, nn));
+        expect(Array.from(c)).toEqual(new Array(2 * nn).fill(0));
+      }
+    }
+    expect(() => native.packB(false, 0, 1, new Float32Array(0), 0, 0, 0, 0, 1, new Float32Array(0))).not.toThrow();
+  });
+
   it('rejects C overlapping the packed B', () => {
     const packed = packedFloats();
     expect(() => sgemmPackedB(false, m, n, k, 1, new Float32Array(m * k), k, packed, 0, packed.subarray(0, m * n), n)).toThrow(

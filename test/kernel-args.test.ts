@@ -72,7 +72,13 @@ const SPECS: Spec[] = [
     aliases: [['dpred', 'pred'], ['dpred', 'labels']],
     invalid: labelCases(1),
   },
-  { fn: 'softmax', params: [matrix('logits'), matrix('probs'), ...rowsCols], aliases: [['probs', 'logits']] },
+  {
+    fn: 'softmax',
+    params: [matrix('logits'), matrix('probs'), ...rowsCols],
+    aliases: [['probs', 'logits']],
+    // Rows of nothing once ran 2^31 empty rows (seconds) for empty arrays.
+    invalid: [['cols = 0 with rows', 3, 0, RangeError, /^softmax: argument 'cols' must be at least 1: an empty row has no probabilities$/]],
+  },
   { fn: 'countCorrect', params: [matrix('scores'), labels(), ...rowsCols], aliases: [], invalid: labelCases(1) },
   {
     fn: 'argmaxRows',

@@ -87,6 +87,7 @@ void Softmax(const Napi::CallbackInfo& info) {
   auto logits = args.f32(0, "logits");
   auto probs = args.f32(1, "probs");
   int64_t rows = args.dim(2, "rows"), cols = args.dim(3, "cols");
+  if (rows > 0 && cols == 0) args.rangeError("argument 'cols' must be at least 1: an empty row has no probabilities");
   args.requireLength(logits, uint64_t(rows) * uint64_t(cols), "rows x cols");
   args.requireLength(probs, uint64_t(rows) * uint64_t(cols), "rows x cols");
   args.requireDisjoint(probs, logits);

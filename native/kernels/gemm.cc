@@ -50,8 +50,10 @@ int64_t roundUp(int64_t x, int64_t unit) { return (x + unit - 1) / unit * unit; 
 
 // The block size that splits `total` into the fewest blocks of at most `limit` (a multiple of
 // `unit`), all of about the same size: 784 with limit 256 gives 4 blocks of 196 rather than
-// 3 × 256 + 16, whose last thin block would cost a full pass over C for little work.
+// 3 × 256 + 16, whose last thin block would cost a full pass over C for little work. An empty
+// dimension (packB of n = 0 or k = 0) is one empty block.
 int64_t balancedBlock(int64_t total, int64_t limit, int64_t unit) {
+  if (total == 0) return 0;
   int64_t blocks = (total + limit - 1) / limit;
   return minimum(limit, roundUp((total + blocks - 1) / blocks, unit));
 }
