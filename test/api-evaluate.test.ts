@@ -78,7 +78,7 @@ describe('evaluate', () => {
     const unlabelled = new Dataset({ images: new Uint8Array(12), labels: null, count: 1, width: 12, source: 'unlabelled' });
     const m = createModel({ layers: [12, 3] });
     await expect(evaluate(m, unlabelled)).rejects.toThrow(/unlabelled has no labels/);
-    await expect(evaluate(m, randomDataset(10, 12, 5, 1))).rejects.toThrow(/5 classes but the model has only 3 outputs/);
+    await expect(evaluate(m, randomDataset(10, 12, 5, 1))).rejects.toThrow(/^random 10×12 sample \d+: label \d is outside \[0, 3\), the model has 3 outputs$/);
     await expect(evaluate(m, randomDataset(10, 13, 3, 1))).rejects.toThrow(/13 features per sample but the model's input width is 12/);
   });
 });

@@ -67,7 +67,7 @@ const REFUSALS: [string[], RegExp][] = [
   [['--bogus'], /unknown option '--bogus'/],
   // Refused once the data is read, still before the first step.
   [['--layers', '700,64,10', '--limit', '200'], /--layers: the input width 700 does not match the 784 features per sample of MNIST/],
-  [['--layers', '784,64,5', '--limit', '200'], /--layers: MNIST .* has 10 classes but the output layer has only 5 units/],
+  [['--layers', '784,64,5', '--limit', '200'], /--layers: \S*-labels-idx1-ubyte byte \d+ \(sample \d+\): label \d is outside \[0, 5\), the output layer has 5 units/],
   [['--norm', 'batch', '--batch-size', '1', '--limit', '200'], /--batch-size: batchSize must be at least 2 with BatchNorm/],
 ];
 

@@ -60,7 +60,7 @@ describe('Dataset', () => {
     );
     expect(() => new Dataset({ images, labels: new Uint8Array(3), count: 2, width: 3, source: 's' })).toThrow('s: 3 labels for 2 samples');
     expect(() => new Dataset({ images, labels: Uint8Array.of(0, 5), count: 2, width: 3, classes: 5, source: 's' })).toThrow(
-      's: label 5 of sample 1 is outside [0, 5)',
+      's sample 1: label 5 is outside [0, 5), the classes given',
     );
     expect(() => new Dataset({ images, labels: null, count: 2, width: 3, shape: [2, 2], source: 's' })).toThrow(
       's: shape [2, 2] does not hold width 3 features',

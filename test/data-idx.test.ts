@@ -2,7 +2,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { evaluate } from '../src/api/evaluate.js';
 import { loadIdx, loadIdxDirectory } from '../src/data/index.js';
+import { createModel } from '../src/nn/model.js';
+import { train } from '../src/train/trainer.js';
 import { idxBytes, patternBytes, rejection, tempDir, writeIdxPair } from './data-fixtures.js';
 
 const tmp = tempDir();
@@ -160,7 +163,24 @@ describe('IDX reader rejects bad input with a message naming the file and the pr
     bad[5] = 9;
     const message = await labelsError('label-9', idxBytes([count], bad), { classes: 7 });
     expect(message).toContain(tmp.path('label-9'));
-    expect(message).toContain('label 9 at offset 13 (sample 5) is outside [0, 7)');
+    expect(message).toContain(`${tmp.path('label-9')} byte 13 (sample 5): label 9 is outside [0, 7), the classes given`);
+  });
+
+  it('a label beyond the model\'s outputs, named by file and byte when training and evaluating', async () => {
+    const bad = labels.slice();
+    bad[11] = 200;
+    for (const gz of [false, true]) {
+      const [imagesPath, labelsPath] = [tmp.path(`big-images${gz ? '.gz' : ''}`), tmp.path(`big-labels${gz ? '.gz' : ''}`)];
+      writeIdxPair(imagesPath, labelsPath, images, bad, [5, 3], gz);
+      const ds = await loadIdx(imagesPath, labelsPath);
+      expect(ds.classes).toBe(201);
+      const where = `${labelsPath} byte 19${gz ? ' once decompressed' : ''} (sample 11): label 200 is outside [0, 7), the model has 7 outputs`;
+      const model = createModel({ layers: [15, 7] }, { seed: 1 });
+      await expect(train(model, ds, { epochs: 1, workers: 0 })).rejects.toThrow(where);
+      await expect(evaluate(model, ds)).rejects.toThrow(where);
+      // A subset (a validation split) still names the file's byte.
+      await expect(train(model, ds.subset([0, 11, 2], 'part'), { epochs: 1, workers: 0 })).rejects.toThrow(where);
+    }
   });
 
   it('a corrupt gzip stream', async () => {

@@ -31,6 +31,7 @@ export async function evaluate(model: Model, data: Dataset, options: PredictOpti
   if (!(data instanceof Dataset)) throw new TypeError('evaluate needs a Dataset with labels');
   if (!data.labels) throw new TypeError(`${data.source} has no labels to evaluate against`);
   if (data.count === 0) throw new RangeError(`${data.source} is empty`);
+  data.requireLabelsBelow(model.classes, `the model has ${model.classes} outputs`);
   if (data.classes > model.classes)
     throw new RangeError(`${data.source} has ${data.classes} classes but the model has only ${model.classes} outputs`);
   const { source, rows } = rowSource(model, data);

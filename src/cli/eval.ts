@@ -36,7 +36,7 @@ async function runEval(flags: EvalFlags, out: Output): Promise<void> {
       `--normalize ${flags.normalize}: ${flags.model} was trained on ${trained.normalizationKind} inputs and is evaluated on them (leave --normalize out)`,
     );
   const data = await loadData(config, trained.normalization);
-  checkFitsData(trained.model.spec, data.eval.width, data.eval.classes, data.eval.source, '--model');
+  checkFitsData(trained.model.spec, data.eval, '--model');
   const report = await evaluate(trained.model, data.eval);
   out.event('eval', { model: flags.model, set: data.evalRole, data: data.eval.description, ...report });
   if (!out.json) printEvaluation(out, flags.model, data.eval.description, report);

@@ -36,7 +36,7 @@ async function runGradcheck(flags: GradcheckFlags, out: Output): Promise<void> {
   const config = modelConfig(flags, {});
   const batch = flags.batch ?? 16;
   const data = await loadData(dataConfig({ ...flags, limit: flags.limit ?? Math.max(batch, 64) }, {}, seed));
-  checkFitsData(config.spec, data.train.width, data.train.classes, data.train.source);
+  checkFitsData(config.spec, data.train);
   const model = createModel(config.spec, { init: config.init, seed });
   const rows = Math.min(batch, data.train.count);
   const x = new Float32Array(rows * model.inputs);

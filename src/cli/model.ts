@@ -7,6 +7,7 @@ import { formatInit, parseInit } from '../nn/init.js';
 import { LOSSES, type Loss, checkLoss, defaultLoss } from '../nn/loss.js';
 import { Model, defaultInit } from '../nn/model.js';
 import { HIDDEN_ACTIVATIONS, type ModelSpec, NORMS, OUTPUTS, resolveSpec } from '../nn/spec.js';
+import type { Dataset } from '../data/dataset.js';
 import type { DataConfig } from './data.js';
 import { UsageError, asUsage, choice, library, option, positive } from './options.js';
 
@@ -78,11 +79,14 @@ export function modelConfig(flags: ModelFlags, preset: { model?: Partial<ModelSp
 }
 
 /** Refuses a model whose input or output width cannot serve data of this width and class count. */
-export function checkFitsData(spec: ModelSpec, width: number, classes: number, source: string, flag = '--layers'): void {
+export function checkFitsData(spec: ModelSpec, data: Dataset, flag = '--layers'): void {
   const inputs = spec.layers[0];
   const outputs = spec.layers[spec.layers.length - 1];
-  if (inputs !== width) throw new UsageError(`${flag}: the input width ${inputs} does not match the ${width} features per sample of ${source}`);
-  if (classes > outputs) throw new UsageError(`${flag}: ${source} has ${classes} classes but the output layer has only ${outputs} units`);
+  if (inputs !== data.width)
+    throw new UsageError(`${flag}: the input width ${inputs} does not match the ${data.width} features per sample of ${data.source}`);
+  asUsage(flag, () => data.requireLabelsBelow(outputs, `the output layer has ${outputs} units`));
+  if (data.classes > outputs)
+    throw new UsageError(`${flag}: ${data.source} has ${data.classes} classes but the output layer has only ${outputs} units`);
 }
 
 export interface TrainedModelWithData extends TrainedModel {

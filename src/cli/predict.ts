@@ -52,7 +52,7 @@ async function runPredict(flags: PredictFlags, out: Output): Promise<void> {
     if (!flags.labels) throw new UsageError(`--input ${flags.input} is read as IDX images, which need --labels FILE (or give a .csv or an image)`);
     data = await loadIdx(flags.input, flags.labels);
   }
-  checkFitsData(model.spec, data.width, data.labels ? data.classes : 0, data.source, '--model');
+  checkFitsData(model.spec, data, '--model');
   data = data.withNormalization(trained.normalization);
 
   const { probabilities: outputs, classes: predicted } = await predict(model, data);

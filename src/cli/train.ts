@@ -189,8 +189,8 @@ async function runTrain(flags: TrainFlags, out: Output, title: string, world: Wo
   const warning = world && bindingWarning(config.train.workers);
   if (warning) process.stderr.write(`${rankPrefix(world)}${warning}\n`);
   const data = await loadData(config.data);
-  checkFitsData(config.model.spec, data.train.width, data.train.classes, data.train.source);
-  checkFitsData(config.model.spec, data.eval.width, data.eval.classes, data.eval.source);
+  checkFitsData(config.model.spec, data.train);
+  checkFitsData(config.model.spec, data.eval);
 
   const model = createModel(config.model.spec, { init: config.model.init, seed: config.train.seed });
   const aborter = new AbortController();

@@ -21,6 +21,11 @@ export interface DatasetInit {
   source: string;
   /** Defaults to scaling by 1/255. */
   normalization?: Normalization;
+  /**
+   * Where sample i's label is stored, for messages: "labels.idx1 byte 1234 (sample 1226)".
+   * Defaults to "source sample i".
+   */
+  labelAt?: (sample: number) => string;
 }
 
 /** What crosses to a worker thread: shared memory plus plain fields (structured-clone friendly). */
@@ -44,6 +49,8 @@ export class Dataset {
   readonly classes: number;
   readonly source: string;
   readonly normalization: Normalization;
+  /** Where sample i's label is stored (DatasetInit.labelAt). */
+  readonly labelAt: (sample: number) => string;
 
   constructor(init: DatasetInit) {
     const { count, width, source } = init;
@@ -61,8 +68,8 @@ export class Dataset {
     const classes = init.classes ?? (init.labels ? maxOf(init.labels) + 1 : 0);
     if (!Number.isInteger(classes) || classes < 0 || classes > 256)
       throw new RangeError(`${source}: classes must be an integer from 0 to 256, got ${classes}`);
-    const outside = init.labels ? firstLabelOutside(init.labels, classes) : -1;
-    if (outside >= 0) throw new RangeError(`${source}: label ${init.labels![outside]} of sample ${outside} is outside [0, ${classes})`);
+    const labelAt = init.labelAt ?? ((sample: number) => `${source} sample ${sample}`);
+    if (init.labels) requireLabelsBelow(init.labels, classes, 'the classes given', labelAt);
     const normalization = init.normalization ?? SCALE_TO_UNIT;
     for (const name of ['mean', 'invStd'] as const) {
       const v = normalization[name];
@@ -76,6 +83,15 @@ export class Dataset {
     this.classes = classes;
     this.source = source;
     this.normalization = normalization;
+    this.labelAt = labelAt;
+  }
+
+  /**
+   * Throws a RangeError naming where the first label ≥ classes is stored; `limit` says what
+   * sets the bound ("the model's 10 outputs").
+   */
+  requireLabelsBelow(classes: number, limit: string): void {
+    if (this.labels) requireLabelsBelow(this.labels, classes, limit, this.labelAt);
   }
 
   get hasLabels(): boolean {
@@ -123,7 +139,8 @@ export class Dataset {
       images.set(this.images.subarray(i * w, i * w + w), r * w);
       if (labels) labels[r] = this.labels![i];
     }
-    return new Dataset({ ...this.init(), images, labels, count: n, source });
+    const labelAt = this.labelAt, picked = Int32Array.from(indices);
+    return new Dataset({ ...this.init(), images, labels, count: n, source, labelAt: (r) => labelAt(picked[r]) });
   }
 
   /** Samples per class (length classes); throws without labels. */
@@ -158,6 +175,7 @@ export class Dataset {
       classes: this.classes,
       source: this.source,
       normalization: this.normalization,
+      labelAt: this.labelAt,
     };
   }
 }
@@ -177,9 +195,14 @@ export function sharedBytes(length: number): Uint8Array {
 }
 
 /** Index of the first label ≥ classes, or −1. */
-export function firstLabelOutside(labels: Uint8Array, classes: number): number {
+function firstLabelOutside(labels: Uint8Array, classes: number): number {
   for (let i = 0; i < labels.length; i++) if (labels[i] >= classes) return i;
   return -1;
+}
+
+function requireLabelsBelow(labels: Uint8Array, classes: number, limit: string, labelAt: (sample: number) => string): void {
+  const i = firstLabelOutside(labels, classes);
+  if (i >= 0) throw new RangeError(`${labelAt(i)}: label ${labels[i]} is outside [0, ${classes}), ${limit}`);
 }
 
 /** The array itself when it spans a whole SharedArrayBuffer, else a copy in a new one. */

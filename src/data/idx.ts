@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import { Dataset, firstLabelOutside, sharedBytes } from './dataset.js';
+import { Dataset, sharedBytes } from './dataset.js';
 import { openDataFile, readFully } from './files.js';
 
 const gunzipAsync = promisify(gunzip);
@@ -27,6 +27,9 @@ export interface IdxOptions {
 interface IdxArray {
   dims: number[];
   data: Uint8Array;
+  /** Where data starts in the (decompressed) file. */
+  headerBytes: number;
+  compressed: boolean;
 }
 
 /** Loads an images file (≥ 2 dimensions: count × …) and its labels file (1 dimension). */
@@ -36,11 +39,6 @@ export async function loadIdx(imagesPath: string, labelsPath: string, options: I
   const count = images.dims[0];
   if (labels.dims[0] !== count)
     throw new Error(`${imagesPath} holds ${count} images but ${labelsPath} holds ${labels.dims[0]} labels; they must match`);
-  if (options.classes !== undefined) {
-    const i = firstLabelOutside(labels.data, options.classes);
-    if (i >= 0)
-      throw new RangeError(`${labelsPath}: label ${labels.data[i]} at offset ${8 + i} (sample ${i}) is outside [0, ${options.classes})`);
-  }
   const shape = images.dims.slice(1);
   return new Dataset({
     images: images.data,
@@ -50,6 +48,8 @@ export async function loadIdx(imagesPath: string, labelsPath: string, options: I
     shape,
     classes: options.classes,
     source: options.source ?? basename(imagesPath),
+    labelAt: (sample) =>
+      `${labelsPath} byte ${labels.headerBytes + sample}${labels.compressed ? ' once decompressed' : ''} (sample ${sample})`,
   });
 }
 
@@ -86,7 +86,7 @@ async function readIdx(path: string, role: 'images' | 'labels'): Promise<IdxArra
     const headerBytes = 4 + 4 * dims.length;
     const data = sharedBytes(size - headerBytes);
     await readFully(path, file, data, headerBytes);
-    return { dims, data };
+    return { dims, data, headerBytes, compressed: false };
   } finally {
     await file.close();
   }
@@ -98,7 +98,7 @@ function parseIdx(path: string, role: 'images' | 'labels', bytes: Uint8Array): I
   const dims = parseHeader(path, role, bytes, bytes.length);
   const data = sharedBytes(bytes.length - 4 - 4 * dims.length);
   data.set(bytes.subarray(bytes.length - data.length));
-  return { dims, data };
+  return { dims, data, headerBytes: bytes.length - data.length, compressed: true };
 }
 
 /**

@@ -9,4 +9,6 @@ export interface TrainingData {
   gather(order: Int32Array, start: number, count: number, x: Float32Array, labels: Int32Array): void;
   /** A hint that samples order[start .. start + count) are gathered soon (Dataset starts fetching them into the cache). */
   prefetch?(order: Int32Array, start: number, count: number): void;
+  /** Throws a RangeError naming where the first label ≥ classes is stored (Dataset names the file and byte or row). */
+  requireLabelsBelow?(classes: number, limit: string): void;
 }

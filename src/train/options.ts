@@ -131,6 +131,8 @@ function checkData(what: string, model: Model, data: TrainingData): void {
   if (data.count < 1) throw new RangeError(`${what} is empty`);
   if (data.width !== model.inputs)
     throw new RangeError(`${what} has ${data.width} features per sample but the model's input width is ${model.inputs}`);
-  if (data.classes > model.classes)
+  if (data.classes > model.classes) {
+    data.requireLabelsBelow?.(model.classes, `the model has ${model.classes} outputs`);
     throw new RangeError(`${what} has ${data.classes} classes but the model has only ${model.classes} outputs`);
+  }
 }
