@@ -83,8 +83,15 @@ describe('generic CSV', () => {
     }
   });
 
-  it('without a column named label, or with label: null, every column is a feature', async () => {
-    const ds = await loadCsv(tmp.path('generic.csv'));
+  it('with label: null every column is a feature; without it, a header lacking "label" is refused', async () => {
+    expect(await rejection(loadCsv(tmp.path('generic.csv')))).toBe(
+      `${tmp.path('generic.csv')}: no column named "label"; the header has a,b,target,c ` +
+        '(name the label column with the label option, or pass label: null for data without labels)',
+    );
+    // A misspelled label column in the Kaggle layout once loaded as 785 features and no labels.
+    writeFileSync(tmp.path('lable.csv'), csvText(['lable', 'pixel0', 'pixel1'], [[3, 1, 2]]));
+    expect(await rejection(loadCsv(tmp.path('lable.csv')))).toContain('lable.csv: no column named "label"; the header has lable,pixel0,pixel1 (');
+    const ds = await loadCsv(tmp.path('generic.csv'), { label: null });
     expect(ds.hasLabels).toBe(false);
     expect(ds.width).toBe(4);
     expect(Array.from(ds.images)).toEqual(rows.flat());

@@ -10,7 +10,9 @@ import { openDataFile } from './files.js';
 export interface CsvOptions {
   /**
    * The label column, by name or 0-based index; null for a file without labels.
-   * Default: the column named "label" when the header has one, otherwise no labels.
+   * Default: the column named "label". A header without one is refused (a misspelled label column
+   * would otherwise load as one more feature), unless it is Kaggle's test.csv layout
+   * pixel0,…,pixelN, which has no labels.
    */
   label?: string | number | null;
   /** Number of classes; every label must be below it. Defaults to the largest label + 1. */
@@ -155,7 +157,14 @@ function parseHeader(path: string, line: string): string[] {
 
 function resolveLabelColumn(path: string, columns: string[], label: CsvOptions['label']): number {
   if (label === null) return -1;
-  if (label === undefined) return columns.indexOf('label');
+  if (label === undefined) {
+    const index = columns.indexOf('label');
+    if (index >= 0 || columns.every((name, j) => name === `pixel${j}`)) return index;
+    throw new RangeError(
+      `${path}: no column named "label"; the header has ${abbreviate(columns.join(','))} ` +
+        '(name the label column with the label option, or pass label: null for data without labels)',
+    );
+  }
   if (typeof label === 'number') {
     if (Number.isInteger(label) && label >= 0 && label < columns.length) return label;
     throw new RangeError(
