@@ -148,6 +148,9 @@ describe('corrupt and hostile safetensors files give clear errors', () => {
     ['overlapping tensors', () => encodeFile({ ...one({}), v: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, littleEndianF32([1, 2, 3])), /"v" \[4, 12\] overlaps tensor "w" \[0, 8\]/],
     ['a gap between tensors', () => encodeFile({ w: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, v: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } }, littleEndianF32([1, 2, 3])), /bytes 4 to 8 of the data section belong to no tensor/],
     ['trailing bytes after the tensors', () => encodeFile(one({}), littleEndianF32([1, 2, 3])), /tensors cover 8 bytes but the data section has 12/],
+    // JSON.parse keeps the last of repeated keys: the file would hold two tensors of one name.
+    ['a tensor named twice', () => encodeFile('{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}, "v":{"dtype":"F32","shape":[0],"data_offsets":[8,8]}, "w" :{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}', eight), /tensor "w" appears twice in the header/],
+    ['a name twice once unescaped', () => encodeFile('{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x\\"":{}},"\\u0077":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}', eight), /tensor "w" appears twice in the header/],
     ['metadata that is not strings', () => encodeFile({ ...one({}), __metadata__: { epochs: 3 } }, eight), /__metadata__.epochs is not a string/],
   ];
   for (const [what, bytes, message] of cases) {

@@ -81,6 +81,34 @@ interface Entry {
   end: number;
 }
 
+/**
+ * The first key that the top-level object of `json` (valid JSON) repeats, or null. JSON.parse
+ * keeps the last of them, so a file could hold two tensors of one name and load either.
+ */
+function repeatedKey(json: string): string | null {
+  const seen = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i];
+    if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') depth--;
+    else if (c === '"') {
+      let end = i + 1;
+      while (json[end] !== '"') end += json[end] === '\\' ? 2 : 1;
+      let next = end + 1;
+      while (json[next] === ' ' || json[next] === '\t' || json[next] === '\n' || json[next] === '\r') next++;
+      // A string at depth 1 followed by a colon is a key of the top-level object.
+      if (depth === 1 && json[next] === ':') {
+        const key = JSON.parse(json.slice(i, end + 1)) as string;
+        if (seen.has(key)) return key;
+        seen.add(key);
+      }
+      i = end;
+    }
+  }
+  return null;
+}
+
 /** Validates the whole header against a data section of `dataLength` bytes; entries come sorted by offset. */
 function parseHeader(
   bytes: Uint8Array,
@@ -88,12 +116,16 @@ function parseHeader(
   fail: (problem: string) => Error,
 ): { entries: Entry[]; metadata: Record<string, string> } {
   let header: unknown;
+  let text: string;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    header = JSON.parse(text);
   } catch (err) {
     throw fail(`the header is not valid UTF-8 JSON (${(err as Error).message})`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) throw fail('the header is not a JSON object');
+  const twice = repeatedKey(text);
+  if (twice !== null) throw fail(`tensor ${JSON.stringify(twice)} appears twice in the header`);
 
   let metadata: Record<string, string> = {};
   const entries: Entry[] = [];
