@@ -17,12 +17,27 @@ export interface DigitImage {
   height: number;
 }
 
+/**
+ * The most pixels an input image may declare: a 24-megapixel photo. The size is read from the
+ * header before anything is decoded, so a small file declaring a huge image cannot take the
+ * gigabytes its decoding would.
+ */
+export const MAX_IMAGE_PIXELS = 24_000_000;
+
 export async function readDigitImage(path: string): Promise<DigitImage> {
   let decoded: { data: Buffer; info: OutputInfo };
   try {
+    const { width = 0, height = 0 } = await sharp(path, { limitInputPixels: false }).metadata();
+    if (width * height > MAX_IMAGE_PIXELS)
+      throw new RangeError(`${path}: the image declares ${width}×${height} pixels, more than the ${MAX_IMAGE_PIXELS} accepted`);
     // Transparent pixels become white: a digit drawn on a transparent canvas is dark on light.
-    decoded = await sharp(path).flatten({ background: '#ffffff' }).grayscale().raw().toBuffer({ resolveWithObject: true });
+    decoded = await sharp(path, { limitInputPixels: MAX_IMAGE_PIXELS })
+      .flatten({ background: '#ffffff' })
+      .grayscale()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
   } catch (err) {
+    if (err instanceof RangeError) throw err;
     throw new Error(`${path}: cannot decode the image (${(err as Error).message})`, { cause: err });
   }
   const { width, height } = decoded.info;
