@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { availableParallelism } from 'node:os';
 import { type TrainEvent, trainEvents } from '../src/api/events.js';
 import { createModel } from '../src/nn/model.js';
 import { NonFiniteError } from '../src/train/guard.js';
+import { MAX_WORKERS_PER_CORE } from '../src/train/options.js';
 import { train } from '../src/train/trainer.js';
 import { blobs } from './helpers/arrays.js';
 import { blobDataset, expectThreadsBackTo, processThreads } from './helpers/datasets.js';
@@ -97,5 +99,29 @@ describe('train with an AbortSignal', () => {
     const threadsBefore = await processThreads();
     for await (const e of trainEvents(fresh(), images, { epochs: 20, batchSize: 16, workers: 2 })) if (e.event === 'step' && e.step === 3) break;
     await expectThreadsBackTo(threadsBefore);
+  });
+});
+
+describe('train with more workers than can help', () => {
+  it('refuses, before any thread starts, more workers than a batch has rows or than 4 per core', async () => {
+    const before = await processThreads();
+    const cores = availableParallelism();
+    const tooMany = MAX_WORKERS_PER_CORE * cores + 1;
+    await expect(train(fresh(), data, { epochs: 1, batchSize: 256, workers: tooMany })).rejects.toThrow(
+      `workers (${tooMany}) is more than 4 per core of the ${cores} available: the threads would take turns on the cores`,
+    );
+    await expect(train(fresh(), data, { epochs: 1, batchSize: 256, workers: 1000 })).rejects.toThrow(/^workers \(1000\) is more than/);
+    await expect(train(fresh(), data, { epochs: 1, batchSize: 3, workers: 4 })).rejects.toThrow(
+      'workers (4) is more than the 3 rows of a batch: a worker without rows only waits',
+    );
+    // A batch larger than the data set has the data set's rows.
+    await expect(train(fresh(), blobs(2, 16, 4, 1), { epochs: 1, batchSize: 128, workers: 3 })).rejects.toThrow('than the 2 rows of a batch');
+    await expectThreadsBackTo(before);
+  });
+
+  it('defaults to at most one worker per row of a batch', async () => {
+    const history = await train(fresh(), blobDataset(1, 16, 4, 1), { epochs: 1 });
+    expect(history.workers).toBe(1);
+    expect(history.options.workers).toBe(1);
   });
 });

@@ -69,6 +69,8 @@ const REFUSALS: [string[], RegExp][] = [
   [['--layers', '700,64,10', '--limit', '200'], /--layers: the input width 700 does not match the 784 features per sample of MNIST/],
   [['--layers', '784,64,5', '--limit', '200'], /--layers: \S*-labels-idx1-ubyte byte \d+ \(sample \d+\): label \d is outside \[0, 5\), the output layer has 5 units/],
   [['--norm', 'batch', '--batch-size', '1', '--limit', '200'], /--batch-size: batchSize must be at least 2 with BatchNorm/],
+  [['--workers', '1000', '--limit', '200'], /--workers: workers \(1000\) is more than 4 per core of the \d+ available/],
+  [['--workers', '2', '--batch-size', '1', '--limit', '200'], /--workers: workers \(2\) is more than the 1 rows of a batch/],
 ];
 
 describe('fcnn train refuses values that cannot be right', () => {

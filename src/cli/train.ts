@@ -52,7 +52,8 @@ interface RunConfig {
     schedule: string;
     batchSize: number | 'full';
     epochs: number;
-    workers: number;
+    /** Undefined: the library's default (all cores, at most one per row of a batch). */
+    workers: number | undefined;
     seed: number;
   };
 }
@@ -178,7 +179,7 @@ function runConfig(flags: TrainFlags): RunConfig {
       schedule: flags.schedule ?? (typeof preset.train.schedule === 'string' ? preset.train.schedule : 'constant'),
       batchSize: flags.batchSize ?? preset.train.batchSize ?? 128,
       epochs: flags.epochs ?? preset.train.epochs ?? 10,
-      workers: flags.workers ?? availableParallelism(),
+      workers: flags.workers,
       seed,
     },
   };
@@ -186,7 +187,7 @@ function runConfig(flags: TrainFlags): RunConfig {
 
 async function runTrain(flags: TrainFlags, out: Output, title: string, world: World | null): Promise<void> {
   const config = runConfig(flags);
-  const warning = world && bindingWarning(config.train.workers);
+  const warning = world && bindingWarning(config.train.workers ?? availableParallelism());
   if (warning) process.stderr.write(`${rankPrefix(world)}${warning}\n`);
   const data = await loadData(config.data);
   checkFitsData(config.model.spec, data.train);
@@ -208,6 +209,7 @@ async function runTrain(flags: TrainFlags, out: Output, title: string, world: Wo
     ...(world && { distributed: 'mpi' as const }),
   };
   const resolved = withFlagNames(() => resolveTrainOptions(model, data.train, options));
+  config.train.workers = resolved.workers;
   if (world) {
     const workers = config.train.workers === 0 ? 'serial' : plural(config.train.workers, 'worker');
     out.note(`MPI: ${world.library}, ${plural(world.size, 'rank')} × ${workers}, global batch ${resolved.batchSize}`);
@@ -365,7 +367,7 @@ function flatConfig(config: RunConfig, data: LoadedData, lr: number, batchSize: 
     schedule: config.train.schedule,
     'batch size': batchSize,
     epochs: config.train.epochs,
-    workers: config.train.workers,
+    workers: config.train.workers ?? null,
     seed: config.train.seed,
     'training data': data.train.description,
     [`${data.evalRole} data`]: data.eval.description,

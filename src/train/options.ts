@@ -49,7 +49,10 @@ export interface TrainOptions {
   /** Shuffle seed. */
   seed?: number;
   shuffle?: boolean;
-  /** Worker threads; 0 trains in the caller's thread. Default: os.availableParallelism(). */
+  /**
+   * Worker threads; 0 trains in the caller's thread. Default: os.availableParallelism(), at most one
+   * per row of a batch. More than a batch's rows, or than MAX_WORKERS_PER_CORE per core, is refused.
+   */
   workers?: number;
   /** On a NaN/Inf: stop with NonFiniteError (default) or skip the step and count it. */
   nonFinite?: 'stop' | 'skip';
@@ -82,6 +85,9 @@ export interface ResolvedTrainOptions {
   batchNorm: boolean;
 }
 
+/** Worker threads per available core that train may start (time-shared cores only slow a step). */
+export const MAX_WORKERS_PER_CORE = 4;
+
 const DEFAULT_LR: Record<OptimizerName, number> = { sgd: 0.1, momentum: 0.05, adam: 0.001, adamw: 0.001 };
 
 export function resolveTrainOptions(model: Model, data: TrainingData, o: TrainOptions): ResolvedTrainOptions {
@@ -103,16 +109,16 @@ export function resolveTrainOptions(model: Model, data: TrainingData, o: TrainOp
   checkLoss(model.spec.output, loss);
   const seed = o.seed ?? 1;
   if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
-  const workers = o.workers ?? availableParallelism();
-  if (!(Number.isInteger(workers) && workers >= 0 && workers <= 1024))
-    throw new RangeError(`workers must be an integer from 0 (serial) to 1024, got ${workers}`);
+  const batchSize = Math.min(requested as number, data.count);
+  const workers = o.workers ?? Math.min(availableParallelism(), batchSize);
+  checkWorkers(workers, batchSize);
   const nonFinite = o.nonFinite ?? 'stop';
   if (nonFinite !== 'stop' && nonFinite !== 'skip') throw new RangeError(`nonFinite must be 'stop' or 'skip', got ${JSON.stringify(nonFinite)}`);
   const distributed = o.distributed ?? null;
   if (distributed !== null && distributed !== 'mpi') throw new RangeError(`distributed must be 'mpi' when given, got ${JSON.stringify(distributed)}`);
   return {
     epochs,
-    batchSize: Math.min(requested as number, data.count),
+    batchSize,
     fullBatch,
     optimizer,
     lr,
@@ -125,6 +131,23 @@ export function resolveTrainOptions(model: Model, data: TrainingData, o: TrainOp
     distributed,
     batchNorm,
   };
+}
+
+/**
+ * Refuses worker counts that cannot help, before any thread starts: each worker costs its own
+ * thread, replica buffers and gradient slot, a worker with no row of a batch only waits, and
+ * threads far beyond the cores take turns on them while every step waits for the slowest.
+ */
+function checkWorkers(workers: number, batchSize: number): void {
+  if (!(Number.isInteger(workers) && workers >= 0 && workers <= 1024))
+    throw new RangeError(`workers must be an integer from 0 (serial) to 1024, got ${workers}`);
+  const cores = availableParallelism();
+  if (workers > MAX_WORKERS_PER_CORE * cores)
+    throw new RangeError(
+      `workers (${workers}) is more than ${MAX_WORKERS_PER_CORE} per core of the ${cores} available: the threads would take turns on the cores`,
+    );
+  if (workers > batchSize)
+    throw new RangeError(`workers (${workers}) is more than the ${batchSize} rows of a batch: a worker without rows only waits`);
 }
 
 function checkData(what: string, model: Model, data: TrainingData): void {
