@@ -191,19 +191,30 @@ describe('non-finite values in the data-parallel engine', () => {
 });
 
 describe('failures and shutdown', () => {
-  for (const kind of ['throw', 'exit'] as const) {
-    it(`a worker that ${kind === 'throw' ? 'throws' : 'exits'} mid-step fails the step, naming it, and leaves no thread`, async () => {
+  const faults = {
+    throw: ['throws', 'fault injected for testing at step 8'],
+    exit: ['exits', 'worker exited with code: 3'],
+    oom: ['runs out of memory', 'Worker terminated due to reaching memory limit: JS heap out of memory'],
+  } as const;
+  for (const kind of ['throw', 'exit', 'oom'] as const) {
+    const [what, why] = faults[kind];
+    it(`a worker that ${what} mid-step fails the step within a second, naming it, and leaves no thread`, async () => {
       const before = await processThreads();
       const data = blobDataset(60, 5, 2, 7);
       const model = createModel({ layers: [5, 4, 2] });
-      const engine = await DataParallelEngine.create(engineSetup(model, data, 12), 3, { faultForTesting: { worker: 1, step: 8, kind } });
+      // A small heap, so that the hoarding worker reaches its limit at once.
+      const engine = await DataParallelEngine.create(engineSetup(model, data, 12), 3, {
+        faultForTesting: { worker: 1, step: 8, kind },
+        resourceLimits: kind === 'oom' ? { maxOldGenerationSizeMb: 24, maxYoungGenerationSizeMb: 4 } : undefined,
+      });
       // 60 samples in batches of 12: 5 steps an epoch, so step 8 is the third of the second epoch.
       const plan = { steps: 5, lr: new Float64Array(5).fill(0.1), stopOnNonFinite: true };
       const visited: number[] = [];
       await engine.epoch(plan, (s) => visited.push(s));
       expect(visited).toEqual([0, 1, 2, 3, 4]);
-      const why = kind === 'throw' ? 'fault injected for testing at step 8' : 'worker exited with code: 3';
+      const started = performance.now();
       await expect(engine.epoch(plan, () => {})).rejects.toThrow(`data-parallel worker 1 of 3 failed during step 8: ${why}`);
+      expect(performance.now() - started).toBeLessThan(1000);
       await expect(engine.epoch(plan, () => {})).rejects.toThrow(/worker 1 of 3 failed/);
       await engine.close();
       await engine.close();

@@ -13,6 +13,7 @@
 // the running statistics move by the mean of the shards' statistics.
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import type { ResourceLimits } from 'node:worker_threads';
 import type { SharedDataset } from '../../data/dataset.js';
 import { native } from '../../native.js';
 import { allocatePackedWeight } from '../../nn/dense.js';
@@ -90,9 +91,10 @@ export class DataParallelEngine implements Engine {
   /**
    * Starts `workers` threads and resolves once all are ready. The model's slabs, the order and the
    * optimizer state must be on SharedArrayBuffers, and the data sets must be shareable (Dataset).
-   * `testing.faultForTesting` makes a worker throw or exit at a step, for the failure tests.
+   * `testing.faultForTesting` makes a worker throw, exit or run out of memory at a step, and
+   * `testing.resourceLimits` limits the workers' heaps, for the failure tests.
    */
-  static async create(setup: EngineSetup, workers: number, testing: { faultForTesting?: FaultForTesting } = {}): Promise<DataParallelEngine> {
+  static async create(setup: EngineSetup, workers: number, testing: { faultForTesting?: FaultForTesting; resourceLimits?: ResourceLimits } = {}): Promise<DataParallelEngine> {
     if (!(Number.isInteger(workers) && workers >= 1)) throw new RangeError(`workers must be a positive integer, got ${workers}`);
     const { model, optimizerState, order } = setup;
     for (const [name, a] of [['model.params', model.params], ['model.buffers', model.buffers], ['order', order], ...optimizerState.map((s, i) => [`optimizerState[${i}]`, s] as const)] as const)
@@ -131,7 +133,7 @@ export class DataParallelEngine implements Engine {
       spinMicros: workers <= availableParallelism() ? SPIN_MICROS : 0,
       faultForTesting: testing.faultForTesting,
     };
-    const pool = createPool(workers);
+    const pool = createPool(workers, testing.resourceLimits);
     const tasks = Array.from({ length: workers }, (_, index) => ({ ...base, index }));
     const engine = new DataParallelEngine(setup, workers, pool, control, slots.subarray(0, paramCount), log, tasks);
     try {

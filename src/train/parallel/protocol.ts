@@ -13,11 +13,14 @@ export enum Command {
   Exit = 3,
 }
 
-/** A test-only fault: worker `worker` fails at the start of step `step` (1-based, counted over the engine's epochs). */
+/**
+ * A test-only fault: worker `worker` fails at the start of step `step` (1-based, counted over the
+ * engine's epochs): it throws, exits, or allocates until its heap limit ends the thread.
+ */
 export interface FaultForTesting {
   worker: number;
   step: number;
-  kind: 'throw' | 'exit';
+  kind: 'throw' | 'exit' | 'oom';
 }
 
 /** The one message a worker gets: everything it needs, as shared memory or plain data. */

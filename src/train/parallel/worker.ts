@@ -398,6 +398,7 @@ class TrainingWorker {
     const fault = this.task.faultForTesting;
     if (!fault || fault.worker !== this.w || fault.step !== step) return;
     if (fault.kind === 'exit') process.exit(3);
+    if (fault.kind === 'oom') for (const hoard: number[][] = []; ; ) hoard.push(new Array(1 << 16).fill(step));
     throw new Error(`fault injected for testing at step ${step}`);
   }
 }
