@@ -197,6 +197,12 @@ export interface Native {
 }
 
 function findAddon(): string {
+  // FCNN_ADDON names another build of the addon (CI runs the tests on a sanitizer build with it).
+  const override = process.env.FCNN_ADDON;
+  if (override) {
+    if (!existsSync(override)) throw new Error(`fcnn: FCNN_ADDON names ${override}, which does not exist`);
+    return override;
+  }
   // The module runs from src/ (tests) or dist/src/ (the package): walk up to the build folder.
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 4; i++) {
