@@ -116,10 +116,28 @@ class CallBuilder {
   readonly guards: Guarded[] = [];
   /** When set, every array of the call is a view into this one buffer (overlaps likely). */
   private readonly common: ArrayBuffer | SharedArrayBuffer | null;
+  /**
+   * The few sizes this call's dimensions are mostly drawn from: equal values (lanes = n, ld =
+   * cols, begin = end) are what gets a call past the checks into a kernel's edge cases.
+   */
+  private readonly sizes: number[];
+  /** The length most of this call's arrays have (the optimizers want equal lengths). */
+  private readonly length: number;
 
   constructor(private readonly r: Random, private readonly scribbler: Scribbler) {
     const mode = r.uniform();
     this.common = mode < 0.1 ? new ArrayBuffer(4096 * 4) : mode < 0.2 ? scribbler.buffer : null;
+    this.sizes = Array.from({ length: 1 + r.int(3) }, () => smallDim(r));
+    this.length = r.uniform() < 0.5 ? smallLength(r) : pick(r, this.sizes) * pick(r, this.sizes);
+  }
+
+  /** An array length: the call's own, a product of its sizes (the length a check asks for, or one less), or any. */
+  private arrayLength(): number {
+    const { r } = this;
+    const roll = r.uniform();
+    if (roll < 0.5) return this.length;
+    if (roll < 0.75) return Math.max(0, pick(r, this.sizes) * pick(r, this.sizes) - r.int(2));
+    return roll < 0.85 ? pick(r, this.sizes) : smallLength(r);
   }
 
   value(p: Param, index: number): unknown {
@@ -129,7 +147,7 @@ class CallBuilder {
       case 'bool':
         return r.uniform() < 0.97 ? r.uniform() < 0.5 : pick(r, [0, 1, 'true']);
       case 'dim':
-        return r.uniform() < 0.9 ? smallDim(r) : pick(r, BAD_DIMS);
+        return r.uniform() < 0.9 ? (r.uniform() < 0.75 ? pick(r, this.sizes) : r.uniform() < 0.5 ? 0 : smallDim(r)) : pick(r, BAD_DIMS);
       case 'num':
         return r.uniform() < 0.9 ? pick(r, [0, 1, -1, 0.5, 0.9, 0.999, 1e-8, r.normal(), 2]) : pick(r, BAD_NUMBERS);
       case 'code':
@@ -153,7 +171,7 @@ class CallBuilder {
     const roll = r.uniform();
     if (roll < 0.03) return new (pick(r, [Float64Array, Int32Array, Uint8Array, Float32Array, Uint8ClampedArray, BigInt64Array]))(8);
     if (roll < 0.05) return detached(Type, smallLength(r));
-    const length = smallLength(r);
+    const length = this.arrayLength();
     if (this.common) {
       const size = this.common.byteLength / Type.BYTES_PER_ELEMENT;
       const start = r.int(Math.max(1, size - length));
@@ -161,12 +179,12 @@ class CallBuilder {
       if (!(this.common instanceof SharedArrayBuffer)) fill(r, view);
       return view;
     }
-    // Guard zones around the view; a random offset varies its alignment.
-    const skew = r.int(4);
-    const total = length + 2 * GUARD + skew;
+    // Guard zones around the view; its start is on a cache line (as packed B must be) or skewed.
+    const total = length + 2 * GUARD + 16;
     const backing = new Type(total);
     const bytes = new Uint8Array(backing.buffer);
     bytes.fill(SENTINEL);
+    const skew = Type === Float32Array && r.uniform() < 0.5 ? native.alignmentGap(backing.subarray(GUARD) as Float32Array) : r.int(4);
     const view = backing.subarray(GUARD + skew, GUARD + skew + length);
     fill(r, view);
     this.guards.push({ bytes, begin: (GUARD + skew) * Type.BYTES_PER_ELEMENT, end: (GUARD + skew + length) * Type.BYTES_PER_ELEMENT, name: `argument ${index}` });
