@@ -6,8 +6,9 @@
 // A model file given on the command line is served with pixels scaled by 1/255, the default
 // normalization of train() and of the CLI.
 //
-//   POST /train             {epochs?, batchSize?, limit?, lr?, hidden?, workers?, seed?} → 202 {id}
-//   GET  /train/:id         state, latest epoch and step, final test accuracy
+//   POST /train             {epochs?, batchSize?, limit?, lr?, hidden?, workers?, seed?} → 202 {id},
+//                           or 429 with Retry-After while maxRunningJobs jobs run
+//   GET  /train/:id         state, latest epoch and step, final test accuracy (finished jobs expire)
 //   POST /train/:id/cancel  aborts a running job
 //   POST /predict           {pixels: number[784]} or {pixels: number[784][]} (0–255) → class, probabilities
 //   GET  /health
@@ -15,7 +16,11 @@
 // Training and the final evaluation leave the event loop free (the data-parallel trainer and large
 // predictions and evaluations run on worker threads; the serial trainer, workers: 0, yields every
 // few milliseconds), so /health and small predictions are answered while a model trains.
+//
+// Bodies are validated strictly: no type coercion (null or "7" is not a pixel), no unknown fields,
+// and the error names the field and index. Sizes are capped so that a job fits the machine.
 import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
 import {
@@ -79,6 +84,12 @@ export interface ServiceOptions {
   /** Served until a training job finishes (e.g. a model loaded with load()). */
   model?: ServedModel;
   logger?: boolean;
+  /** Training jobs that may run at once; more are refused with 429. Default 2. */
+  maxRunningJobs?: number;
+  /** How long a finished job's report is kept, in ms. Default 10 minutes. */
+  finishedJobTtlMs?: number;
+  /** At most this many finished jobs are kept (the oldest go first). Default 100. */
+  maxFinishedJobs?: number;
 }
 
 export interface Service {
@@ -92,6 +103,17 @@ const CLASSES = 10;
 /** A JSON batch of this many images is about 3 MB. */
 const MAX_BATCH = 1000;
 
+/**
+ * Sizes that fit the machine: a model of at most MAX_PARAMETERS parameters keeps its parameters,
+ * gradients and optimizer state in tens of MB, and a batch of at most MAX_BATCH_SIZE rows of 2048
+ * units its activations in tens of MB per worker.
+ */
+const MAX_PARAMETERS = 4_000_000;
+const MAX_BATCH_SIZE = 4096;
+const MAX_WIDTH = 2048;
+/** Seconds a client refused for too many running jobs is told to wait. */
+const RETRY_AFTER_S = 10;
+
 const pixelRow = { type: 'array', minItems: PIXELS, maxItems: PIXELS, items: { type: 'integer', minimum: 0, maximum: 255 } } as const;
 
 const trainSchema = {
@@ -100,12 +122,12 @@ const trainSchema = {
     additionalProperties: false,
     properties: {
       epochs: { type: 'integer', minimum: 1, maximum: 100, default: 1 },
-      batchSize: { type: 'integer', minimum: 1, maximum: 60000, default: 64 },
+      batchSize: { type: 'integer', minimum: 1, maximum: MAX_BATCH_SIZE, default: 64 },
       limit: { type: 'integer', minimum: 1, maximum: 60000 },
       lr: { type: 'number', exclusiveMinimum: 0, maximum: 10, default: 0.05 },
-      hidden: { type: 'array', maxItems: 8, items: { type: 'integer', minimum: 1, maximum: 4096 }, default: [128] },
-      workers: { type: 'integer', minimum: 0, maximum: 64 },
-      seed: { type: 'integer', default: 1 },
+      hidden: { type: 'array', maxItems: 4, items: { type: 'integer', minimum: 1, maximum: MAX_WIDTH }, default: [128] },
+      workers: { type: 'integer', minimum: 0, maximum: availableParallelism() },
+      seed: { type: 'integer', minimum: 0, maximum: 2 ** 31 - 1, default: 1 },
     },
   },
 } as const;
@@ -120,8 +142,16 @@ const predictSchema = {
 } as const;
 
 export function createService(options: ServiceOptions = {}): Service {
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: 16 << 20 });
+  const { maxRunningJobs = 2, finishedJobTtlMs = 10 * 60_000, maxFinishedJobs = 100 } = options;
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: 16 << 20,
+    // Fastify's defaults coerce types ("7" and null become pixels) and drop unknown fields silently.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
+  });
   const jobs = new Map<string, Job>();
+  /** Finished jobs, oldest first, each with the time it expires. */
+  const finished = new Map<string, number>();
   let served: ServedModel | null = options.model ?? null;
   if (served && (served.model.inputs !== PIXELS || served.model.classes !== CLASSES))
     throw new RangeError(`the service serves MNIST models (${PIXELS} inputs, ${CLASSES} classes), got ${served.model.spec.layers.join('-')}`);
@@ -154,15 +184,40 @@ export function createService(options: ServiceOptions = {}): Service {
       job.state = controller.signal.aborted ? 'cancelled' : 'failed';
       if (job.state === 'failed') job.error = (err as Error).message;
     }
+    finished.set(job.id, Date.now() + finishedJobTtlMs);
+    expire();
   }
+
+  /** Forgets finished jobs past their time, and the oldest beyond maxFinishedJobs. */
+  function expire(): void {
+    const now = Date.now();
+    for (const [id, expires] of finished) {
+      if (expires > now && finished.size <= maxFinishedJobs) break;
+      finished.delete(id);
+      jobs.delete(id);
+    }
+  }
+  const expiry = setInterval(expire, Math.min(finishedJobTtlMs, 60_000));
+  expiry.unref();
+
+  const running = () => jobs.size - finished.size;
+  const notFound = (id: string) => ({ error: `no training job ${id} (finished jobs are kept for ${finishedJobTtlMs / 1000} s)` });
 
   app.get('/health', async () => ({
     status: 'ok',
     model: served?.source ?? null,
-    running: [...jobs.values()].filter((j) => j.state === 'running').length,
+    running: running(),
   }));
 
   app.post<{ Body: Partial<TrainRequest> }>('/train', { schema: trainSchema }, async (request, reply) => {
+    const parameters = parameterCount([PIXELS, ...(request.body.hidden ?? []), CLASSES]);
+    if (parameters > MAX_PARAMETERS)
+      return reply.code(400).send({ error: `body/hidden: the model would have ${parameters} parameters, more than the ${MAX_PARAMETERS} allowed` });
+    if (running() >= maxRunningJobs)
+      return reply
+        .code(429)
+        .header('retry-after', String(RETRY_AFTER_S))
+        .send({ error: `${running()} training jobs are running, the most at once; retry later` });
     const job: Job = {
       id: randomUUID(),
       state: 'running',
@@ -181,13 +236,13 @@ export function createService(options: ServiceOptions = {}): Service {
 
   app.get<{ Params: { id: string } }>('/train/:id', async (request, reply) => {
     const job = jobs.get(request.params.id);
-    if (!job) return reply.code(404).send({ error: `no training job ${request.params.id}` });
+    if (!job) return reply.code(404).send(notFound(request.params.id));
     return report(job);
   });
 
   app.post<{ Params: { id: string } }>('/train/:id/cancel', async (request, reply) => {
     const job = jobs.get(request.params.id);
-    if (!job) return reply.code(404).send({ error: `no training job ${request.params.id}` });
+    if (!job) return reply.code(404).send(notFound(request.params.id));
     if (job.state !== 'running') return reply.code(409).send({ error: `job ${job.id} is ${job.state}` });
     job.controller.abort();
     await job.finished;
@@ -213,6 +268,7 @@ export function createService(options: ServiceOptions = {}): Service {
 
   // Closing the server ends the running jobs too, so that nothing trains on after it.
   app.addHook('onClose', async () => {
+    clearInterval(expiry);
     for (const job of jobs.values()) job.controller.abort();
     await Promise.all([...jobs.values()].map((j) => j.finished));
   });
@@ -223,6 +279,13 @@ export function createService(options: ServiceOptions = {}): Service {
       return served;
     },
   };
+}
+
+/** Weights and biases of dense layers of these widths. */
+function parameterCount(layers: number[]): number {
+  let count = 0;
+  for (let i = 1; i < layers.length; i++) count += (layers[i - 1] + 1) * layers[i];
+  return count;
 }
 
 function report(job: Job): JobReport {
