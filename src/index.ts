@@ -43,6 +43,7 @@ export type { EpochEvent, StepEvent, TrainOptions } from './train/options.js';
 export type { OptimizerName, OptimizerOptions } from './optim/optimizer.js';
 export type { Schedule } from './optim/schedule.js';
 export { NonFiniteError, type NonFiniteReport } from './train/guard.js';
+export { WorkerFailedError } from './train/worker-failed.js';
 export { trainEvents, type DoneEvent, type TrainEvent } from './api/events.js';
 
 // Inference

@@ -12,6 +12,7 @@ import { NonFiniteError } from '../src/train/guard.js';
 import { DataParallelEngine } from '../src/train/parallel/engine.js';
 import { SerialEngine } from '../src/train/serial.js';
 import { train } from '../src/train/trainer.js';
+import { WorkerFailedError } from '../src/train/worker-failed.js';
 import { arrayData } from './helpers/arrays.js';
 import { blobDataset, engineSetup, expectThreadsBackTo, processThreads } from './helpers/datasets.js';
 
@@ -213,8 +214,10 @@ describe('failures and shutdown', () => {
       await engine.epoch(plan, (s) => visited.push(s));
       expect(visited).toEqual([0, 1, 2, 3, 4]);
       const started = performance.now();
-      await expect(engine.epoch(plan, () => {})).rejects.toThrow(`data-parallel worker 1 of 3 failed during step 8: ${why}`);
+      const error = await engine.epoch(plan, () => {}).catch((e: unknown) => e);
       expect(performance.now() - started).toBeLessThan(1000);
+      expect(error).toBeInstanceOf(WorkerFailedError);
+      expect(error).toMatchObject({ name: 'WorkerFailedError', worker: 1, workers: 3, step: 8, message: `data-parallel worker 1 of 3 failed during step 8: ${why}` });
       await expect(engine.epoch(plan, () => {})).rejects.toThrow(/worker 1 of 3 failed/);
       await engine.close();
       await engine.close();

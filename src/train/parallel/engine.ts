@@ -23,6 +23,7 @@ import { type Engine, type EngineSetup, type EpochPlan, type Evaluation, type St
 import { type NonFiniteReport, inspectGradients } from '../guard.js';
 import { identity } from '../serial.js';
 import { evaluationPart } from './partition.js';
+import { WorkerFailedError } from '../worker-failed.js';
 import { type WorkerPool, createPool } from './pool.js';
 import { Command, Control, type FaultForTesting, Result, StepStatus, type StepLog, type TrainTask, Word, createStepLog } from './protocol.js';
 
@@ -60,6 +61,8 @@ export class DataParallelEngine implements Engine {
   private readonly tasks: Promise<void>[];
   private sequence = 0;
   private busy = false;
+  /** The command the workers run, null while idle. */
+  private running: Command | null = null;
   /** What the engine is doing, for the error when a worker fails. */
   private activity = (): string => 'while starting';
   private failure: Error | null = null;
@@ -178,7 +181,7 @@ export class DataParallelEngine implements Engine {
       }
     };
     const t0 = performance.now();
-    await this.command(Command.Epoch, () => `during step ${this.stepsRun + Atomics.load(ints, Word.Completed) + 1}`, () => visit(false));
+    await this.command(Command.Epoch, () => `during step ${this.currentStep()}`, () => visit(false));
     const wall = (performance.now() - t0) / 1000;
     visit(true);
     this.stepsRun += Atomics.load(ints, Word.Completed);
@@ -225,6 +228,7 @@ export class DataParallelEngine implements Engine {
   private async command(command: Command, activity: () => string, onWake?: () => void): Promise<void> {
     this.checkIdle();
     this.busy = true;
+    this.running = command;
     this.activity = activity;
     try {
       this.ints[Word.Command] = command;
@@ -234,6 +238,7 @@ export class DataParallelEngine implements Engine {
       await this.waitFor(Word.Finished, sequence, onWake);
     } finally {
       this.busy = false;
+      this.running = null;
       this.activity = () => 'while idle';
     }
   }
@@ -259,9 +264,14 @@ export class DataParallelEngine implements Engine {
   /** A worker's task rejected (it threw, or its thread exited) or returned unexpectedly. */
   private fail(w: number, cause: Error): void {
     if (this.closing && this.failure === null) return; // the tasks end because close() ended them
-    this.failure ??= new Error(`data-parallel worker ${w} of ${this.workers} failed ${this.activity()}: ${cause.message}`, { cause });
+    this.failure ??= new WorkerFailedError(w, this.workers, this.currentStep(), this.activity(), cause);
     this.abort();
     void this.destroy();
+  }
+
+  /** The step the workers are in (1-based over the engine's epochs), or null outside an epoch. */
+  private currentStep(): number | null {
+    return this.running === Command.Epoch ? this.stepsRun + Atomics.load(this.ints, Word.Completed) + 1 : null;
   }
 
   /** Raises the abort flag and wakes every waiter, workers and main thread alike. */
