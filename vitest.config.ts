@@ -1,9 +1,10 @@
 import { createRequire } from 'node:module';
 import { configDefaults, defineConfig } from 'vitest/config';
 
-// test/gemm.test.ts runs once per ISA this CPU supports, FCNN_ISA choosing the micro-kernel the
-// addon loads with; every other test file runs once, on the default (best) ISA.
-const PER_ISA = 'test/gemm.test.ts';
+// The GEMM tests run once per ISA this CPU supports, FCNN_ISA choosing the micro-kernel the addon
+// loads with (and with it the bf16 kernel: vdpbf16ps or emulated); every other test file runs
+// once, on the default (best) ISA.
+const PER_ISA = ['test/gemm.test.ts', 'test/gemm-bf16.test.ts'];
 
 function supportedIsas(): string[] {
   try {
@@ -21,9 +22,9 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'fcnn', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...(isas.length ? [PER_ISA] : [])] },
+        test: { name: 'fcnn', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...(isas.length ? PER_ISA : [])] },
       },
-      ...isas.map((isa) => ({ extends: true as const, test: { name: `gemm-${isa}`, include: [PER_ISA], env: { FCNN_ISA: isa } } })),
+      ...isas.map((isa) => ({ extends: true as const, test: { name: `gemm-${isa}`, include: PER_ISA, env: { FCNN_ISA: isa } } })),
     ],
   },
 });

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export type Isa = 'avx512' | 'avx2' | 'portable';
+export type Bf16Kernel = 'avx512bf16' | 'emulated';
 
 /** Activation codes shared with native/kernels/activations.h. */
 export enum ActivationCode {
@@ -55,6 +56,38 @@ export interface Native {
   sgemmPackedB(
     transA: boolean, m: number, n: number, k: number, alpha: number, a: Float32Array, lda: number,
     packed: Float32Array, beta: number, c: Float32Array, ldc: number, bias?: Float32Array | null,
+  ): void;
+  /**
+   * The bf16 GEMM's kernel: 'avx512bf16' (vdpbf16ps) when the active ISA is avx512 and the CPU has
+   * AVX512-BF16, else 'emulated' (the same sums in fp32 arithmetic, for tests; slower than sgemm).
+   */
+  bf16Kernel(): Bf16Kernel;
+  /**
+   * sgemm with op(A) and op(B) rounded to bf16 (round to nearest, ties to even; NaN stays NaN, ±Inf
+   * stay, subnormals become zeros) and their products summed in fp32; alpha, beta, bias and C fp32.
+   * The same arguments and checks as sgemm.
+   */
+  gemmBf16(
+    transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+    a: Float32Array, lda: number, b: Float32Array, ldb: number, beta: number,
+    c: Float32Array, ldc: number, bias?: Float32Array | null,
+  ): void;
+  /** bf16 elements in a fully packed op(B) for gemmBf16PackedB: whole panels, k rounded up to even. */
+  packedBSizeBf16(n: number, k: number): number;
+  /** Lane ranges given to packBBf16 start on a multiple of this. */
+  packedBAlignmentBf16(): number;
+  /**
+   * packB for gemmBf16PackedB: rounds op(B) to bf16 into `packed` (packedBSizeBf16(n, k) elements on
+   * a 64-byte boundary). Depth ranges start on an even depth and end on one or at k.
+   */
+  packBBf16(
+    transB: boolean, n: number, k: number, b: Float32Array, ldb: number,
+    lane0: number, lane1: number, depth0: number, depth1: number, packed: Uint16Array,
+  ): void;
+  /** gemmBf16 with op(B) taken from `packed` (packBBf16 over all of it): the same result, bit for bit. */
+  gemmBf16PackedB(
+    transA: boolean, m: number, n: number, k: number, alpha: number, a: Float32Array, lda: number,
+    packed: Uint16Array, beta: number, c: Float32Array, ldc: number, bias?: Float32Array | null,
   ): void;
   /** Single-core fp32 GFLOP/s of an FMA loop on `isa`, run for about `seconds`. */
   fmaPeak(isa: Isa, seconds: number): number;

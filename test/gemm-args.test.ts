@@ -4,7 +4,6 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { native, type Isa } from '../src/native.js';
 
-const sgemm = native.sgemm as unknown as (...args: unknown[]) => void;
 const fmaPeak = native.fmaPeak as unknown as (...args: unknown[]) => number;
 const ALL_ISAS: Isa[] = ['avx512', 'avx2', 'portable'];
 
@@ -32,10 +31,6 @@ function withArg(args: unknown[], name: string, value: unknown): unknown[] {
   return copy;
 }
 
-function expectError(args: unknown[], type: typeof TypeError | typeof RangeError, argument: string): void {
-  expect(() => sgemm(...args)).toThrow(type);
-  expect(() => sgemm(...args)).toThrow(new RegExp(`^sgemm: .*'${argument}'`));
-}
 
 const TRANSPOSES: [boolean, boolean][] = [
   [false, false],
@@ -44,19 +39,26 @@ const TRANSPOSES: [boolean, boolean][] = [
   [true, true],
 ];
 
-describe('sgemm argument checks', () => {
+// The fp32 and the bf16 GEMM take the same arguments and check them alike.
+for (const name of ['sgemm', 'gemmBf16'] as const) describe(`${name} argument checks`, () => {
+  const gemm = native[name] as unknown as (...args: unknown[]) => void;
+  const expectError = (args: unknown[], type: typeof TypeError | typeof RangeError, argument: string) => {
+    expect(() => gemm(...args)).toThrow(type);
+    expect(() => gemm(...args)).toThrow(new RegExp(`^${name}: .*'${argument}'`));
+  };
+
   it('accepts arrays of exactly the needed length, with or without bias', () => {
     for (const [transA, transB] of TRANSPOSES) {
       const args = validArgs(transA, transB);
-      expect(() => sgemm(...args)).not.toThrow();
-      expect(() => sgemm(...withArg(args, 'bias', null))).not.toThrow();
-      expect(() => sgemm(...args.slice(0, 13))).not.toThrow();
+      expect(() => gemm(...args)).not.toThrow();
+      expect(() => gemm(...withArg(args, 'bias', null))).not.toThrow();
+      expect(() => gemm(...args.slice(0, 13))).not.toThrow();
     }
   });
 
   it('rejects a wrong number of arguments', () => {
-    expect(() => sgemm(...validArgs().slice(0, 12))).toThrow(/^sgemm: expected 13 to 14 arguments, got 12/);
-    expect(() => sgemm(...validArgs(), 1)).toThrow(TypeError);
+    expect(() => gemm(...validArgs().slice(0, 12))).toThrow(new RegExp(`^${name}: expected 13 to 14 arguments, got 12`));
+    expect(() => gemm(...validArgs(), 1)).toThrow(TypeError);
   });
 
   it('rejects wrong types, naming the argument', () => {
@@ -115,16 +117,16 @@ describe('sgemm argument checks', () => {
     const args = validArgs();
     const both = new Float32Array(100);
     expectError(withArg(withArg(args, 'a', both), 'c', both), TypeError, 'c');
-    expect(() => sgemm(...withArg(withArg(args, 'a', both), 'c', both.subarray(50)))).toThrow(/'c' and 'a' must not overlap/);
+    expect(() => gemm(...withArg(withArg(args, 'a', both), 'c', both.subarray(50)))).toThrow(/'c' and 'a' must not overlap/);
     const buffer = new Float32Array(200);
     const b = buffer.subarray(0, (args[at('b')] as Float32Array).length);
     const cLength = (args[at('c')] as Float32Array).length;
-    expect(() => sgemm(...withArg(withArg(args, 'b', b), 'c', buffer.subarray(b.length - 1, b.length - 1 + cLength)))).toThrow(
+    expect(() => gemm(...withArg(withArg(args, 'b', b), 'c', buffer.subarray(b.length - 1, b.length - 1 + cLength)))).toThrow(
       /'c' and 'b' must not overlap/,
     );
-    expect(() => sgemm(...withArg(withArg(args, 'b', b), 'c', buffer.subarray(b.length, b.length + cLength)))).not.toThrow();
+    expect(() => gemm(...withArg(withArg(args, 'b', b), 'c', buffer.subarray(b.length, b.length + cLength)))).not.toThrow();
     const c = args[at('c')] as Float32Array;
-    expect(() => sgemm(...withArg(args, 'bias', c.subarray(0, 5)))).toThrow(/'c' and 'bias' must not overlap/);
+    expect(() => gemm(...withArg(args, 'bias', c.subarray(0, 5)))).toThrow(/'c' and 'bias' must not overlap/);
   });
 });
 
@@ -212,6 +214,63 @@ describe('packB and sgemmPackedB argument checks', () => {
     expect(() => sgemmPackedB(false, m, n, k, 1, new Float32Array(m * k), k, packed, 0, packed.subarray(0, m * n), n)).toThrow(
       /'c' and 'packed' must not overlap/,
     );
+  });
+});
+
+describe('packBBf16 and gemmBf16PackedB argument checks', () => {
+  const packB = native.packBBf16 as unknown as (...args: unknown[]) => void;
+  const gemmPackedB = native.gemmBf16PackedB as unknown as (...args: unknown[]) => void;
+  const align = native.packedBAlignmentBf16();
+  // Two whole panels and a partial one; an odd depth, whose last pair is half padding.
+  const [m, n, k] = [3, 2 * align + 5, 21];
+  const size = native.packedBSizeBf16(n, k);
+  // A Uint16Array on a 64-byte boundary (alignmentGap counts floats: 2 bf16 each), `skew` elements after it.
+  const packedElements = (skew = 0) => {
+    const whole = new Float32Array(size / 2 + 32);
+    const gap = native.alignmentGap(whole);
+    return new Uint16Array(whole.buffer, whole.byteOffset + gap * 4 + skew * 2, size);
+  };
+  const packArgs = (packed: unknown = packedElements()): unknown[] => [true, n, k, new Float32Array(n * k), k, 0, n, 0, k, packed];
+  const gemmArgs = (packed: unknown) => [false, m, n, k, 1, new Float32Array(m * k), k, packed, 0, new Float32Array(m * n), n];
+
+  it('sizes the packed B in whole panels and whole pairs of depths', () => {
+    expect(align).toBeGreaterThanOrEqual(4);
+    expect(size).toBe(Math.ceil(n / align) * align * (k + 1));
+    expect(native.packedBSizeBf16(n, 20)).toBe(Math.ceil(n / align) * align * 20);
+    expect(() => packB(...packArgs())).not.toThrow();
+    expect(() => gemmPackedB(...gemmArgs(packedElements()))).not.toThrow();
+  });
+
+  it('takes the packed B as a Uint16Array', () => {
+    expect(() => packB(...packArgs(new Float32Array(size)))).toThrow(/^packBBf16: argument 'packed' must be a Uint16Array/);
+    expect(() => gemmPackedB(...gemmArgs(new Int16Array(size)))).toThrow(/^gemmBf16PackedB: argument 'packed' must be a Uint16Array/);
+  });
+
+  it('rejects depth ranges that split a pair, lanes off a panel, and ranges outside op(B)', () => {
+    const withRange = (l0: number, l1: number, d0: number, d1: number) => {
+      const args = packArgs();
+      [args[5], args[6], args[7], args[8]] = [l0, l1, d0, d1];
+      return () => packB(...args);
+    };
+    expect(withRange(0, n, 4, k)).not.toThrow();
+    expect(withRange(0, n, 0, 6)).not.toThrow();
+    expect(withRange(0, n, 3, k)).toThrow('packBBf16: depths [3, 21) must start and end on even depths (bf16 pairs), or end at k = 21');
+    expect(withRange(0, n, 0, 5)).toThrow(/^packBBf16: depths \[0, 5\) must start and end on even depths/);
+    expect(withRange(1, n, 0, k)).toThrow(/must start and end on multiples of \d+ \(packedBAlignmentBf16\(\)\)/);
+    expect(withRange(0, n + 1, 0, k)).toThrow(`packBBf16: lanes [0, ${n + 1}) must lie within [0, n = ${n})`);
+    expect(withRange(0, n, 0, k + 1)).toThrow(/^packBBf16: depths \[0, 22\) must lie within \[0, k = 21\)/);
+  });
+
+  it('rejects a packed B too short or off a 64-byte boundary, and C overlapping it', () => {
+    const short = packedElements().subarray(0, size - 1);
+    for (const [fn, args] of [['packBBf16', packArgs], ['gemmBf16PackedB', gemmArgs]] as const) {
+      const call = fn === 'packBBf16' ? packB : gemmPackedB;
+      expect(() => call(...args(short))).toThrow(new RegExp(`^${fn}: .*'packed'.*packedBSizeBf16\\(n, k\\)`));
+      expect(() => call(...args(packedElements(1)))).toThrow(new RegExp(`^${fn}: argument 'packed' must start on a 64-byte boundary$`));
+    }
+    const packed = packedElements();
+    const c = new Float32Array(packed.buffer, packed.byteOffset, m * n);
+    expect(() => gemmPackedB(false, m, n, k, 1, new Float32Array(m * k), k, packed, 0, c, n)).toThrow(/'c' and 'packed' must not overlap/);
   });
 });
 

@@ -39,6 +39,7 @@ class Args {
   View<float> f32(size_t i, const char* name) const;
   View<int32_t> i32(size_t i, const char* name) const;
   View<uint8_t> u8(size_t i, const char* name) const;
+  View<uint16_t> u16(size_t i, const char* name) const;
   View<double> f64(size_t i, const char* name) const;
   // Any typed array, as the bytes it spans.
   View<uint8_t> bytes(size_t i, const char* name) const;

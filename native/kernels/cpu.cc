@@ -65,9 +65,26 @@ std::vector<const ukr::MicroKernel*> availableMicroKernels() {
   return kernels;
 }
 
+namespace {
+
+const ukr::Bf16Kernel& chooseBf16Kernel() {
+#if FCNN_X86
+  if (&activeMicroKernel() == &ukr::avx512() && __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw"))
+    return ukr::avx512bf16();
+#endif
+  return ukr::emulatedBf16();
+}
+
+}  // namespace
+
 const ukr::MicroKernel& activeMicroKernel() {
   // A throwing initializer is retried on the next call, so every load of the addon reports it.
   static const ukr::MicroKernel& active = chooseMicroKernel();
+  return active;
+}
+
+const ukr::Bf16Kernel& activeBf16Kernel() {
+  static const ukr::Bf16Kernel& active = chooseBf16Kernel();
   return active;
 }
 

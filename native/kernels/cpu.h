@@ -16,6 +16,10 @@ std::vector<const ukr::MicroKernel*> availableMicroKernels();
 // and this CPU's ISAs when the variable holds an unknown ISA or one this CPU cannot run.
 const ukr::MicroKernel& activeMicroKernel();
 
+// The bf16 GEMM's kernel: vdpbf16ps when the active micro-kernel is AVX-512 and the CPU has
+// AVX512-BF16 (FCNN_ISA=avx2 or portable turns it off), otherwise the emulated one.
+const ukr::Bf16Kernel& activeBf16Kernel();
+
 // One core's data caches in bytes, which size the SGEMM blocks.
 struct CacheSizes {
   int64_t l1d, l2;

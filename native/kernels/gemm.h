@@ -31,4 +31,17 @@ void packB(bool transB, int64_t n, int64_t k, const float* b, int64_t ldb, int64
 void sgemmPackedB(bool transA, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
                   const float* packed, float beta, float* c, int64_t ldc, const float* bias = nullptr);
 
+// The bf16 GEMM: the same product, with op(A) and op(B) rounded to bf16 (round to nearest even,
+// ukr/bf16.h) as they are packed and their products summed in fp32; alpha, beta, the bias and C
+// stay fp32. The same arguments as sgemm, and a packed op(B) in bf16 elements. The depth ranges
+// given to packBBf16 start on an even depth and end on one, or at k (a pair is packed whole).
+void gemmBf16(bool transA, bool transB, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+              const float* b, int64_t ldb, float beta, float* c, int64_t ldc, const float* bias = nullptr);
+int64_t packedBSizeBf16(int64_t n, int64_t k);
+int64_t packedBAlignmentBf16();
+void packBBf16(bool transB, int64_t n, int64_t k, const float* b, int64_t ldb, int64_t lane0, int64_t lane1,
+               int64_t depth0, int64_t depth1, uint16_t* packed);
+void gemmBf16PackedB(bool transA, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                     const uint16_t* packed, float beta, float* c, int64_t ldc, const float* bias = nullptr);
+
 }  // namespace fcnn

@@ -11,15 +11,19 @@
 
 #include <cstdint>
 
+#include "kernels/ukr/bf16.h"
 #include "kernels/ukr/pack.h"
 
 namespace fcnn::ukr {
 
 // c[i·ldc + j] = alpha·Σ_p a[p·mr + i]·b[p·nr + j] + beta·c[i·ldc + j] + bias[j], for i < mr,
 // j < nr, p < kc. a and b are packed micro-panels, 64-byte aligned; c is any row-major tile.
-// beta == 0 leaves c unread (it may hold NaN); bias may be null.
-using KernelFn = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                          float alpha, float beta, const float* bias);
+// beta == 0 leaves c unread (it may hold NaN); bias may be null. E is the packed operands'
+// element: float, or a bf16 bit pattern (bf16.h), for which kc counts pairs of depths.
+template <class E>
+using KernelOf = void (*)(int64_t kc, const E* a, const E* b, float* c, int64_t ldc, float alpha, float beta,
+                          const float* bias);
+using KernelFn = KernelOf<float>;
 
 // Packs `lanes` lanes × `depth` of a matrix whose lane l at depth p is src[l·laneStride +
 // p·depthStride] (one of the strides is 1) into ceil(lanes / width) micro-panels of depth × width
@@ -27,6 +31,11 @@ using KernelFn = void (*)(int64_t kc, const float* a, const float* b, float* c, 
 // width is mr for A, nr for B.
 using PackFn = void (*)(const float* src, int64_t laneStride, int64_t depthStride, int64_t lanes, int64_t depth,
                         float* dst, int64_t panelStride);
+
+// packFn's bf16 counterpart: the same lanes and depths, rounded to bf16 into bf16.h's layout
+// (pairs of depths side by side); panelStride counts bf16 elements.
+using PackBf16Fn = void (*)(const float* src, int64_t laneStride, int64_t depthStride, int64_t lanes, int64_t depth,
+                            uint16_t* dst, int64_t panelStride);
 
 // `iterations` rounds of independent FMA chains, as many as the kernel's accumulators, with no
 // memory traffic: the throughput ceiling of the kernel. Returns a value that depends on every chain.
@@ -49,11 +58,22 @@ struct MicroKernel {
   int fmaLoopFlops;  // floating-point operations per iteration of fmaLoop
 };
 
+// The bf16 GEMM's micro-kernel and packing (bf16.h): operands rounded to bf16 as they are packed,
+// products summed in fp32.
+struct Bf16Kernel {
+  const char* name;  // "avx512bf16" (vdpbf16ps) or "emulated" (the same sums in fp32 arithmetic)
+  int mr, nr;
+  KernelOf<uint16_t> forRows[kMaxMr];  // as MicroKernel::forRows, kc counting pairs of depths
+  PackBf16Fn packA, packB;
+};
+
 // One accessor per ISA, each defined in its own translation unit compiled with that ISA's flags.
 const MicroKernel& portable();
+const Bf16Kernel& emulatedBf16();
 #if FCNN_X86
 const MicroKernel& avx2();
 const MicroKernel& avx512();
+const Bf16Kernel& avx512bf16();
 #endif
 
 // The shared template. It lives in an unnamed namespace so that every ukr/*.cc gets its own copy
@@ -63,14 +83,31 @@ const MicroKernel& avx512();
 //
 // V is a vector-traits struct: reg, width, zero(), load() (aligned), loadu(), storeu(),
 // broadcast(const float*), set1(), fma(a, b, c) = a·b + c, mul(), add().
+//
+// S is the step of the k loop: elem (the packed element), depth (depths per step), breg and
+// loadB(const elem*) (a step's NR/NV lanes of a B micro-panel), areg and broadcastA(const elem*)
+// (a step of one row of A, in every lane), madd(a, b, acc) (acc plus the step's products).
 namespace {
 
-// MR rows of C; the A micro-panels are AS floats wide (AS = MR but for the row kernels).
-template <class V, int MR, int NV, int AS = MR>
-void microKernel(int64_t kc, const float* __restrict a, const float* __restrict b, float* __restrict c,
-                 int64_t ldc, float alpha, float beta, const float* __restrict bias) {
+// The fp32 step: one depth, one FMA.
+template <class V>
+struct FmaStep {
+  using elem = float;
+  static constexpr int depth = 1;
+  using areg = typename V::reg;
+  using breg = typename V::reg;
+  static breg loadB(const float* p) { return V::load(p); }
+  static areg broadcastA(const float* p) { return V::broadcast(p); }
+  static typename V::reg madd(areg a, breg b, typename V::reg acc) { return V::fma(a, b, acc); }
+};
+
+// MR rows of C; the A micro-panels are AS elements wide per depth (AS = MR but for the row kernels).
+template <class V, class S, int MR, int NV, int AS = MR>
+void microKernel(int64_t kc, const typename S::elem* __restrict a, const typename S::elem* __restrict b,
+                 float* __restrict c, int64_t ldc, float alpha, float beta, const float* __restrict bias) {
   constexpr int W = V::width;
   constexpr int NR = NV * W;
+  constexpr int D = S::depth;
   typename V::reg acc[MR][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++)
@@ -86,17 +123,17 @@ void microKernel(int64_t kc, const float* __restrict a, const float* __restrict 
 
 #pragma GCC unroll 2
   for (int64_t p = 0; p < kc; p++) {
-    typename V::reg bp[NV];
+    typename S::breg bp[NV];
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; v++) bp[v] = V::load(b + v * W);
+    for (int v = 0; v < NV; v++) bp[v] = S::loadB(b + v * W * D);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) {
-      typename V::reg ai = V::broadcast(a + i);
+      typename S::areg ai = S::broadcastA(a + i * D);
 #pragma GCC unroll 8
-      for (int v = 0; v < NV; v++) acc[i][v] = V::fma(ai, bp[v], acc[i][v]);
+      for (int v = 0; v < NV; v++) acc[i][v] = S::madd(ai, bp[v], acc[i][v]);
     }
-    a += AS;
-    b += NR;
+    a += AS * D;
+    b += NR * D;
   }
 
   const typename V::reg alphaV = V::set1(alpha), betaV = V::set1(beta);
@@ -139,31 +176,54 @@ float fmaLoop(int64_t iterations, float x) {
 }
 
 // The kernel for the first `rows` rows of an MR-row tile, or null when rows > MR.
-template <class V, int MR, int NV, int R = MR>
-constexpr KernelFn rowKernel(int rows) {
+template <class V, class S, int MR, int NV, int R = MR>
+constexpr KernelOf<typename S::elem> rowKernel(int rows) {
   if (rows > R) return nullptr;
   if constexpr (R > 1)
-    if (rows < R) return rowKernel<V, MR, NV, R - 1>(rows);
-  return &microKernel<V, R, NV, MR>;
+    if (rows < R) return rowKernel<V, S, MR, NV, R - 1>(rows);
+  return &microKernel<V, S, R, NV, MR>;
 }
+
+// forRows of an MR×(NV·width) tile.
+template <class V, class S, int MR, int NV>
+struct RowKernels {
+  static_assert(MR <= kMaxMr && NV * V::width <= kMaxNr, "raise kMaxMr or kMaxNr");
+  static_assert(kMaxMr == 12, "list one rowKernel per row count below");
+  static constexpr KernelOf<typename S::elem> table[kMaxMr] = {
+      rowKernel<V, S, MR, NV>(1), rowKernel<V, S, MR, NV>(2),  rowKernel<V, S, MR, NV>(3),  rowKernel<V, S, MR, NV>(4),
+      rowKernel<V, S, MR, NV>(5), rowKernel<V, S, MR, NV>(6),  rowKernel<V, S, MR, NV>(7),  rowKernel<V, S, MR, NV>(8),
+      rowKernel<V, S, MR, NV>(9), rowKernel<V, S, MR, NV>(10), rowKernel<V, S, MR, NV>(11), rowKernel<V, S, MR, NV>(12)};
+};
 
 // The MicroKernel of traits V with an MR×(NV·width) tile, packing with traits P; its FMA loop has
 // as many chains as the tile has accumulators.
 template <class V, class P, int MR, int NV>
 constexpr MicroKernel makeMicroKernel(const char* isa) {
-  static_assert(MR <= kMaxMr && NV * V::width <= kMaxNr, "raise kMaxMr or kMaxNr");
-  static_assert(kMaxMr == 12, "list one rowKernel per row count below");
+  using Rows = RowKernels<V, FmaStep<V>, MR, NV>;
   return MicroKernel{isa,
                      MR,
                      NV * V::width,
-                     {rowKernel<V, MR, NV>(1), rowKernel<V, MR, NV>(2), rowKernel<V, MR, NV>(3), rowKernel<V, MR, NV>(4),
-                      rowKernel<V, MR, NV>(5), rowKernel<V, MR, NV>(6), rowKernel<V, MR, NV>(7), rowKernel<V, MR, NV>(8),
-                      rowKernel<V, MR, NV>(9), rowKernel<V, MR, NV>(10), rowKernel<V, MR, NV>(11), rowKernel<V, MR, NV>(12)},
+                     {Rows::table[0], Rows::table[1], Rows::table[2], Rows::table[3], Rows::table[4], Rows::table[5],
+                      Rows::table[6], Rows::table[7], Rows::table[8], Rows::table[9], Rows::table[10], Rows::table[11]},
                      &packPanels<P, MR>,
                      &packPanels<P, NV * V::width>,
                      &packPanels<P, NV * V::width, true>,
                      &fmaLoop<V, MR, NV>,
                      2 * MR * NV * V::width};
+}
+
+// The Bf16Kernel of traits V with bf16 step S and an MR×(NV·width) tile, packing with traits P
+// and rounding with traits R (bf16.h).
+template <class V, class S, class P, class R, int MR, int NV>
+constexpr Bf16Kernel makeBf16Kernel(const char* name) {
+  using Rows = RowKernels<V, S, MR, NV>;
+  return Bf16Kernel{name,
+                    MR,
+                    NV * V::width,
+                    {Rows::table[0], Rows::table[1], Rows::table[2], Rows::table[3], Rows::table[4], Rows::table[5],
+                     Rows::table[6], Rows::table[7], Rows::table[8], Rows::table[9], Rows::table[10], Rows::table[11]},
+                    &packPanelsBf16<P, R, MR>,
+                    &packPanelsBf16<P, R, NV * V::width>};
 }
 
 }  // namespace
