@@ -4,12 +4,15 @@
 // [--max-workers N] [--steps N]`. Also measures what a step's synchronization costs on its own:
 // Piscina's per-task dispatch (an empty pool.run) against the engine's barrier step, the FMA peak of
 // W threads at once, and at the start and the end how a pair of threads sits on the cores (cores.ts).
+// A configuration may list precisions: each worker count then runs in each, in alternation (bf16
+// where the CPU has AVX512-BF16), and its rows carry their precision.
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Dataset } from '../src/data/dataset.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { splitDataset } from '../src/data/split.js';
 import { type Isa, native } from '../src/native.js';
+import type { Precision } from '../src/nn/dense.js';
 import { createModel, sharedFloats } from '../src/nn/model.js';
 import { resolveOptimizer, updateRule } from '../src/optim/optimizer.js';
 import type { Engine, EngineSetup } from '../src/train/engine.js';
@@ -28,10 +31,12 @@ export interface ScalingConfig {
   data: 'mnist' | 'user';
   /** Steps timed per repeat (default: one epoch); fewer than an epoch is a partial epoch, extrapolated. */
   steps?: number;
+  /** The products' precisions to time (default fp32 only); bf16 is left out on CPUs without AVX512-BF16. */
+  precisions?: Precision[];
 }
 
 export const SCALING_CONFIGS: ScalingConfig[] = [
-  { layers: [784, 128, 10], batch: 128, data: 'mnist' },
+  { layers: [784, 128, 10], batch: 128, data: 'mnist', precisions: ['fp32', 'bf16'] },
   { layers: [784, 128, 10], batch: 512, data: 'mnist' },
   { layers: [784, 1024, 1024, 10], batch: 256, data: 'mnist', steps: 80 },
   { layers: [784, 128, 10], batch: 'full', data: 'user', steps: 8 },
@@ -48,6 +53,7 @@ export interface ScalingRow extends Row {
   bench: 'scaling';
   net: string;
   batch: number | string;
+  precision: Precision;
   workers: number;
   samplesPerSec: number;
   speedup: number;
@@ -175,6 +181,7 @@ function setupFor(model: ReturnType<typeof createModel>, data: Dataset, batchSiz
     batchSize,
     optimizer,
     optimizerState: Array.from({ length: updateRule(optimizer).stateSlabs }, () => sharedFloats(model.layout.paramCount)),
+    precision: 'fp32',
   };
 }
 
@@ -204,13 +211,14 @@ async function measureConfig(
   const batch = config.batch === 'full' ? data.count : config.batch;
   const epochSteps = Math.ceil(data.count / batch);
   const timedSteps = opts.steps ?? config.steps ?? epochSteps;
-  const counts = [0, ...workerCounts];
-  const passes = counts.map((): Pass[] => []);
+  const precisions = (config.precisions ?? ['fp32']).filter((p) => p === 'fp32' || native.bf16Kernel() === 'avx512bf16');
+  const variants = [0, ...workerCounts].flatMap((workers) => precisions.map((precision) => ({ workers, precision })));
+  const passes = variants.map((): Pass[] => []);
   for (let r = 0; r < opts.repeats; r++)
-    for (let i = 0; i < counts.length; i++) passes[i].push(await timePass(config, data, batch, counts[i], timedSteps));
+    for (let i = 0; i < variants.length; i++) passes[i].push(await timePass(config, data, batch, variants[i], timedSteps));
 
   const flopsPerSample = gemmFlopsPerSample(config.layers);
-  const rows = counts.map((workers, i): ScalingRow => {
+  const rows = variants.map(({ workers, precision }, i): ScalingRow => {
     const samplesPerSec = samplesOf(data.count, batch, timedSteps) / median(passes[i].map((p) => p.seconds));
     // Per-step means over every timed step; the serial engine has no breakdown (zeros).
     const perStep = (field: keyof ParallelTiming) => {
@@ -229,6 +237,7 @@ async function measureConfig(
       bench: 'scaling',
       net: config.layers.join('-'),
       batch: config.batch,
+      precision,
       workers,
       samplesPerSec,
       speedup: 1,
@@ -245,8 +254,10 @@ async function measureConfig(
   });
   // Each repeat times every count back to back: the speedup is the median of the repeats' ratios,
   // each measured over the same few seconds of a shared machine (its speed drifts between repeats).
+  // The speedup is over one worker in the same precision.
   rows.forEach((row, i) => {
-    row.speedup = median(passes[i].map((p, r) => passes[1][r].seconds / p.seconds));
+    const one = variants.findIndex((v) => v.workers === 1 && v.precision === row.precision);
+    row.speedup = median(passes[i].map((p, r) => passes[one][r].seconds / p.seconds));
     row.efficiency = row.workers === 0 ? row.speedup : row.speedup / row.workers;
   });
   return rows;
@@ -265,8 +276,10 @@ function samplesOf(count: number, batch: number, steps: number): number {
 }
 
 /** Times `timedSteps` consecutive steps on a fresh engine (0 workers: the serial engine). */
-async function timePass(config: ScalingConfig, data: Dataset, batch: number, workers: number, timedSteps: number): Promise<Pass> {
-  const setup = setupFor(createModel({ layers: config.layers }, { seed: 1 }), data, batch);
+async function timePass(
+  config: ScalingConfig, data: Dataset, batch: number, { workers, precision }: { workers: number; precision: Precision }, timedSteps: number,
+): Promise<Pass> {
+  const setup = { ...setupFor(createModel({ layers: config.layers }, { seed: 1 }), data, batch), precision };
   const parallel = workers > 0 ? await DataParallelEngine.create(setup, workers) : null;
   const engine: Engine = parallel ?? new SerialEngine(setup);
   try {

@@ -2,9 +2,12 @@
 // Achieved GFLOP/s, `gflops`, counts 6 × weights × samples per epoch: 2 for the forward product and
 // 2 each for the two backward products (input and weight gradients); biases and elementwise work are
 // not counted. The first layer's input gradient is never computed, so `gemmGflops` also gives the rate
-// of the matrix work actually done (gemmFlopsPerSample).
+// of the matrix work actually done (gemmFlopsPerSample). It trains in fp32, then (on CPUs with
+// AVX512-BF16) the same model from the same start in bf16; each row carries its precision.
 import { fileURLToPath } from 'node:url';
 import { loadMnist } from '../src/data/mnist.js';
+import { native } from '../src/native.js';
+import type { Precision } from '../src/nn/dense.js';
 import { createModel } from '../src/nn/model.js';
 import { train } from '../src/train/trainer.js';
 import { gemmFlopsPerSample, machineDescription, parseBenchArgs, report, type Row } from './common.js';
@@ -24,36 +27,41 @@ export async function runTrainBench(o: TrainBenchOptions = {}): Promise<Row[]> {
   const batchSize = o.batchSize ?? 128;
   const workers = o.workers ?? 0;
   const { train: trainSet, test } = await loadMnist();
-  const model = createModel({ layers, activation: 'relu', output: 'softmax' }, { init: 'he', seed: 1 });
+  const precisions: Precision[] = native.bf16Kernel() === 'avx512bf16' ? ['fp32', 'bf16'] : ['fp32'];
   let weights = 0;
   for (let i = 0; i + 1 < layers.length; i++) weights += layers[i] * layers[i + 1];
   if (!o.json) out(`bench:train — ${layers.join('-')}, batch ${batchSize}, momentum 0.9, workers ${workers}; ${await machineDescription()}`);
   const rows: Row[] = [];
-  await train(model, trainSet, {
-    epochs: o.epochs ?? 10,
-    batchSize,
-    optimizer: { kind: 'momentum', momentum: 0.9 },
-    lr: 0.05,
-    workers,
-    evalData: test,
-    onEpoch: (e) => {
-      const row: Row = {
-        bench: 'train',
-        net: layers.join('-'),
-        batch: batchSize,
-        workers,
-        epoch: e.epoch,
-        seconds: e.seconds,
-        samplesPerSec: Math.round(e.samplesPerSec),
-        gflops: (6 * weights * trainSet.count) / e.seconds / 1e9,
-        gemmGflops: (gemmFlopsPerSample(layers) * trainSet.count) / e.seconds / 1e9,
-        loss: e.loss,
-        testAccuracy: e.testAccuracy ?? NaN,
-      };
-      rows.push(row);
-      if (o.json) out(JSON.stringify(row));
-    },
-  });
+  for (const precision of precisions) {
+    const model = createModel({ layers, activation: 'relu', output: 'softmax' }, { init: 'he', seed: 1 });
+    await train(model, trainSet, {
+      epochs: o.epochs ?? 10,
+      batchSize,
+      optimizer: { kind: 'momentum', momentum: 0.9 },
+      lr: 0.05,
+      workers,
+      precision,
+      evalData: test,
+      onEpoch: (e) => {
+        const row: Row = {
+          bench: 'train',
+          net: layers.join('-'),
+          precision,
+          batch: batchSize,
+          workers,
+          epoch: e.epoch,
+          seconds: e.seconds,
+          samplesPerSec: Math.round(e.samplesPerSec),
+          gflops: (6 * weights * trainSet.count) / e.seconds / 1e9,
+          gemmGflops: (gemmFlopsPerSample(layers) * trainSet.count) / e.seconds / 1e9,
+          loss: e.loss,
+          testAccuracy: e.testAccuracy ?? NaN,
+        };
+        rows.push(row);
+        if (o.json) out(JSON.stringify(row));
+      },
+    });
+  }
   if (!o.json) report(rows, false, out);
   return rows;
 }

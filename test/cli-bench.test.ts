@@ -3,19 +3,23 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { native } from '../src/native.js';
 import { scalingChart } from '../src/cli/bench.js';
 import { renderChart } from '../src/diagnose/render.js';
 import { jsonLines, pngSize, runCli, runInProcess } from './helpers/cli.js';
 
 describe('fcnn bench', () => {
-  it('train --json: one row per epoch from bench/train.ts, nothing else on stdout', async () => {
+  it('train --json: one row per epoch and precision from bench/train.ts, nothing else on stdout', async () => {
     const r = await runCli(['bench', 'train', '--epochs', '1', '--json']);
     expect(r.code).toBe(0);
     const rows = jsonLines(r.stdout);
-    expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ bench: 'train', net: '784-128-10', epoch: 1 });
-    expect(rows[0].samplesPerSec as number).toBeGreaterThan(0);
-    expect(rows[0].testAccuracy as number).toBeGreaterThan(0.8);
+    // bf16 rows where the CPU has AVX512-BF16.
+    expect(rows.map((row) => row.precision)).toEqual(native.bf16Kernel() === 'avx512bf16' ? ['fp32', 'bf16'] : ['fp32']);
+    for (const row of rows) {
+      expect(row).toMatchObject({ bench: 'train', net: '784-128-10', epoch: 1 });
+      expect(row.samplesPerSec as number).toBeGreaterThan(0);
+      expect(row.testAccuracy as number).toBeGreaterThan(0.8);
+    }
   });
 
   it.each([

@@ -85,12 +85,13 @@ async function runBench(which: Bench, flags: BenchFlags, io: Io): Promise<void> 
 
 /**
  * Speedup with the ideal y = x line beside parallel efficiency, both against the worker count, one
- * line per benchmarked configuration (network and batch). Workers 0 (the serial engine) is left out.
+ * line per benchmarked configuration (network, batch and, beside fp32, the precision). Workers 0 (the
+ * serial engine) is left out.
  */
 export function scalingChart(rows: Row[]): ChartSpec {
   const points = rows
     .filter((r) => Number(r.workers) > 0)
-    .map((r) => ({ config: `${r.net} batch ${r.batch}`, workers: Number(r.workers), speedup: Number(r.speedup), efficiency: Number(r.efficiency) }));
+    .map((r) => ({ config: `${r.net} batch ${r.batch}${r.precision && r.precision !== 'fp32' ? ` ${r.precision}` : ''}`, workers: Number(r.workers), speedup: Number(r.speedup), efficiency: Number(r.efficiency) }));
   const color = { field: 'config', type: 'nominal', title: null, legend: { orient: 'bottom', labelLimit: 400 } } as const;
   const maxWorkers = Math.max(1, ...points.map((p) => p.workers));
   const ideal = [{ workers: 1, speedup: 1 }, { workers: maxWorkers, speedup: maxWorkers }];

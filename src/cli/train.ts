@@ -12,7 +12,8 @@ import { createModel } from '../nn/model.js';
 import { OPTIMIZERS, type OptimizerConfig, type OptimizerName, type OptimizerOptions, resolveOptimizer } from '../optim/optimizer.js';
 import { parseSchedule } from '../optim/schedule.js';
 import { NonFiniteError } from '../train/guard.js';
-import { type EpochEvent, type TrainOptions, resolveTrainOptions } from '../train/options.js';
+import type { Precision } from '../nn/dense.js';
+import { type EpochEvent, type TrainOptions, checkPrecision, resolveTrainOptions } from '../train/options.js';
 import { PRESETS, type Preset, type PresetName } from '../train/presets.js';
 import { train } from '../train/trainer.js';
 import { type World, joinWorld } from '../distributed/mpi.js';
@@ -33,6 +34,7 @@ interface TrainFlags extends DataFlags, ModelFlags {
   batchSize?: number | 'full';
   epochs?: number;
   workers?: number;
+  precision?: Precision;
   seed?: number;
   save?: string;
   report?: string;
@@ -54,6 +56,7 @@ interface RunConfig {
     epochs: number;
     /** Undefined: the library's default (all cores, at most one per row of a batch). */
     workers: number | undefined;
+    precision: Precision;
     seed: number;
   };
 }
@@ -86,6 +89,14 @@ export function registerTrain(program: Command, io: Io, args: string[]): void {
     .addOption(option('--batch-size <n>', 'samples per step, or full for full-batch gradient descent', parseBatchSize))
     .addOption(option('--epochs <n>', 'passes over the training samples', integer('--epochs', 1)))
     .addOption(option('--workers <n>', 'worker threads; 0 trains in the main thread', integer('--workers', 0, 1024), `all ${availableParallelism()} cores`))
+    .addOption(
+      option(
+        '--precision <p>',
+        'fp32, or bf16: the matrix products in bf16 with fp32 sums (weights, optimizer and loss stay fp32; needs AVX512-BF16)',
+        library('--precision', checkPrecision),
+        'fp32',
+      ),
+    )
     .addOption(option('--seed <n>', 'seed of the initial weights, the shuffles and the validation split', integer('--seed', 0, 2 ** 32 - 1), 1))
     .addOption(option('--save <file>', 'write the trained model (safetensors, with the configuration and results)', String))
     .addOption(option('--report <dir>', 'write PNG/SVG charts and an index.html of the run', String))
@@ -180,6 +191,7 @@ function runConfig(flags: TrainFlags): RunConfig {
       batchSize: flags.batchSize ?? preset.train.batchSize ?? 128,
       epochs: flags.epochs ?? preset.train.epochs ?? 10,
       workers: flags.workers,
+      precision: flags.precision ?? 'fp32',
       seed,
     },
   };
@@ -204,6 +216,7 @@ async function runTrain(flags: TrainFlags, out: Output, title: string, world: Wo
     loss: config.model.loss,
     seed: config.train.seed,
     workers: config.train.workers,
+    precision: config.train.precision,
     evalData: data.eval,
     signal: aborter.signal,
     ...(world && { distributed: 'mpi' as const }),
@@ -276,6 +289,8 @@ async function runTrain(flags: TrainFlags, out: Output, title: string, world: Wo
   const record = {
     command: title,
     preset: config.preset,
+    // The precision the weights were trained in (a model file serves fp32 inference whatever it is).
+    precision: resolved.precision,
     config: { ...config, train: { ...config.train, lr: resolved.lr } },
     results: { evalRole: data.evalRole, testAccuracy: history.testAccuracy, seconds: history.seconds, workers: history.workers, epochs: history.epochs },
   };
@@ -304,7 +319,7 @@ async function runTrain(flags: TrainFlags, out: Output, title: string, world: Wo
 function describeRun(out: Output, config: RunConfig, data: LoadedData, lr: number, batchSize: number): void {
   const { spec } = config.model;
   out.note(`preset ${config.preset}: ${spec.layers.join('-')} ${spec.activation}, ${spec.output} output, ${config.model.loss} loss, init ${config.model.init}`);
-  out.note(`optimizer ${describeOptimizer(config.train.optimizer)}, lr ${lr}, schedule ${config.train.schedule}, batch ${batchSize}, ${plural(config.train.epochs, 'epoch')}, ${config.train.workers === 0 ? 'serial' : `${config.train.workers} workers`}`);
+  out.note(`optimizer ${describeOptimizer(config.train.optimizer)}, lr ${lr}, schedule ${config.train.schedule}, batch ${batchSize}, ${plural(config.train.epochs, 'epoch')}, ${config.train.workers === 0 ? 'serial' : `${config.train.workers} workers`}, ${config.train.precision} products`);
   out.note(`train: ${data.train.description}`);
   out.note(`${data.evalRole}: ${data.eval.description}`);
 }
@@ -329,7 +344,7 @@ function reportEpoch(out: Output, e: EpochEvent, epochs: number, evalName: strin
 }
 
 /** The flags behind the training options the library checks in combination (e.g. batchSize with BatchNorm). */
-const TRAIN_OPTION_FLAGS: Record<string, string> = { epochs: '--epochs', batchSize: '--batch-size', lr: '--lr', seed: '--seed', workers: '--workers' };
+const TRAIN_OPTION_FLAGS: Record<string, string> = { epochs: '--epochs', batchSize: '--batch-size', lr: '--lr', seed: '--seed', workers: '--workers', precision: '--precision' };
 
 /** Runs a library check whose RangeError starts with an option's name; the error becomes a UsageError naming its flag. */
 function withFlagNames<T>(check: () => T): T {
@@ -368,6 +383,7 @@ function flatConfig(config: RunConfig, data: LoadedData, lr: number, batchSize: 
     'batch size': batchSize,
     epochs: config.train.epochs,
     workers: config.train.workers ?? null,
+    precision: config.train.precision,
     seed: config.train.seed,
     'training data': data.train.description,
     [`${data.evalRole} data`]: data.eval.description,

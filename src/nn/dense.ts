@@ -2,30 +2,87 @@
 import { native } from '../native.js';
 import { alignedSharedFloats } from './model.js';
 
+/**
+ * The operands of a layer's matrix products: fp32 (sgemm), or bf16 (gemmBf16: x, W and the
+ * gradients rounded to bf16 as they are packed, the products summed in fp32 into fp32 outputs).
+ * Everything else (the weights themselves, the bias, the optimizer, the loss) stays fp32.
+ */
+export type Precision = 'fp32' | 'bf16';
+
+/** A packed op(B): floats for fp32, bf16 bit patterns for bf16. */
+export type PackedArray = Float32Array | Uint16Array;
+
+/** The native products of one precision, with the packed operand typed as either array. */
+interface Products {
+  gemm: typeof native.sgemm;
+  gemmPackedB(
+    transA: boolean, m: number, n: number, k: number, alpha: number, a: Float32Array, lda: number,
+    packed: PackedArray, beta: number, c: Float32Array, ldc: number, bias?: Float32Array | null,
+  ): void;
+  packB(
+    transB: boolean, n: number, k: number, b: Float32Array, ldb: number,
+    lane0: number, lane1: number, depth0: number, depth1: number, packed: PackedArray,
+  ): void;
+  packedBSize(n: number, k: number): number;
+  packedBAlignment(): number;
+  /** `length` elements of a packed B on a 64-byte boundary, in shared memory. */
+  allocate(length: number): PackedArray;
+}
+
+const PRODUCTS: Record<Precision, Products> = {
+  // The addon's functions themselves (they ignore `this`): no wrapper on the training step's path.
+  fp32: {
+    gemm: native.sgemm,
+    gemmPackedB: native.sgemmPackedB,
+    packB: native.packB,
+    packedBSize: native.packedBSize,
+    packedBAlignment: native.packedBAlignment,
+    allocate: (length) => alignedSharedFloats(length),
+  },
+  bf16: {
+    gemm: native.gemmBf16,
+    gemmPackedB: native.gemmBf16PackedB,
+    packB: native.packBBf16,
+    packedBSize: native.packedBSizeBf16,
+    packedBAlignment: native.packedBAlignmentBf16,
+    allocate: (length) => {
+      const floats = alignedSharedFloats(Math.ceil(length / 2));
+      return new Uint16Array(floats.buffer, floats.byteOffset, length);
+    },
+  },
+};
+
 export interface DenseParams {
   inputs: number;
   outputs: number;
   weight: Float32Array;
   bias: Float32Array;
-  /** W packed for the products that read it; it must hold the current W (see packDenseWeight). */
+  /** The products' precision (default fp32). */
+  precision?: Precision;
+  /** W packed for the products that read it, in their precision; it must hold the current W (see packDenseWeight). */
   packed?: PackedWeight;
 }
 
 /**
- * A layer's weights as the SGEMM micro-kernel reads them, packed once per optimizer step instead of
+ * A layer's weights as the GEMM micro-kernel reads them, packed once per optimizer step instead of
  * inside every product: the data-parallel workers each pack the rows they update and all of them
- * read the whole, so no worker repacks the others' rows (sgemmPackedB gives sgemm's bits).
+ * read the whole, so no worker repacks the others' rows (the packed product gives the unpacked one's bits).
  */
 export interface PackedWeight {
   /** op(B) = Wᵀ of the forward product x·Wᵀ. */
-  forward: Float32Array;
+  forward: PackedArray;
   /** op(B) = W of the input gradient dz·W; null for the first layer, whose input gradient is never needed. */
-  inputGrad: Float32Array | null;
+  inputGrad: PackedArray | null;
+}
+
+function products(p: DenseParams): Products {
+  return PRODUCTS[p.precision ?? 'fp32'];
 }
 
 export function denseForward(p: DenseParams, x: Float32Array, rows: number, z: Float32Array): void {
-  if (p.packed) native.sgemmPackedB(false, rows, p.outputs, p.inputs, 1, x, p.inputs, p.packed.forward, 0, z, p.outputs, p.bias);
-  else native.sgemm(false, true, rows, p.outputs, p.inputs, 1, x, p.inputs, p.weight, p.inputs, 0, z, p.outputs, p.bias);
+  const g = products(p);
+  if (p.packed) g.gemmPackedB(false, rows, p.outputs, p.inputs, 1, x, p.inputs, p.packed.forward, 0, z, p.outputs, p.bias);
+  else g.gemm(false, true, rows, p.outputs, p.inputs, 1, x, p.inputs, p.weight, p.inputs, 0, z, p.outputs, p.bias);
 }
 
 /** Writes dW and db (adds to them when accumulating over the chunks of a batch). */
@@ -33,32 +90,40 @@ export function denseWeightGradient(
   p: DenseParams, x: Float32Array, dz: Float32Array, rows: number, dW: Float32Array, db: Float32Array, accumulate = false,
 ): void {
   const beta = accumulate ? 1 : 0;
-  native.sgemm(true, false, p.outputs, p.inputs, rows, 1, dz, p.outputs, x, p.inputs, beta, dW, p.inputs);
+  products(p).gemm(true, false, p.outputs, p.inputs, rows, 1, dz, p.outputs, x, p.inputs, beta, dW, p.inputs);
   native.columnSums(dz, rows, p.outputs, db, beta);
 }
 
 /** Writes dx = dz·W, the gradient passed to the layer below. */
 export function denseInputGradient(p: DenseParams, dz: Float32Array, rows: number, dx: Float32Array): void {
-  if (p.packed?.inputGrad) native.sgemmPackedB(false, rows, p.inputs, p.outputs, 1, dz, p.outputs, p.packed.inputGrad, 0, dx, p.inputs);
-  else native.sgemm(false, false, rows, p.inputs, p.outputs, 1, dz, p.outputs, p.weight, p.inputs, 0, dx, p.inputs);
+  const g = products(p);
+  if (p.packed?.inputGrad) g.gemmPackedB(false, rows, p.inputs, p.outputs, 1, dz, p.outputs, p.packed.inputGrad, 0, dx, p.inputs);
+  else g.gemm(false, false, rows, p.inputs, p.outputs, 1, dz, p.outputs, p.weight, p.inputs, 0, dx, p.inputs);
 }
 
-/** Shared, 64-byte aligned buffers for a layer's packed weights. */
-export function allocatePackedWeight(inputs: number, outputs: number, withInputGrad: boolean): PackedWeight {
+/** Shared, 64-byte aligned buffers for a layer's packed weights in `precision`. */
+export function allocatePackedWeight(inputs: number, outputs: number, withInputGrad: boolean, precision: Precision = 'fp32'): PackedWeight {
+  const g = PRODUCTS[precision];
   return {
-    forward: alignedSharedFloats(native.packedBSize(outputs, inputs)),
-    inputGrad: withInputGrad ? alignedSharedFloats(native.packedBSize(inputs, outputs)) : null,
+    forward: g.allocate(g.packedBSize(outputs, inputs)),
+    inputGrad: withInputGrad ? g.allocate(g.packedBSize(inputs, outputs)) : null,
   };
+}
+
+/** Row ranges given to packDenseWeight start on a multiple of this (the packed panels' width in `precision`). */
+export function packedWeightAlignment(precision: Precision = 'fp32'): number {
+  return PRODUCTS[precision].packedBAlignment();
 }
 
 /**
  * Packs rows [row0, row1) of W into p.packed: its lanes of the forward operand Wᵀ, its depths of the
- * input-gradient operand W. row0 is a multiple of native.packedBAlignment(), and so is row1 unless
- * it is p.outputs.
+ * input-gradient operand W. row0 is a multiple of packedWeightAlignment(p.precision), and so is row1
+ * unless it is p.outputs.
  */
 export function packDenseWeight(p: DenseParams, row0: number, row1: number): void {
   const { packed, inputs, outputs, weight } = p;
   if (!packed || row0 >= row1) return;
-  native.packB(true, outputs, inputs, weight, inputs, row0, row1, 0, inputs, packed.forward);
-  if (packed.inputGrad) native.packB(false, inputs, outputs, weight, inputs, 0, inputs, row0, row1, packed.inputGrad);
+  const g = products(p);
+  g.packB(true, outputs, inputs, weight, inputs, row0, row1, 0, inputs, packed.forward);
+  if (packed.inputGrad) g.packB(false, inputs, outputs, weight, inputs, 0, inputs, row0, row1, packed.inputGrad);
 }

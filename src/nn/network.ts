@@ -3,7 +3,7 @@
 // the algorithm, layer by layer; callers fill `input` (and `labels`) first.
 import { native } from '../native.js';
 import { type ActivationFn, hiddenActivation } from './activations.js';
-import { type DenseParams, type PackedWeight, denseForward, denseInputGradient, denseWeightGradient } from './dense.js';
+import { type DenseParams, type PackedWeight, type Precision, denseForward, denseInputGradient, denseWeightGradient } from './dense.js';
 import { view } from './layout.js';
 import { headBackward, headForward } from './loss.js';
 import type { Model } from './model.js';
@@ -15,8 +15,10 @@ export type Mode = 'train' | 'eval';
 export interface NetworkOptions {
   /** BatchNorm running statistics to read and, in training, update (defaults to the model's). */
   buffers?: Float32Array;
-  /** Per layer, its weights packed for the products (kept current by the caller). */
+  /** Per layer, its weights packed for the products (kept current by the caller), in their precision. */
   packed?: PackedWeight[] | null;
+  /** The matrix products' precision (default fp32; see dense.ts). */
+  precision?: Precision;
 }
 
 /** Everything one layer keeps between its forward and backward pass. */
@@ -49,14 +51,14 @@ export class Network {
     this.spec = model.spec;
     this.capacity = capacity;
     this.activation = hiddenActivation(model.spec);
-    const { buffers = model.buffers, packed = null } = options;
+    const { buffers = model.buffers, packed = null, precision = 'fp32' } = options;
     this.input = new Float32Array(capacity * model.inputs);
     const last = model.layout.layers.length - 1;
     this.labels = new Int32Array(capacity);
     const g = grads ?? new Float32Array(model.layout.paramCount);
     this.layers = model.layout.layers.map((l, i) => {
       const rowsByOut = () => new Float32Array(capacity * l.outputs);
-      const dense: DenseParams = { inputs: l.inputs, outputs: l.outputs, weight: view(model.params, l.weight), bias: view(model.params, l.bias) };
+      const dense: DenseParams = { inputs: l.inputs, outputs: l.outputs, weight: view(model.params, l.weight), bias: view(model.params, l.bias), precision };
       if (packed) dense.packed = packed[i];
       const state: LayerState = {
         dense,

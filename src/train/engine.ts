@@ -2,6 +2,7 @@
 // the caller's thread, the data-parallel engine on a worker pool. The training loop (trainer.ts)
 // is the same for both.
 import type { World } from '../distributed/mpi.js';
+import type { Precision } from '../nn/dense.js';
 import type { Model } from '../nn/model.js';
 import type { OptimizerConfig } from '../optim/optimizer.js';
 import type { TrainingData } from './data.js';
@@ -26,6 +27,8 @@ export interface EngineSetup {
    * are then this rank's part; the trainer sums them over the ranks.
    */
   world?: World;
+  /** The training products' precision. */
+  precision: Precision;
 }
 
 /** One epoch's steps: step s trains on samples order[s·batchSize, min((s + 1)·batchSize, data.count)). */

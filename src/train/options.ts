@@ -1,6 +1,8 @@
 // Training options: what a caller may pass, the defaults, and one place that refuses values that
 // cannot be right, naming the option.
 import { availableParallelism } from 'node:os';
+import { native } from '../native.js';
+import type { Precision } from '../nn/dense.js';
 import { type Loss, checkLoss, defaultLoss } from '../nn/loss.js';
 import type { Model } from '../nn/model.js';
 import { type OptimizerConfig, type OptimizerName, type OptimizerOptions, resolveOptimizer } from '../optim/optimizer.js';
@@ -61,6 +63,12 @@ export interface TrainOptions {
    * batchSize is the global batch, every rank trains on its part of it with its own workers.
    */
   distributed?: 'mpi';
+  /**
+   * The matrix products' operands: 'fp32' (default), or 'bf16' (rounded to bf16, summed in fp32;
+   * weights, optimizer, loss and every elementwise kernel stay fp32), which needs a CPU with
+   * AVX512-BF16. Evaluation and inference run fp32 products.
+   */
+  precision?: Precision;
   /** Evaluated after every epoch (test or validation set). */
   evalData?: TrainingData;
   signal?: AbortSignal;
@@ -81,6 +89,7 @@ export interface ResolvedTrainOptions {
   workers: number;
   nonFinite: 'stop' | 'skip';
   distributed: 'mpi' | null;
+  precision: Precision;
   /** The model has BatchNorm layers, which need at least 2 samples per batch. */
   batchNorm: boolean;
 }
@@ -116,6 +125,7 @@ export function resolveTrainOptions(model: Model, data: TrainingData, o: TrainOp
   if (nonFinite !== 'stop' && nonFinite !== 'skip') throw new RangeError(`nonFinite must be 'stop' or 'skip', got ${JSON.stringify(nonFinite)}`);
   const distributed = o.distributed ?? null;
   if (distributed !== null && distributed !== 'mpi') throw new RangeError(`distributed must be 'mpi' when given, got ${JSON.stringify(distributed)}`);
+  const precision = checkPrecision(o.precision ?? 'fp32');
   return {
     epochs,
     batchSize,
@@ -129,6 +139,7 @@ export function resolveTrainOptions(model: Model, data: TrainingData, o: TrainOp
     workers,
     nonFinite,
     distributed,
+    precision,
     batchNorm,
   };
 }
@@ -148,6 +159,23 @@ function checkWorkers(workers: number, batchSize: number): void {
     );
   if (workers > batchSize)
     throw new RangeError(`workers (${workers}) is more than the ${batchSize} rows of a batch: a worker without rows only waits`);
+}
+
+/**
+ * The precision, when this CPU can train in it: bf16 needs vdpbf16ps (AVX512-BF16: AMD Zen 4 and
+ * later, Intel Cooper Lake and later) on the avx512 ISA; elsewhere the bf16 products are only
+ * emulated, slower than fp32, so asking for them is an error rather than a silent slowdown.
+ */
+export function checkPrecision(precision: unknown): Precision {
+  if (precision !== 'fp32' && precision !== 'bf16') throw new RangeError(`precision must be 'fp32' or 'bf16', got ${JSON.stringify(precision)}`);
+  if (precision === 'bf16' && native.bf16Kernel() !== 'avx512bf16') {
+    const forced = process.env.FCNN_ISA ? ` (FCNN_ISA=${process.env.FCNN_ISA})` : '';
+    throw new RangeError(
+      `precision 'bf16' needs a CPU with AVX512-BF16 (vdpbf16ps) on the avx512 ISA; this one runs the ${native.isa()} ISA${forced}, ` +
+        `where bf16 products are only emulated (slower than fp32): use precision 'fp32'`,
+    );
+  }
+  return precision;
 }
 
 function checkData(what: string, model: Model, data: TrainingData): void {

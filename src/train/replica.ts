@@ -35,7 +35,10 @@ export class Replica {
   readonly train: Network;
   private readonly eval: Network;
 
-  /** `options` are the training network's; the evaluation network shares only its buffers. */
+  /**
+   * `options` are the training network's; the evaluation network shares only its buffers (it runs
+   * fp32 products whatever the training precision, as inference does).
+   */
   constructor(model: Model, capacity: number, grads: Float32Array, options: NetworkOptions = {}) {
     this.train = new Network(model, trainingRows(model.spec, capacity), grads, options);
     this.eval = new Network(model, Math.min(EVAL_CHUNK, Math.max(capacity, 1)), null, { buffers: options.buffers });

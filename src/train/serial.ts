@@ -31,7 +31,7 @@ export class SerialEngine implements Engine {
     const rank = world?.rank ?? 0;
     this.part = new Shard(ranks, rank, minShardRows(model.spec));
     this.nextPart = new Shard(ranks, rank, minShardRows(model.spec));
-    this.replica = new Replica(model, shardCapacity(setup.batchSize, ranks, minShardRows(model.spec)), this.grads);
+    this.replica = new Replica(model, shardCapacity(setup.batchSize, ranks, minShardRows(model.spec)), this.grads, { precision: setup.precision });
     this.sync = world && world.size > 1 ? new GradientAllreduce(world.mpi, this.grads, model.layout) : null;
     this.rule = updateRule(setup.optimizer);
     this.evalOrder = setup.evalData ? identity(setup.evalData.count) : null;

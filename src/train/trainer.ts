@@ -71,6 +71,7 @@ async function run(model: Model, data: TrainingData, o: ResolvedTrainOptions, op
     optimizer: o.optimizer,
     optimizerState: Array.from({ length: updateRule(o.optimizer).stateSlabs }, () => sharedFloats(model.layout.paramCount)),
     world,
+    precision: o.precision,
   };
   const engine = await createEngine(setup, o.workers);
   try {

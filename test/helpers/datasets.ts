@@ -1,6 +1,7 @@
 // Small Datasets (uint8 pixels on shared memory, as the data-parallel engine needs them) and the
 // engine setup the trainer would build, for tests that drive an engine directly.
 import { Dataset } from '../../src/data/dataset.js';
+import type { Precision } from '../../src/nn/dense.js';
 import type { Model } from '../../src/nn/model.js';
 import { sharedFloats } from '../../src/nn/model.js';
 import { type OptimizerName, resolveOptimizer, updateRule } from '../../src/optim/optimizer.js';
@@ -23,7 +24,9 @@ export function blobDataset(count: number, width: number, classes: number, seed:
 }
 
 /** What train() hands an engine: identity order (no shuffle), fresh optimizer state. */
-export function engineSetup(model: Model, data: Dataset, batchSize: number, optimizer: OptimizerName = 'sgd', evalData?: Dataset): EngineSetup {
+export function engineSetup(
+  model: Model, data: Dataset, batchSize: number, optimizer: OptimizerName = 'sgd', evalData?: Dataset, precision: Precision = 'fp32',
+): EngineSetup {
   const config = resolveOptimizer(optimizer);
   return {
     model,
@@ -33,6 +36,7 @@ export function engineSetup(model: Model, data: Dataset, batchSize: number, opti
     batchSize,
     optimizer: config,
     optimizerState: Array.from({ length: updateRule(config).stateSlabs }, () => sharedFloats(model.layout.paramCount)),
+    precision,
   };
 }
 

@@ -120,7 +120,8 @@ export class DataParallelEngine implements Engine {
       bufferCopies,
       slots,
       // A lone worker packs the weights inside its products as fast as it would beforehand.
-      packed: workers > 1 ? model.layout.layers.map((l, i) => allocatePackedWeight(l.inputs, l.outputs, i > 0)) : null,
+      packed: workers > 1 ? model.layout.layers.map((l, i) => allocatePackedWeight(l.inputs, l.outputs, i > 0, setup.precision)) : null,
+      precision: setup.precision,
       optimizer: setup.optimizer,
       optimizerState,
       order,

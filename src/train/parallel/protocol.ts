@@ -3,7 +3,7 @@
 // command, barrier and per-worker result passes afterwards: no message per step), and the epoch's
 // step log (learning rates in, outcomes out), one entry per step.
 import type { SharedDataset } from '../../data/dataset.js';
-import type { PackedWeight } from '../../nn/dense.js';
+import type { PackedWeight, Precision } from '../../nn/dense.js';
 import type { ModelSpec } from '../../nn/spec.js';
 import type { OptimizerConfig } from '../../optim/optimizer.js';
 
@@ -42,6 +42,8 @@ export interface TrainTask {
   slots: Float32Array;
   /** Per layer, its weights packed for the products: each worker packs the rows of its slice after updating them (null: one worker). */
   packed: PackedWeight[] | null;
+  /** The products' precision (the packed weights are in it). */
+  precision: Precision;
   optimizer: OptimizerConfig;
   optimizerState: Float32Array[];
   order: Int32Array;

@@ -13,7 +13,7 @@ import { type Dataset, datasetFromShared } from '../../data/dataset.js';
 import { GradientAllreduce } from '../../distributed/gradient.js';
 import { mpiAddon } from '../../distributed/mpi.js';
 import { native } from '../../native.js';
-import { packDenseWeight } from '../../nn/dense.js';
+import { packDenseWeight, packedWeightAlignment } from '../../nn/dense.js';
 import { Model } from '../../nn/model.js';
 import { type UpdateRule, updateRule } from '../../optim/optimizer.js';
 import { census } from '../guard.js';
@@ -81,7 +81,7 @@ class TrainingWorker {
   private endingStops = false;
 
   constructor(private readonly task: TrainTask) {
-    const { index, workers, spec, params, slots, optimizerState, packed, spinMicros } = task;
+    const { index, workers, spec, params, slots, optimizerState, packed, precision, spinMicros } = task;
     this.w = index;
     this.W = workers;
     this.control = new Control(task.control, workers);
@@ -100,13 +100,13 @@ class TrainingWorker {
     this.nextShard = new Shard(workers, index, minRows);
     const slot = slots.subarray(index * paramCount, (index + 1) * paramCount);
     const partCapacity = shardCapacity(task.batchSize, task.ranks, minRows);
-    this.replica = new Replica(model, shardCapacity(partCapacity, workers, minRows), slot, { buffers, packed });
+    this.replica = new Replica(model, shardCapacity(partCapacity, workers, minRows), slot, { buffers, packed, precision });
     this.sync = task.ranks > 1 ? new GradientAllreduce(mpiAddon(), slots.subarray(0, paramCount), model.layout) : null;
     this.data = datasetFromShared(task.data);
     this.evalData = task.evalData && datasetFromShared(task.evalData);
     this.rule = updateRule(task.optimizer);
 
-    const bounds = sliceBounds(model.layout, workers, native.packedBAlignment());
+    const bounds = sliceBounds(model.layout, workers, packedWeightAlignment(precision));
     this.sliceBegin = bounds[index];
     this.sliceEnd = bounds[index + 1];
     this.params = params.subarray(this.sliceBegin, this.sliceEnd);
