@@ -49,6 +49,10 @@ void runOp(const Op& op) {
 }
 
 void serve(State& s) {
+  // A rank waiting in a collective for a slower one polls; Open MPI then gives its core away between
+  // polls only when told to. The ranks of a machine share its cores with their worker threads, so the
+  // polling would take cores from the computation (a setting of the user's own is kept).
+  setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0);
   int provided = 0;
   int rc = MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
   {

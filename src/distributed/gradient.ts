@@ -2,7 +2,8 @@
 // that every rank issues the same collectives in the same order. The backward pass starts a layer's
 // collective as soon as that layer's gradient is complete (layerDone), and the communication thread
 // runs it while the layers below are still computed; finish() starts whatever was not started and
-// waits for all of them.
+// waits for all of them. FCNN_MPI_OVERLAP=0 starts them all in finish() instead, after the backward
+// pass (for benchmarks: what the overlap is worth).
 import type { Layout } from '../nn/layout.js';
 import type { MpiAddon } from './mpi.js';
 
@@ -13,6 +14,8 @@ export function layerRanges(layout: Layout): [number, number][] {
 }
 
 export class GradientAllreduce {
+  /** What the backward pass calls as each layer's gradient is complete: layerDone, or nothing without overlap. */
+  readonly hook: ((layer: number) => void) | undefined;
   private readonly ranges: [number, number][];
   /** The next layer whose collective starts (layers go from the last down to 0). */
   private next: number;
@@ -25,6 +28,7 @@ export class GradientAllreduce {
   ) {
     this.ranges = layerRanges(layout);
     this.next = this.ranges.length - 1;
+    this.hook = process.env.FCNN_MPI_OVERLAP === '0' ? undefined : this.layerDone;
   }
 
   /** Layer i's gradient is complete: starts its collective (and any above it not started yet). A field: no closure per step. */

@@ -64,7 +64,7 @@ export class SerialEngine implements Engine {
     let lossSum = 0;
     let correct = 0;
     let nonFinite: NonFiniteReport | null = null;
-    if (part.rows > 0) ({ lossSum, correct, nonFinite } = this.replica.gradient(data, order, start + part.begin, part.rows, 1 / count, sync?.layerDone));
+    if (part.rows > 0) ({ lossSum, correct, nonFinite } = this.replica.gradient(data, order, start + part.begin, part.rows, 1 / count, sync?.hook));
     // The next batch's first chunk, fetched while this step checks and applies its gradient.
     if (more) {
       const next = this.nextPart;

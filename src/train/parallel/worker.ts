@@ -245,7 +245,7 @@ class TrainingWorker {
     let rows = 0;
     if (shard.rows > 0) {
       // A lone worker's slot is the rank's gradient: each layer's sum over the ranks starts as soon as it is complete.
-      const layerDone = this.W === 1 ? this.sync?.layerDone : undefined;
+      const layerDone = this.W === 1 ? this.sync?.hook : undefined;
       const out = this.replica.gradient(this.data, this.task.order, start + shard.begin, shard.rows, 1 / count, layerDone);
       lossSum = out.lossSum;
       correct = out.correct;
