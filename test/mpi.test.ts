@@ -3,15 +3,15 @@
 // other and against one process on the same global batches. Needs mpirun and the MPI addon
 // build/Release/fcnn_mpi.node (built where CMake finds MPI); without them the cases are skipped,
 // saying why. Run `npx tsc -p tsconfig.json` first: the ranks run dist/.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeCsv } from '../src/data/csv.js';
 import { createModel } from '../src/nn/model.js';
 import { train } from '../src/train/trainer.js';
 import { tempDir } from './data-fixtures.js';
-import { ROOT, jsonLines } from './helpers/cli.js';
+import { type CliResult, ROOT, jsonLines, runProcess } from './helpers/cli.js';
 import { blobDataset } from './helpers/datasets.js';
 
 const RANK = join(ROOT, 'test', 'mpi', 'rank.mjs');
@@ -25,33 +25,12 @@ function skipReason(): string | null {
 const reason = skipReason();
 if (reason) console.log(`test/mpi.test.ts: MPI jobs skipped: ${reason}`);
 
-interface Job {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  seconds: number;
-}
-
-/** `mpirun -np ranks node args…` (no launcher when ranks is 0), killed after timeoutMs. */
-function launch(ranks: number, args: string[], timeoutMs = 40_000): Promise<Job> {
-  const [command, argv] =
-    ranks === 0
-      ? [process.execPath, args]
-      : ['mpirun', ['--allow-run-as-root', '--oversubscribe', '--bind-to', 'none', '-np', String(ranks), process.execPath, ...args]];
+/** `mpirun -np ranks node args…` (one plain process when ranks is 0), killed after timeoutMs; with its duration. */
+async function launch(ranks: number, args: string[], timeoutMs = 40_000): Promise<CliResult & { seconds: number }> {
+  const mpirun = ['--allow-run-as-root', '--oversubscribe', '--bind-to', 'none', '-np', String(ranks), process.execPath];
   const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, seconds: (performance.now() - started) / 1000 });
-    });
-  });
+  const result = ranks === 0 ? await runProcess(process.execPath, args, { timeoutMs }) : await runProcess('mpirun', [...mpirun, ...args], { timeoutMs });
+  return { ...result, seconds: (performance.now() - started) / 1000 };
 }
 
 const files = tempDir();
@@ -66,7 +45,7 @@ interface Outcome {
 /** Trains with rank.mjs on `ranks` processes (0: one plain process); every rank's parameters and history. */
 async function trainJob(ranks: number, options: Record<string, unknown>, spec: Record<string, unknown> = { layers: [12, 16, 3] }): Promise<Outcome> {
   const out = files.path(`run${run++}`);
-  spawnSync('mkdir', [out]);
+  mkdirSync(out);
   const job = { csv, out, spec, seed: 2, options: { epochs: 3, batchSize: 10, ...options } };
   const result = await launch(ranks, [RANK, JSON.stringify(job)]);
   expect(result.stderr).not.toMatch(/Error|error/);
