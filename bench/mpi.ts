@@ -3,9 +3,11 @@
 // alternating them so that a shared machine's noise falls on all alike:
 //   - allreduce latency and bandwidth over 2 ranks, for 4 bytes and the gradient slabs of
 //     784-128-10 and 784-1024-1024-10 (one whole-slab collective, as the communication thread runs it);
-//   - samples/s of R ranks × W workers (R·W = 2) against one process with 2 workers, on both nets,
-//     and 2 ranks × 1 worker without the overlap (FCNN_MPI_OVERLAP=0: every layer's allreduce after
-//     the backward pass);
+//   - samples/s of R ranks × W workers (R·W = 2) against one process with 2 workers, on both nets;
+//     2 ranks × 1 worker without the overlap (FCNN_MPI_OVERLAP=0: every layer's allreduce after the
+//     backward pass); and 2 plain processes × 1 worker side by side on half the batch each, without
+//     communicating (twice the slower one's samples/s): what 2 ranks would reach if the allreduce
+//     were free;
 //   - the compute time of a step of one process with 2 workers at batch 128 and 1024, and from it
 //     and the ring allreduce's cost the speedup to expect on R machines (the scaling model of docs/MPI.md).
 import { spawn } from 'node:child_process';
@@ -92,12 +94,23 @@ interface Setup {
   ranks: number;
   workers: number;
   env?: NodeJS.ProcessEnv;
+  /** Plain processes side by side, each on batch/alone rows, not communicating. */
+  alone?: number;
 }
 const SETUPS: Setup[] = [
   { name: '1 process × 2 workers', ranks: 0, workers: 2 },
   { name: '2 ranks × 1 worker', ranks: 2, workers: 1 },
   { name: '2 ranks × 1 worker, no overlap', ranks: 2, workers: 1, env: { FCNN_MPI_OVERLAP: '0' } },
+  { name: '2 processes × 1 worker, no allreduce', ranks: 0, workers: 1, alone: 2 },
 ];
+
+/** samples/s of a setup training `layers` at a global batch `batch` for `steps` steps per epoch. */
+async function throughput(s: Setup, layers: number[], batch: number, steps: number): Promise<number> {
+  const args = (b: number) => ['train', layers.join(','), String(b), String(s.workers), String(steps)];
+  if (!s.alone) return (await job(s.ranks, args(batch), s.env))[0].samplesPerSec as number;
+  const outs = await Promise.all(Array.from({ length: s.alone }, () => job(0, args(batch / s.alone!))));
+  return s.alone * Math.min(...outs.map(([o]) => o.samplesPerSec as number));
+}
 
 /**
  * Ring allreduce of `bytes` over R machines, one collective per layer: 2(R−1)/R · bytes/bandwidth +
@@ -135,9 +148,8 @@ async function driver(): Promise<void> {
     for (const c of cases)
       for (const s of SETUPS) {
         const steps = Math.max(8, Math.round(((c.layers[1] > 500 ? 40 : 400) * 128) / c.batch));
-        const [out] = await job(s.ranks, ['train', c.layers.join(','), String(c.batch), String(s.workers), String(steps)], s.env);
         const key = `${c.layers.join('-')}|${c.batch}|${s.name}`;
-        rates.set(key, [...(rates.get(key) ?? []), out.samplesPerSec as number]);
+        rates.set(key, [...(rates.get(key) ?? []), await throughput(s, c.layers, c.batch, steps)]);
       }
   const rows: Row[] = [];
   for (const c of cases) {
