@@ -9,7 +9,7 @@
 
 // Models
 export { Model, createModel, type ModelOptions } from './nn/model.js';
-export { DEFAULT_SPEC, type HiddenActivation, type ModelSpec, type Norm, type Output } from './nn/spec.js';
+export { DEFAULT_SPEC, TASKS, type HiddenActivation, type ModelSpec, type Norm, type Output, type Task } from './nn/spec.js';
 export type { Init } from './nn/init.js';
 export type { Loss } from './nn/loss.js';
 
@@ -35,7 +35,10 @@ export {
   type SplitOptions,
   type SplitOrder,
 } from './data/index.js';
+export type { ArraysInit } from './data/arrays.js';
+export type { DataSchema, TargetNormalizationKind } from './data/schema.js';
 export type { TrainingData } from './train/data.js';
+export type { TaskMetrics } from './train/metrics.js';
 
 // Training
 export { train, type TrainHistory } from './train/trainer.js';

@@ -130,6 +130,15 @@ export interface Native {
   meanSquaredErrorBackward(
     pred: Float32Array, labels: Int32Array, dpred: Float32Array, rows: number, cols: number, scale: number,
   ): void;
+  /** Σ (pred[i] − targets[i])² over i < n, in double. */
+  squaredError(pred: Float32Array, targets: Float32Array, n: number): number;
+  /**
+   * probs = sigmoid(alpha·logits); returns Σ binary cross-entropy against targets over i < n, from the
+   * logits (max(u, 0) − u·t + log(1 + e^−|u|), u = alpha·logit), finite for every finite logit.
+   */
+  sigmoidBinaryCrossEntropy(logits: Float32Array, targets: Float32Array, probs: Float32Array, n: number, alpha: number): number;
+  /** d[i] = (out[i] − targets[i])·factor for i < n: MSE backward (2·scale), BCE backward on the logits (alpha·scale). */
+  targetResidual(out: Float32Array, targets: Float32Array, d: Float32Array, n: number, factor: number): void;
   /** Row-wise softmax (log-sum-exp), for inference, with softmaxCrossEntropy's conventions. */
   softmax(logits: Float32Array, probs: Float32Array, rows: number, cols: number): void;
   /** Number of rows whose arg-max equals the label. */
@@ -205,21 +214,21 @@ export interface Native {
 
   /**
    * out[r·width + j] = (images[indices[start + r]·width + j]·scale − mean[j])·invStd[j] for r < count;
-   * mean and invStd may be null (then 0 and 1). width ≥ 1; the images are the floor(images.length / width)
-   * whole rows. Throws a RangeError naming the position and value of the first index outside them
-   * (rows before it are already written).
+   * images are uint8 or float32 features; mean and invStd may be null (then 0 and 1). width ≥ 1;
+   * the images are the floor(images.length / width) whole rows. Throws a RangeError naming the
+   * position and value of the first index outside them (rows before it are already written).
    */
   gatherRows(
-    images: Uint8Array, width: number, indices: Int32Array, start: number, count: number,
+    images: Uint8Array | Float32Array, width: number, indices: Int32Array, start: number, count: number,
     out: Float32Array, scale: number, mean?: Float32Array | null, invStd?: Float32Array | null,
   ): void;
   /** out[r] = labels[indices[start + r]] for r < count; a RangeError names an index outside the labels. */
-  gatherLabels(labels: Uint8Array, indices: Int32Array, start: number, count: number, out: Int32Array): void;
+  gatherLabels(labels: Uint8Array | Uint16Array | Int32Array, indices: Int32Array, start: number, count: number, out: Int32Array): void;
   /**
    * Starts fetching rows indices[start .. start + count) of `images` into the cache, for a gather
    * later: a hint, which skips indices outside the images and changes no values.
    */
-  prefetchRows(images: Uint8Array, width: number, indices: Int32Array, start: number, count: number): void;
+  prefetchRows(images: Uint8Array | Float32Array, width: number, indices: Int32Array, start: number, count: number): void;
 
   /**
    * Asks the OS (Linux) to back the 2 MiB-aligned part of x's bytes with transparent huge pages when

@@ -24,7 +24,8 @@ async function fromProbabilities(model: Model, data: Dataset): Promise<Omit<Eval
   const rowSum = (c: number) => confusion[c].reduce((s, v) => s + v, 0);
   const perClass = confusion.map((row, c) => ({ precision: row[c] / column(c), recall: row[c] / rowSum(c), support: rowSum(c) }));
   const correct = confusion.reduce((s, row, c) => s + row[c], 0);
-  return { accuracy: correct / data.count, count: data.count, confusion, perClass };
+  const metrics = { accuracy: correct / data.count, mse: null, mae: null, r2: null, f1: null, perLabel: null };
+  return { accuracy: correct / data.count, count: data.count, confusion, perClass, metrics };
 }
 
 describe('evaluate', () => {

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeInference } from '../src/api/inference-pool.js';
-import { INLINE_MAX_ROWS, predict, predictSync } from '../src/api/predict.js';
+import { INLINE_MAX_ROWS, predict, predictSync, rowSource } from '../src/api/predict.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { takeFirst } from '../src/data/split.js';
 import { createModel } from '../src/nn/model.js';
@@ -27,12 +27,14 @@ describe('predict', () => {
   const model = createModel({ layers: [20, 16, 12, 5], norm: 'batch', activation: 'tanh' }, { seed: 3 });
   model.buffers.forEach((_, i, b) => (b[i] = 0.5 + 0.25 * Math.sin(i)));
   const data = randomDataset(700, 20, 5, 11);
-  const { x } = gatherAll(data);
+  // Raw rows, as a caller holds them; the model's schema (÷255 by default) normalizes them.
+  const x = Float32Array.from(data.images);
+  const { x: normalized } = gatherAll(data);
 
-  it('matches the float64 reference, and reports each row’s arg-max class', async () => {
+  it('matches the float64 reference on the normalized rows, and reports each row’s arg-max class', async () => {
     const p = await predict(model, x, { inline: true });
     expect([p.rows, p.columns, p.classes.length, p.probabilities.length]).toEqual([700, 5, 700, 3500]);
-    expectClose(p.probabilities, referenceForward(model.spec, model.params, model.buffers, Float64Array.from(x), 700, 'eval'), 1e-5);
+    expectClose(p.probabilities, referenceForward(model.spec, model.params, model.buffers, Float64Array.from(normalized), 700, 'eval'), 1e-5);
     expect(Array.from(p.classes)).toEqual(argmaxRows(p.probabilities, 700, 5));
   });
 
@@ -49,6 +51,24 @@ describe('predict', () => {
     }
     const sync = predictSync(model, data);
     expect(Array.from(sync.probabilities)).toEqual(Array.from(inline.probabilities));
+  });
+
+  it('reads float rows that span a SharedArrayBuffer without a copy, and copies others once', () => {
+    const shared = new Float32Array(new SharedArrayBuffer(x.byteLength));
+    shared.set(x);
+    expect(rowSource(model, shared).source.dataset.images).toBe(shared);
+    expect(rowSource(model, x).source.dataset.images).not.toBe(x);
+    expect(Array.from(predictSync(model, shared).probabilities)).toEqual(Array.from(predictSync(model, x).probabilities));
+  });
+
+  it('applies the model’s normalization, whatever the Dataset’s own', () => {
+    const standardized = { scale: 1, mean: new Float32Array(20).fill(100), invStd: new Float32Array(20).fill(0.02) };
+    const other = createModel(model.spec, { seed: 3 });
+    other.buffers.set(model.buffers);
+    other.schema = { ...other.schema, normalization: standardized, normalizationKind: 'standardize' };
+    const expected = referenceForward(other.spec, other.params, other.buffers, Float64Array.from(x, (v) => (v - 100) * 0.02), 700, 'eval');
+    expectClose(predictSync(other, x).probabilities, expected, 1e-5);
+    expectClose(predictSync(other, data).probabilities, expected, 1e-5);
   });
 
   it('answers a single sample like the same row in a batch', async () => {

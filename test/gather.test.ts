@@ -91,3 +91,30 @@ describe('prefetchRows', () => {
     expect(() => prefetch(d.pixels, 3, d.indices, 0)).toThrow(/^prefetchRows: expected 5 arguments, got 4/);
   });
 });
+
+describe('gather of float features and wide labels', () => {
+  it('gathers float32 rows with the same normalization as bytes, and refuses other feature types', () => {
+    const d = dataset(20, 33, 9);
+    const floats = Float32Array.from(d.pixels, (v) => v * 1.5 - 100);
+    const out = new Float32Array(10 * 33);
+    native.gatherRows(floats, 33, d.indices, 2, 10, out, 0.5, d.mean, d.invStd);
+    const expected = Array.from(out, (_, k) => {
+      const r = Math.floor(k / 33), j = k % 33;
+      return (floats[d.indices[2 + r] * 33 + j] * 0.5 - d.mean[j]) * d.invStd[j];
+    });
+    expectClose(out, expected, 1e-6, 1e-6);
+    expect(() => native.gatherRows(floats.subarray(0, 33 * 4), 33, Int32Array.of(4), 0, 1, out, 1)).toThrow(/indices\[0\] = 4 is outside the 4 images/);
+    expect(() => native.gatherRows(new Float64Array(33) as never, 33, Int32Array.of(0), 0, 1, out, 1)).toThrow(/'images' must be a Uint8Array/);
+    native.prefetchRows(floats, 33, d.indices, 0, 10); // a hint: any index, no effect on values
+  });
+
+  it('gathers uint16 and int32 labels beyond 255', () => {
+    const indices = Int32Array.of(2, 0, 1);
+    for (const labels of [Uint16Array.of(300, 65535, 7), Int32Array.of(300, 1 << 20, 7)]) {
+      const out = new Int32Array(3);
+      native.gatherLabels(labels, indices, 0, 3, out);
+      expect(Array.from(out)).toEqual([7, labels[0], labels[1]]);
+      expect(() => native.gatherLabels(labels, Int32Array.of(3), 0, 1, out)).toThrow(/indices\[0\] = 3 is outside the 3 labels/);
+    }
+  });
+});

@@ -119,3 +119,49 @@ describe('argmaxRows and countCorrect', () => {
     expect(native.countCorrect(scores, Int32Array.of(2, 2, 1, 3), 4, 4)).toBe(0);
   });
 });
+
+describe('losses against float targets', () => {
+  it.each(SHAPES)('squared error and its backward match float64, %i x %i', (rows, cols) => {
+    const rng = new Rng(rows * 17 + cols);
+    const n = rows * cols;
+    const pred = rng.floats(n, -3, 3), targets = rng.floats(n, -3, 3);
+    let ref = 0;
+    for (let i = 0; i < n; i++) ref += (pred[i] - targets[i]) ** 2;
+    expectClose([native.squaredError(pred, targets, n)], [ref], 1e-9, 1e-9);
+    const d = new Float32Array(n);
+    native.targetResidual(pred, targets, d, n, 2 / rows);
+    expectClose(d, Array.from(pred, (p, i) => (2 * (p - targets[i])) / rows), 1e-6, 1e-7);
+  });
+
+  it.each(SHAPES)('sigmoid binary cross-entropy matches float64, with alpha, %i x %i', (rows, cols) => {
+    const rng = new Rng(rows * 29 + cols);
+    const n = rows * cols;
+    const logits = rng.floats(n, -8, 8);
+    const targets = Float32Array.from(rng.floats(n, 0, 1), (v) => (v > 0.5 ? 1 : 0));
+    const probs = new Float32Array(n);
+    const alpha = 1.5;
+    const loss = native.sigmoidBinaryCrossEntropy(logits, targets, probs, n, alpha);
+    let ref = 0;
+    const p64 = Array.from(logits, (z) => 1 / (1 + Math.exp(-alpha * z)));
+    p64.forEach((p, i) => (ref -= targets[i] * Math.log(p) + (1 - targets[i]) * Math.log(1 - p)));
+    expectClose(probs, p64, 1e-6, 1e-9);
+    expectClose([loss], [ref], 1e-6, 1e-6);
+  });
+
+  it('keeps binary cross-entropy finite for logits of ±1e4, where p rounds to exactly 0 or 1', () => {
+    const probs = new Float32Array(4);
+    const loss = native.sigmoidBinaryCrossEntropy(Float32Array.of(1e4, -1e4, 1e4, -1e4), Float32Array.of(1, 0, 0, 1), probs, 4, 1);
+    expect(Array.from(probs)).toEqual([1, 0, 1, 0]);
+    expect(loss).toBe(2e4); // the two wrong rows cost |u| each, the right ones e^−1e4 ≈ 0
+    const d = new Float32Array(4);
+    native.targetResidual(probs, Float32Array.of(1, 0, 0, 1), d, 4, 0.5);
+    expect(Array.from(d)).toEqual([0, 0, 0.5, -0.5]);
+  });
+
+  it('refuses arrays shorter than n, and an output that aliases an input', () => {
+    const a = new Float32Array(4);
+    expect(() => native.squaredError(a, new Float32Array(3), 4)).toThrow(/'targets' has 3 elements but needs 4/);
+    expect(() => native.sigmoidBinaryCrossEntropy(a, a, new Float32Array(2), 4, 1)).toThrow(/'probs' has 2 elements/);
+    expect(() => native.targetResidual(a, new Float32Array(4), a, 4, 1)).toThrow(/must not overlap/);
+  });
+});

@@ -1,11 +1,12 @@
 // The data-parallel trainer computes the same training as the serial one: same batches, same mean
 // gradients, same updates. Run `npx tsc -p tsconfig.json` first: worker threads run dist/.
 import { describe, expect, it } from 'vitest';
+import type { Dataset } from '../src/data/dataset.js';
 import { createModel } from '../src/nn/model.js';
 import type { ModelSpec } from '../src/nn/spec.js';
 import type { TrainOptions } from '../src/train/options.js';
 import { train } from '../src/train/trainer.js';
-import { blobDataset } from './helpers/datasets.js';
+import { blobDataset, floatDataset } from './helpers/datasets.js';
 
 // 103 samples: with batch 10 that is 10 full batches (10 is divisible by neither 3 nor 4) and a
 // final batch of 3, fewer rows than 4 workers (an empty shard); full batch is 103 rows.
@@ -13,8 +14,12 @@ const data = blobDataset(103, 12, 3, 1);
 // Full batch of 2100 rows, run in training chunks (TRAIN_CHUNK) by the serial engine, and by each of
 // 2 workers (shards of 1050 rows), who then sum their slots.
 const large = blobDataset(2100, 12, 3, 4);
+// Float features (standardized in the model) with float targets: regression values around 150
+// (standardized in the model too) and multi-label 0/1 rows.
+const regression = floatDataset(103, 12, 2, 5, 'regression');
+const multilabel = floatDataset(103, 12, 4, 6, 'multilabel');
 
-async function trained(spec: Partial<ModelSpec> & { layers: number[] }, workers: number, options: TrainOptions, on = data) {
+async function trained(spec: Partial<ModelSpec> & { layers: number[] }, workers: number, options: TrainOptions, on: Dataset = data) {
   const model = createModel(spec, { seed: 2 });
   const history = await train(model, on, { ...options, workers, evalData: on });
   return { model, history };
@@ -44,6 +49,8 @@ const cases: { name: string; spec: Partial<ModelSpec> & { layers: number[] }; op
   { name: 'minibatch Adam', spec: { layers: [12, 64, 48, 3] }, options: { epochs: 2, batchSize: 10, optimizer: 'adam', lr: 0.01 } },
   { name: 'minibatch momentum, tanh and LayerNorm', spec: { layers: [12, 16, 16, 3], activation: 'tanh', norm: 'layer' }, options: { epochs: 2, batchSize: 10, optimizer: 'momentum', lr: 0.05 } },
   { name: 'full batch in chunks', spec: { layers: [12, 16, 16, 3] }, options: { epochs: 3, batchSize: 'full', optimizer: 'sgd', lr: 0.5 }, data: large },
+  { name: 'float features, regression (linear, MSE)', spec: { layers: [12, 16, 2], output: 'linear', task: 'regression' }, options: { epochs: 2, batchSize: 10, optimizer: 'adam', lr: 0.01 }, data: regression },
+  { name: 'float features, multi-label (sigmoid, BCE)', spec: { layers: [12, 16, 4], output: 'sigmoid', task: 'multilabel' }, options: { epochs: 2, batchSize: 10, optimizer: 'momentum', lr: 0.05 }, data: multilabel },
 ];
 
 describe('data-parallel trainer against the serial trainer', () => {
@@ -63,6 +70,10 @@ describe('data-parallel trainer against the serial trainer', () => {
           expect(e.trainAccuracy).toBe(s.trainAccuracy);
           expect(e.testLoss!).toBeCloseTo(s.testLoss!, 5);
           expect(e.testAccuracy).toBe(s.testAccuracy);
+          for (const metric of ['testMse', 'testMae', 'testR2', 'testF1'] as const) {
+            expect(metric in e).toBe(metric in s);
+            if (e[metric] !== undefined) expect(e[metric]!).toBeCloseTo(s[metric]!, 4);
+          }
         });
       }
     });

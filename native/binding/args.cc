@@ -75,6 +75,10 @@ View<uint8_t> Args::u8(size_t i, const char* name) const {
 View<uint16_t> Args::u16(size_t i, const char* name) const {
   return typed<uint16_t>(i, name, napi_uint16_array, "Uint16Array");
 }
+napi_typedarray_type Args::arrayType(size_t i, const char* name) const {
+  if (i >= info_.Length() || !info_[i].IsTypedArray()) typeError(std::string("argument '") + name + "' must be a typed array");
+  return info_[i].As<Napi::TypedArray>().TypedArrayType();
+}
 View<uint8_t> Args::bytes(size_t i, const char* name) const {
   if (i >= info_.Length() || !info_[i].IsTypedArray()) typeError(std::string("argument '") + name + "' must be a typed array");
   napi_typedarray_type type;

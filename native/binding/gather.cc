@@ -16,10 +16,8 @@ void requireIndices(const Args& args, const View<int32_t>& indices, int64_t star
                     what);
 }
 
-// gatherRows(images, width, indices, start, count, out, scale, mean?, invStd?)
-void GatherRows(const Napi::CallbackInfo& info) {
-  Args args(info, "gatherRows", 7, 2);
-  auto images = args.u8(0, "images");
+template <typename Feature>
+void gatherRowsOf(const Args& args, const View<Feature>& images) {
   int64_t width = args.dim(1, "width");
   auto indices = args.i32(2, "indices");
   int64_t start = args.dim(3, "start"), count = args.dim(4, "count");
@@ -40,27 +38,32 @@ void GatherRows(const Napi::CallbackInfo& info) {
   args.requireDisjoint(out, invStd);
   size_t imageCount = images.length / size_t(width);
   size_t bad = kernels::gatherRows(images.data, imageCount, width, indices.data + start, count, out.data,
-                                   float(scale), hasMean ? mean.data : nullptr,
-                                   hasInvStd ? invStd.data : nullptr);
+                                   float(scale), hasMean ? mean.data : nullptr, hasInvStd ? invStd.data : nullptr);
   requireIndices(args, indices, start, count, bad, imageCount, "images");
 }
 
-// prefetchRows(images, width, indices, start, count)
+// gatherRows(images, width, indices, start, count, out, scale, mean?, invStd?); images: Uint8Array or Float32Array
+void GatherRows(const Napi::CallbackInfo& info) {
+  Args args(info, "gatherRows", 7, 2);
+  if (args.arrayType(0, "images") == napi_float32_array) gatherRowsOf(args, args.f32(0, "images"));
+  else gatherRowsOf(args, args.u8(0, "images"));
+}
+
+// prefetchRows(images, width, indices, start, count); images: any typed array
 void PrefetchRows(const Napi::CallbackInfo& info) {
   Args args(info, "prefetchRows", 5);
-  auto images = args.u8(0, "images");
+  auto images = args.bytes(0, "images");
   int64_t width = args.dim(1, "width");
   auto indices = args.i32(2, "indices");
   int64_t start = args.dim(3, "start"), count = args.dim(4, "count");
   if (width == 0) args.rangeError("argument 'width' must be at least 1");
   args.requireLength(indices, uint64_t(start) + uint64_t(count), "start + count");
-  kernels::prefetchRows(images.data, images.length / size_t(width), width, indices.data + start, count);
+  size_t rowBytes = size_t(width) * info[0].As<Napi::TypedArray>().ElementSize();
+  kernels::prefetchRows(images.data, images.length / rowBytes, rowBytes, indices.data + start, count);
 }
 
-// gatherLabels(labels, indices, start, count, out)
-void GatherLabels(const Napi::CallbackInfo& info) {
-  Args args(info, "gatherLabels", 5);
-  auto labels = args.u8(0, "labels");
+template <typename Label>
+void gatherLabelsOf(const Args& args, const View<Label>& labels) {
   auto indices = args.i32(1, "indices");
   int64_t start = args.dim(2, "start"), count = args.dim(3, "count");
   auto out = args.i32(4, "out");
@@ -70,6 +73,19 @@ void GatherLabels(const Napi::CallbackInfo& info) {
   args.requireDisjoint(out, indices);
   size_t bad = kernels::gatherLabels(labels.data, labels.length, indices.data + start, count, out.data);
   requireIndices(args, indices, start, count, bad, labels.length, "labels");
+}
+
+// gatherLabels(labels, indices, start, count, out); labels: Uint8Array, Uint16Array or Int32Array
+void GatherLabels(const Napi::CallbackInfo& info) {
+  Args args(info, "gatherLabels", 5);
+  switch (args.arrayType(0, "labels")) {
+    case napi_uint16_array:
+      return gatherLabelsOf(args, args.u16(0, "labels"));
+    case napi_int32_array:
+      return gatherLabelsOf(args, args.i32(0, "labels"));
+    default:
+      return gatherLabelsOf(args, args.u8(0, "labels"));
+  }
 }
 
 }  // namespace

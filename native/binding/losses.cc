@@ -81,6 +81,52 @@ void MeanSquaredErrorBackward(const Napi::CallbackInfo& info) {
                                                   float(scale)));
 }
 
+// The checks of a loss against float targets: n values each, the output apart from the inputs.
+int64_t targetLength(const Args& args, const View<float>& a, const View<float>& targets, size_t nAt) {
+  int64_t n = args.dim(nAt, "n");
+  args.requireLength(a, n, "n");
+  args.requireLength(targets, n, "n");
+  return n;
+}
+
+// squaredError(pred, targets, n) -> Σ (pred − targets)²
+Napi::Value SquaredError(const Napi::CallbackInfo& info) {
+  Args args(info, "squaredError", 3);
+  auto pred = args.f32(0, "pred");
+  auto targets = args.f32(1, "targets");
+  int64_t n = targetLength(args, pred, targets, 2);
+  return Napi::Number::New(args.env(), kernels::squaredError(pred.data, targets.data, n));
+}
+
+// sigmoidBinaryCrossEntropy(logits, targets, probs, n, alpha) -> Σ BCE
+Napi::Value SigmoidBinaryCrossEntropy(const Napi::CallbackInfo& info) {
+  Args args(info, "sigmoidBinaryCrossEntropy", 5);
+  auto logits = args.f32(0, "logits");
+  auto targets = args.f32(1, "targets");
+  auto probs = args.f32(2, "probs");
+  int64_t n = targetLength(args, logits, targets, 3);
+  double alpha = args.number(4, "alpha");
+  args.requireLength(probs, n, "n");
+  args.requireDisjoint(probs, logits);
+  args.requireDisjoint(probs, targets);
+  return Napi::Number::New(args.env(),
+                           kernels::sigmoidBinaryCrossEntropy(logits.data, targets.data, probs.data, n, float(alpha)));
+}
+
+// targetResidual(out, targets, d, n, factor)
+void TargetResidual(const Napi::CallbackInfo& info) {
+  Args args(info, "targetResidual", 5);
+  auto out = args.f32(0, "out");
+  auto targets = args.f32(1, "targets");
+  auto d = args.f32(2, "d");
+  int64_t n = targetLength(args, out, targets, 3);
+  double factor = args.number(4, "factor");
+  args.requireLength(d, n, "n");
+  args.requireDisjoint(d, out);
+  args.requireDisjoint(d, targets);
+  kernels::targetResidual(out.data, targets.data, d.data, n, float(factor));
+}
+
 // softmax(logits, probs, rows, cols)
 void Softmax(const Napi::CallbackInfo& info) {
   Args args(info, "softmax", 4);
@@ -126,6 +172,10 @@ void registerLosses(Napi::Env env, Napi::Object exports) {
   exports.Set("meanSquaredError", Napi::Function::New(env, MeanSquaredError, "meanSquaredError"));
   exports.Set("meanSquaredErrorBackward",
               Napi::Function::New(env, MeanSquaredErrorBackward, "meanSquaredErrorBackward"));
+  exports.Set("squaredError", Napi::Function::New(env, SquaredError, "squaredError"));
+  exports.Set("sigmoidBinaryCrossEntropy",
+              Napi::Function::New(env, SigmoidBinaryCrossEntropy, "sigmoidBinaryCrossEntropy"));
+  exports.Set("targetResidual", Napi::Function::New(env, TargetResidual, "targetResidual"));
   exports.Set("softmax", Napi::Function::New(env, Softmax, "softmax"));
   exports.Set("countCorrect", Napi::Function::New(env, CountCorrect, "countCorrect"));
   exports.Set("argmaxRows", Napi::Function::New(env, ArgmaxRows, "argmaxRows"));

@@ -13,14 +13,6 @@ Activation canonical(Activation kind, float alpha) {
   return kind == Activation::LeakyRelu && alpha == 0.0f ? Activation::Relu : kind;
 }
 
-// Sign-branched so that nothing overflows: 1/(1 + e^−t) for t ≥ 0 and e^t/(1 + e^t) below, both
-// from e = e^−|t| in [0, 1]. sigmoid(±1e30) is then exactly 1 or 0, and a NaN t stays NaN.
-inline float sigmoid(float t) {
-  float e = expNonPositive(-std::fabs(t));
-  float d = 1.0f + e;
-  return blend(t >= 0.0f, 1.0f / d, e / d);
-}
-
 // tanh|x| = (1 − e)/(1 + e) with e = e^−2|x| for |x| ≥ 0.625, where 1 − e ≥ 0.71 loses nothing to
 // cancellation; below, Cephes' odd polynomial (peak relative error 1.3e−7 there). Both are
 // computed and one selected, so that the loop vectorizes.

@@ -12,24 +12,27 @@ bool validIndex(int32_t index, size_t count) { return index >= 0 && size_t(index
 constexpr size_t kRowsAhead = 8;
 constexpr size_t kCacheLine = 64;
 
-void prefetchRow(const uint8_t* images, size_t imageCount, size_t width, int32_t index) {
+void prefetchRow(const uint8_t* images, size_t imageCount, size_t rowBytes, int32_t index) {
   if (!validIndex(index, imageCount)) return;
-  const uint8_t* src = images + size_t(index) * width;
-  for (size_t at = 0; at < width; at += kCacheLine) __builtin_prefetch(src + at);
-  __builtin_prefetch(src + width - 1);
+  const uint8_t* src = images + size_t(index) * rowBytes;
+  for (size_t at = 0; at < rowBytes; at += kCacheLine) __builtin_prefetch(src + at);
+  __builtin_prefetch(src + rowBytes - 1);
 }
 
 }  // namespace
 
-size_t gatherRows(const uint8_t* __restrict images, size_t imageCount, size_t width,
+template <typename Feature>
+size_t gatherRows(const Feature* __restrict images, size_t imageCount, size_t width,
                   const int32_t* __restrict indices, size_t count, float* __restrict out, float scale,
                   const float* __restrict mean, const float* __restrict invStd) {
-  for (size_t r = 0; r < count && r < kRowsAhead; r++) prefetchRow(images, imageCount, width, indices[r]);
+  const auto* bytes = reinterpret_cast<const uint8_t*>(images);
+  const size_t rowBytes = width * sizeof(Feature);
+  for (size_t r = 0; r < count && r < kRowsAhead; r++) prefetchRow(bytes, imageCount, rowBytes, indices[r]);
   for (size_t r = 0; r < count; r++) {
-    if (r + kRowsAhead < count) prefetchRow(images, imageCount, width, indices[r + kRowsAhead]);
+    if (r + kRowsAhead < count) prefetchRow(bytes, imageCount, rowBytes, indices[r + kRowsAhead]);
     int32_t index = indices[r];
     if (!validIndex(index, imageCount)) return r;
-    const uint8_t* src = images + size_t(index) * width;
+    const Feature* src = images + size_t(index) * width;
     float* dst = out + r * width;
     // Loop-invariant branches: GCC unswitches them into one vectorized loop per case.
     for (size_t j = 0; j < width; j++)
@@ -38,18 +41,28 @@ size_t gatherRows(const uint8_t* __restrict images, size_t imageCount, size_t wi
   return count;
 }
 
-void prefetchRows(const uint8_t* images, size_t imageCount, size_t width, const int32_t* indices, size_t count) {
-  for (size_t r = 0; r < count; r++) prefetchRow(images, imageCount, width, indices[r]);
+template size_t gatherRows<uint8_t>(const uint8_t*, size_t, size_t, const int32_t*, size_t, float*, float,
+                                    const float*, const float*);
+template size_t gatherRows<float>(const float*, size_t, size_t, const int32_t*, size_t, float*, float, const float*,
+                                  const float*);
+
+void prefetchRows(const uint8_t* images, size_t imageCount, size_t rowBytes, const int32_t* indices, size_t count) {
+  for (size_t r = 0; r < count; r++) prefetchRow(images, imageCount, rowBytes, indices[r]);
 }
 
-size_t gatherLabels(const uint8_t* __restrict labels, size_t labelCount, const int32_t* __restrict indices,
+template <typename Label>
+size_t gatherLabels(const Label* __restrict labels, size_t labelCount, const int32_t* __restrict indices,
                     size_t count, int32_t* __restrict out) {
   for (size_t r = 0; r < count; r++) {
     int32_t index = indices[r];
     if (!validIndex(index, labelCount)) return r;
-    out[r] = labels[index];
+    out[r] = int32_t(labels[index]);
   }
   return count;
 }
+
+template size_t gatherLabels<uint8_t>(const uint8_t*, size_t, const int32_t*, size_t, int32_t*);
+template size_t gatherLabels<uint16_t>(const uint16_t*, size_t, const int32_t*, size_t, int32_t*);
+template size_t gatherLabels<int32_t>(const int32_t*, size_t, const int32_t*, size_t, int32_t*);
 
 }  // namespace fcnn::kernels

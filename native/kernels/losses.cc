@@ -108,6 +108,27 @@ size_t meanSquaredErrorBackward(const float* __restrict pred, const int32_t* __r
   return onehotResidual(pred, labels, dpred, rows, cols, 2.0f * scale);
 }
 
+double squaredError(const float* __restrict pred, const float* __restrict targets, size_t n) {
+  return sumLanes(n, [&](size_t i) {
+    double d = double(pred[i]) - double(targets[i]);
+    return d * d;
+  });
+}
+
+double sigmoidBinaryCrossEntropy(const float* __restrict logits, const float* __restrict targets,
+                                 float* __restrict probs, size_t n, float alpha) {
+  for (size_t i = 0; i < n; i++) probs[i] = sigmoid(alpha * logits[i]);
+  return sumLanes(n, [&](size_t i) {
+    double u = double(alpha * logits[i]);
+    return (u > 0 ? u : 0.0) - u * double(targets[i]) + std::log1p(std::exp(-std::fabs(u)));
+  });
+}
+
+void targetResidual(const float* __restrict out, const float* __restrict targets, float* __restrict d, size_t n,
+                    float factor) {
+  for (size_t i = 0; i < n; i++) d[i] = (out[i] - targets[i]) * factor;
+}
+
 void softmax(const float* __restrict logits, float* __restrict probs, size_t rows, size_t cols) {
   for (size_t r = 0; r < rows; r++) softmaxRow(logits + r * cols, probs + r * cols, cols, 0);
 }

@@ -27,6 +27,17 @@ size_t meanSquaredError(const float* pred, const int32_t* labels, size_t rows, s
 size_t meanSquaredErrorBackward(const float* pred, const int32_t* labels, float* dpred, size_t rows, size_t cols,
                                 float scale);
 
+// Losses against float targets (regression rows, multi-label 0/1 rows), over n = rows × cols values.
+// *loss = Σ (pred − targets)², in double.
+double squaredError(const float* pred, const float* targets, size_t n);
+// probs = sigmoid(alpha·logits); returns Σ binary cross-entropy of the probabilities against the
+// targets, computed from u = alpha·logit as max(u, 0) − u·t + log(1 + e^−|u|) in double: finite for
+// any finite logit, where −t·log p − (1 − t)·log(1 − p) would take the log of a p rounded to 0 or 1.
+double sigmoidBinaryCrossEntropy(const float* logits, const float* targets, float* probs, size_t n, float alpha);
+// d = (out − targets)·factor: the backward of squaredError (factor 2·scale) and of
+// sigmoidBinaryCrossEntropy with respect to the logits (factor alpha·scale).
+void targetResidual(const float* out, const float* targets, float* d, size_t n, float factor);
+
 // probs = softmax(logits) row by row, with the conventions of softmaxCrossEntropy.
 void softmax(const float* logits, float* probs, size_t rows, size_t cols);
 

@@ -5,6 +5,7 @@
 // calls (about 5 and 14 ns an element here), which keeps loops over sigmoid, tanh or softmax scalar.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -60,6 +61,14 @@ inline float expNonPositive(float x) {
   std::memcpy(&s1, &s1Bits, sizeof s1);
   std::memcpy(&s2, &s2Bits, sizeof s2);
   return blend(x == x, p * s1 * s2, x);
+}
+
+// Sign-branched so that nothing overflows: 1/(1 + e^−t) for t ≥ 0 and e^t/(1 + e^t) below, both
+// from e = e^−|t| in [0, 1]. sigmoid(±1e30) is then exactly 1 or 0, and a NaN t stays NaN.
+inline float sigmoid(float t) {
+  float e = expNonPositive(-std::fabs(t));
+  float d = 1.0f + e;
+  return blend(t >= 0.0f, 1.0f / d, e / d);
 }
 
 }  // namespace fcnn::kernels

@@ -42,16 +42,14 @@ export function sharedOutputs(rows: number, columns: number): Outputs {
 }
 
 /**
- * Like inferInline, on the pool's threads; `out` must come from sharedOutputs(). Float rows not
- * already in shared memory are copied there once (else every thread would get its own copy).
- * Resolves to the summed loss.
+ * Like inferInline, on the pool's threads; `out` must come from sharedOutputs(). The rows are a
+ * Dataset, whose memory is shared: every thread reads it without a copy. Resolves to the summed loss.
  */
 export async function inferOffThread(model: Model, source: RowSource, rows: number, out: Outputs, withLoss: boolean): Promise<number> {
   const threads = inferencePool();
   const chunks = Math.ceil(rows / CHUNK_ROWS);
   const rowsPerThread = Math.ceil(chunks / threads.maxThreads) * CHUNK_ROWS;
-  const taskSource: InferenceTask['source'] =
-    source.kind === 'dataset' ? { kind: 'dataset', dataset: source.dataset.share() } : { kind: 'rows', x: inSharedMemory(source.x) };
+  const taskSource: InferenceTask['source'] = { kind: 'dataset', dataset: source.dataset.share() };
   const tasks: Promise<number>[] = [];
   for (let begin = 0; begin < rows; begin += rowsPerThread) {
     const task: InferenceTask = {
@@ -70,11 +68,4 @@ export async function inferOffThread(model: Model, source: RowSource, rows: numb
   let lossSum = 0;
   for (const loss of await Promise.all(tasks)) lossSum += loss;
   return lossSum;
-}
-
-function inSharedMemory(x: Float32Array): Float32Array {
-  if (x.buffer instanceof SharedArrayBuffer) return x;
-  const copy = new Float32Array(new SharedArrayBuffer(x.byteLength));
-  copy.set(x);
-  return copy;
 }

@@ -9,8 +9,8 @@ import { Network } from '../nn/network.js';
 /** Rows per forward pass, and the capacity of every inference network. */
 export const CHUNK_ROWS = 256;
 
-/** Where rows come from: a data set (normalized by its own normalization as it is gathered), or float rows already normalized. */
-export type RowSource = { kind: 'dataset'; dataset: Dataset } | { kind: 'rows'; x: Float32Array };
+/** Where rows come from: a data set, normalized by its own normalization (the model's) as it is gathered. */
+export type RowSource = { kind: 'dataset'; dataset: Dataset };
 
 export interface Outputs {
   /** rows × columns outputs of the head (probabilities for softmax). */
@@ -27,19 +27,17 @@ export function outputs(rows: number, columns: number): Outputs {
 /**
  * Runs rows [begin, end) of `source` through `net` in evaluation mode and writes their outputs and
  * classes at the same rows of `out`. Ranges that begin at multiples of CHUNK_ROWS give the outputs
- * of a single run from row 0. With `withLoss` (a labelled data set only) the labels are gathered
+ * of a single run from row 0. With `withLoss` (a labelled data set only) the targets are gathered
  * too and the summed loss over the rows is returned; else 0.
  */
 export function inferRows(net: Network, source: RowSource, begin: number, end: number, out: Outputs, withLoss: boolean): number {
-  if (withLoss && !(source.kind === 'dataset' && source.dataset.labels)) throw new TypeError('a loss needs a labelled data set');
+  if (withLoss && !source.dataset.hasLabels) throw new TypeError('a loss needs a labelled data set');
   const columns = net.spec.layers[net.spec.layers.length - 1];
-  const width = net.spec.layers[0];
-  const indices = source.kind === 'dataset' ? range(begin, end) : null;
+  const indices = range(begin, end);
   let lossSum = 0;
   for (let first = begin; first < end; first += CHUNK_ROWS) {
     const rows = Math.min(CHUNK_ROWS, end - first);
-    if (source.kind === 'dataset') source.dataset.gather(indices!, first - begin, rows, net.input, withLoss ? net.labels : null);
-    else net.input.set(source.x.subarray(first * width, (first + rows) * width));
+    source.dataset.gather(indices, first - begin, rows, net.input, withLoss ? net.y : null);
     lossSum += net.forward(rows, 'eval', withLoss);
     out.probabilities.set(net.output.subarray(0, rows * columns), first * columns);
     native.argmaxRows(net.output, rows, columns, out.classes.subarray(first, first + rows));

@@ -1,23 +1,30 @@
 // predict(): class and output probabilities for a few rows (inline, fast enough to serve requests)
 // or a large batch (on worker threads, so that the caller's event loop never blocks).
 import { Dataset } from '../data/dataset.js';
+import { applySchema, restoreTargets } from '../data/schema.js';
 import type { Model } from '../nn/model.js';
 import { type Outputs, type RowSource, inferInline, outputs } from './inference.js';
 import { inferOffThread, sharedOutputs } from './inference-pool.js';
 
 /**
- * A Dataset (normalized by its own normalization), a Float32Array of rows × inputs already
- * normalized, or an array of such rows.
+ * Raw inputs, which the model normalizes as it was trained to (model.schema): a Dataset (its own
+ * normalization is replaced by the model's), a Float32Array of rows × inputs (read without a copy
+ * when it spans a whole SharedArrayBuffer), or an array of rows.
  */
 export type PredictInput = Dataset | Float32Array | ArrayLike<number>[];
 
 export interface Prediction {
-  /** Arg-max class of each row. */
+  /** Arg-max class of each row (classification; for multi-label the most likely label). */
   classes: Int32Array;
-  /** rows × columns, row-major: softmax probabilities (the head's outputs for sigmoid/linear heads). */
+  /**
+   * rows × columns, row-major: softmax probabilities, sigmoid label probabilities (multi-label), the
+   * head's outputs; for regression the predicted values, in the targets' units.
+   */
   probabilities: Float32Array;
+  /** The predicted class's name per row, when the model knows its class names (classification). */
+  classNames: string[] | null;
   rows: number;
-  /** The model's output width (its number of classes). */
+  /** The model's output width (classes, labels or target values). */
   columns: number;
 }
 
@@ -37,14 +44,14 @@ export function predictSync(model: Model, inputs: PredictInput): Prediction {
   const { source, rows } = rowSource(model, inputs);
   const out = outputs(rows, model.classes);
   inferInline(model, source, rows, out, false);
-  return prediction(out, rows, model.classes);
+  return prediction(model, out, rows);
 }
 
 /** Predicts inline for a few rows and on worker threads for a large batch (see PredictOptions.inline). */
 export async function predict(model: Model, inputs: PredictInput, options: PredictOptions = {}): Promise<Prediction> {
   const { source, rows } = rowSource(model, inputs);
   const { out } = await infer(model, source, rows, false, options.inline);
-  return prediction(out, rows, model.classes);
+  return prediction(model, out, rows);
 }
 
 /** Runs the rows inline or on the worker threads, as `inline` (default: by the row count) says. */
@@ -59,29 +66,41 @@ export async function infer(
   return { out, lossSum: await inferOffThread(model, source, rows, out, withLoss) };
 }
 
-function prediction(out: Outputs, rows: number, columns: number): Prediction {
-  return { classes: out.classes, probabilities: out.probabilities, rows, columns };
+function prediction(model: Model, out: Outputs, rows: number): Prediction {
+  const columns = model.outputs;
+  restoreTargets(model.schema, model.spec.task, out.probabilities, columns);
+  const names = model.spec.task === 'classification' ? model.schema.classNames : null;
+  const classNames = names ? Array.from(out.classes, (c) => names[c]) : null;
+  return { classes: out.classes, probabilities: out.probabilities, classNames, rows, columns };
 }
 
-/** Checks the inputs' width against the model's and says where the rows come from. */
+/**
+ * Checks the inputs' width against the model's and says where the rows come from: always a
+ * Dataset under the model's input normalization.
+ */
 export function rowSource(model: Model, inputs: PredictInput): { source: RowSource; rows: number } {
   const width = model.inputs;
+  let dataset: Dataset;
   if (inputs instanceof Dataset) {
     if (inputs.width !== width)
       throw new RangeError(`${inputs.source} has ${inputs.width} features per sample but the model's input width is ${width}`);
-    return { source: { kind: 'dataset', dataset: inputs }, rows: inputs.count };
-  }
-  if (inputs instanceof Float32Array) {
+    dataset = inputs;
+  } else if (inputs instanceof Float32Array) {
     if (inputs.length % width !== 0)
       throw new RangeError(`inputs has ${inputs.length} values, not a whole number of rows of the model's input width ${width}`);
-    return { source: { kind: 'rows', x: inputs }, rows: inputs.length / width };
+    dataset = rowsDataset(inputs, width);
+  } else {
+    if (!Array.isArray(inputs)) throw new TypeError('inputs must be a Dataset, a Float32Array of rows × inputs, or an array of rows');
+    const x = new Float32Array(inputs.length * width);
+    inputs.forEach((row, r) => {
+      if (row?.length !== width) throw new RangeError(`inputs[${r}] has ${row?.length} values but the model's input width is ${width}`);
+      x.set(row, r * width);
+    });
+    dataset = rowsDataset(x, width);
   }
-  if (!Array.isArray(inputs))
-    throw new TypeError('inputs must be a Dataset, a Float32Array of rows × inputs, or an array of rows');
-  const x = new Float32Array(inputs.length * width);
-  inputs.forEach((row, r) => {
-    if (row?.length !== width) throw new RangeError(`inputs[${r}] has ${row?.length} values but the model's input width is ${width}`);
-    x.set(row, r * width);
-  });
-  return { source: { kind: 'rows', x }, rows: inputs.length };
+  return { source: { kind: 'dataset', dataset: applySchema(model.schema, dataset) }, rows: dataset.count };
+}
+
+function rowsDataset(x: Float32Array, width: number): Dataset {
+  return new Dataset({ images: x, labels: null, count: x.length / width, width, source: 'inputs' });
 }

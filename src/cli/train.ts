@@ -214,6 +214,7 @@ async function runTrain(flags: TrainFlags, out: Output, title: string, world: Wo
     lr: config.train.lr,
     schedule: config.train.schedule,
     loss: config.model.loss,
+    normalize: config.data.normalize,
     seed: config.train.seed,
     workers: config.train.workers,
     precision: config.train.precision,
@@ -297,7 +298,7 @@ async function runTrain(flags: TrainFlags, out: Output, title: string, world: Wo
   // Every rank holds the same model (train() checked): rank 0 writes it.
   if (world && world.rank !== 0) return;
   if (flags.save) {
-    await save(model, flags.save, { training: record, normalization: { kind: config.data.normalize, normalization: data.normalization } });
+    await save(model, flags.save, { training: record });
     out.note(`saved the model to ${flags.save}`);
   }
   if (flags.report) {

@@ -41,7 +41,9 @@ export interface GradientCheckResult {
 export function gradientCheck(
   model: Model, x: Float32Array, labels: Int32Array, rows: number, options: GradientCheckOptions = {},
 ): GradientCheckResult {
-  const loss = options.loss ?? defaultLoss(model.spec.output);
+  const loss = options.loss ?? defaultLoss(model.spec.output, model.spec.task);
+  if (loss === 'bce' || model.spec.task !== 'classification')
+    throw new RangeError(`the gradient check runs on classification models (class labels); this model's task is ${model.spec.task}`);
   const samples = options.samplesPerTensor ?? 40;
   const h = options.step ?? 1e-5;
   const threshold = options.threshold ?? 1e-3;

@@ -16,6 +16,8 @@ export interface Model {
   buffers: Float32Array;
   /** The trainer's configuration and results (optimizer, lr, epochs, accuracy …), as JSON-able data. */
   training?: Record<string, unknown>;
+  /** What the model knows of its data (input normalization, target scaling, names), as JSON-able data; absent in older files. */
+  schema?: object;
 }
 
 export async function saveModel(path: string, model: Model): Promise<void> {
@@ -23,7 +25,12 @@ export async function saveModel(path: string, model: Model): Promise<void> {
   const tensors = new Map<string, Tensor>();
   for (const t of layout.params) tensors.set(t.name, { shape: t.shape, data: view(model.params, t) });
   for (const t of layout.buffers) tensors.set(t.name, { shape: t.shape, data: view(model.buffers, t) });
-  const metadata = { format: MODEL_FORMAT, spec: JSON.stringify(spec), training: JSON.stringify(model.training ?? {}) };
+  const metadata = {
+    format: MODEL_FORMAT,
+    spec: JSON.stringify(spec),
+    training: JSON.stringify(model.training ?? {}),
+    ...(model.schema && { schema: JSON.stringify(model.schema) }),
+  };
   await writeSafetensors(path, { tensors, metadata });
 }
 
@@ -40,6 +47,7 @@ export async function loadModel(path: string): Promise<Model> {
     throw fail(`__metadata__.spec is invalid: ${(err as Error).message}`);
   }
   const training = parseObject(metadata.training, 'training', fail);
+  const schema = metadata.schema === undefined ? undefined : parseObject(metadata.schema, 'schema', fail);
 
   const layout = layoutOf(spec);
   const expected = [...layout.params, ...layout.buffers];
@@ -58,7 +66,7 @@ export async function loadModel(path: string): Promise<Model> {
   const copy = (slab: Float32Array, t: TensorInfo) => slab.set(tensors.get(t.name)!.data, t.offset);
   layout.params.forEach((t) => copy(params, t));
   layout.buffers.forEach((t) => copy(buffers, t));
-  return { spec, params, buffers, training };
+  return { spec, params, buffers, training, ...(schema && { schema: schema as object }) };
 }
 
 /** Validates the spec of a model about to be written and that its slabs fit the spec's layout. */

@@ -8,10 +8,14 @@
 //   softmax  → "probabilities" (Softmax over the last axis; rows sum to 1)
 //   sigmoid  → "outputs"       (independent sigmoids, not a distribution)
 //   linear   → "outputs"
-// Tensors keep their layout names (layers.0.weight …) as initializers.
+// Tensors keep their layout names (layers.0.weight …) as initializers. With the model's schema,
+// the graph takes raw inputs: the input normalization comes first, as the gather computes it
+// (Mul by the scale, Sub the per-feature mean, Mul by the per-feature 1/std, in float32), and
+// standardized regression outputs are mapped back (Mul by the std, Add the mean).
 import onnxProto from 'onnx-proto';
 import { view, type Layout, type TensorInfo } from '../nn/layout.js';
 import type { ModelSpec } from '../nn/spec.js';
+import type { Normalization } from '../data/normalize.js';
 import { writeFileAtomic } from './atomic.js';
 import { checkedModel, type Model } from './checkpoint.js';
 
@@ -27,12 +31,19 @@ export function onnxOutputName(spec: ModelSpec): string {
   return spec.output === 'softmax' ? 'probabilities' : 'outputs';
 }
 
-export async function exportOnnx(path: string, model: Model): Promise<void> {
-  const { spec, layout } = checkedModel(model, `cannot export ${path}`);
-  await writeFileAtomic(path, [onnx.ModelProto.encode(modelProto(spec, layout, model)).finish()]);
+/** The parts of a model's schema that the graph computes; without one, the graph takes the network's inputs. */
+export interface OnnxSchema {
+  normalization: Normalization;
+  /** Regression targets the network learned standardized (null: none). */
+  targetNormalization: Normalization | null;
 }
 
-function modelProto(spec: ModelSpec, layout: Layout, model: Model): onnxProto.onnx.IModelProto {
+export async function exportOnnx(path: string, model: Model, schema?: OnnxSchema): Promise<void> {
+  const { spec, layout } = checkedModel(model, `cannot export ${path}`);
+  await writeFileAtomic(path, [onnx.ModelProto.encode(modelProto(spec, layout, model, schema)).finish()]);
+}
+
+function modelProto(spec: ModelSpec, layout: Layout, model: Model, schema: OnnxSchema | undefined): onnxProto.onnx.IModelProto {
   const nodes: onnxProto.onnx.INodeProto[] = [];
   const initializers: onnxProto.onnx.ITensorProto[] = [];
   // Each node is named after the one value it produces.
@@ -53,6 +64,11 @@ function modelProto(spec: ModelSpec, layout: Layout, model: Model): onnxProto.on
   };
 
   let x = ONNX_INPUT;
+  const width = spec.layers[0];
+  const n = schema?.normalization;
+  if (n && n.scale !== 1) x = node('Mul', [x, initializer(initializers, 'input_scale', [], Float32Array.of(n.scale))], 'input.scaled');
+  if (n?.mean) x = node('Sub', [x, initializer(initializers, 'input_mean', [width], n.mean)], 'input.centered');
+  if (n?.invStd) x = node('Mul', [x, initializer(initializers, 'input_inv_std', [width], n.invStd)], 'input.normalized');
   const last = layout.layers.length - 1;
   layout.layers.forEach((layer, i) => {
     x = node('Gemm', [x, param(layer.weight), param(layer.bias)], `layers.${i}.dense`, [int('transB', 1)]);
@@ -74,11 +90,19 @@ function modelProto(spec: ModelSpec, layout: Layout, model: Model): onnxProto.on
     }
   });
   const output = onnxOutputName(spec);
-  if (spec.output === 'softmax') node('Softmax', [x], output, [int('axis', -1)]);
-  else if (spec.output === 'sigmoid') sigmoid(x, output);
-  else node('Identity', [x], output);
-
   const classes = layout.layers[last].outputs;
+  const t = spec.task === 'regression' ? schema?.targetNormalization : null;
+  const head = t ? 'head' : output;
+  if (spec.output === 'softmax') node('Softmax', [x], head, [int('axis', -1)]);
+  else if (spec.output === 'sigmoid') sigmoid(x, head);
+  else node('Identity', [x], head);
+  if (t) {
+    const std = Float32Array.from({ length: classes }, (_, j) => (t.invStd ? 1 / t.invStd[j] : 1) / t.scale);
+    const mean = Float32Array.from({ length: classes }, (_, j) => (t.mean ? t.mean[j] / t.scale : 0));
+    const scaled = node('Mul', [head, initializer(initializers, 'target_std', [classes], std)], 'head.scaled');
+    node('Add', [scaled, initializer(initializers, 'target_mean', [classes], mean)], output);
+  }
+
   return {
     irVersion: ONNX_IR_VERSION,
     opsetImport: [{ domain: '', version: ONNX_OPSET }],

@@ -1,5 +1,6 @@
 // A model is its spec plus two slabs: trained parameters and saved buffers (BatchNorm running
 // statistics). Both sit on SharedArrayBuffers so that worker threads read them without copies.
+import { type DataSchema, defaultSchema } from '../data/schema.js';
 import { native } from '../native.js';
 import { type Init, initialize, parseInit } from './init.js';
 import { type Layout, layoutOf } from './layout.js';
@@ -18,6 +19,8 @@ export class Model {
   readonly layout: Layout;
   readonly params: Float32Array;
   readonly buffers: Float32Array;
+  /** The data it was trained on, as far as inference needs it (set by train(); saved with the model). */
+  schema: DataSchema = defaultSchema();
 
   /**
    * A model over existing slabs, without copying them: how a worker thread sees parameters that
@@ -51,9 +54,16 @@ export class Model {
     return this.spec.layers[this.spec.layers.length - 1];
   }
 
-  /** A deep copy (parameters and buffers included). */
+  /** The output width: classes, or target values per sample. */
+  get outputs(): number {
+    return this.spec.layers[this.spec.layers.length - 1];
+  }
+
+  /** A deep copy (parameters, buffers and schema included). */
   clone(): Model {
-    return Model.fromArrays(this.spec, this.params, this.buffers);
+    const copy = Model.fromArrays(this.spec, this.params, this.buffers);
+    copy.schema = this.schema;
+    return copy;
   }
 }
 

@@ -5,7 +5,7 @@ import { native } from '../native.js';
 import { type ActivationFn, hiddenActivation } from './activations.js';
 import { type DenseParams, type PackedWeight, type Precision, denseForward, denseInputGradient, denseWeightGradient } from './dense.js';
 import { view } from './layout.js';
-import { headBackward, headForward } from './loss.js';
+import { hasFloatTargets, headBackward, headForward } from './loss.js';
 import type { Model } from './model.js';
 import { type NormParams, type NormSaved, normBackward, normForward } from './norm.js';
 import type { ModelSpec } from './spec.js';
@@ -41,7 +41,10 @@ export class Network {
   readonly spec: ModelSpec;
   readonly capacity: number;
   readonly input: Float32Array;
+  /** Class labels (classification), one per row. */
   readonly labels: Int32Array;
+  /** Float targets (regression, multi-label), rows × outputs; empty for classification. */
+  readonly targets: Float32Array;
   readonly layers: LayerState[];
   private readonly activation: ActivationFn;
 
@@ -55,6 +58,7 @@ export class Network {
     this.input = new Float32Array(capacity * model.inputs);
     const last = model.layout.layers.length - 1;
     this.labels = new Int32Array(capacity);
+    this.targets = new Float32Array(hasFloatTargets(model.spec.task) ? capacity * model.layout.layers[last].outputs : 0);
     const g = grads ?? new Float32Array(model.layout.paramCount);
     this.layers = model.layout.layers.map((l, i) => {
       const rowsByOut = () => new Float32Array(capacity * l.outputs);
@@ -90,6 +94,11 @@ export class Network {
     });
   }
 
+  /** What the loss compares the outputs with: `labels` or `targets`, by the task. */
+  get y(): Int32Array | Float32Array {
+    return hasFloatTargets(this.spec.task) ? this.targets : this.labels;
+  }
+
   get output(): Float32Array {
     return this.layers[this.layers.length - 1].a;
   }
@@ -113,7 +122,7 @@ export class Network {
     }
     const head = this.layers[last];
     denseForward(head.dense, x, rows, head.z);
-    return headForward(this.spec, head.z, head.a, withLoss ? this.labels : null, rows, head.dense.outputs);
+    return headForward(this.spec, head.z, head.a, withLoss ? this.y : null, rows, head.dense.outputs);
   }
 
   /**
@@ -127,7 +136,7 @@ export class Network {
     if (accumulate && this.spec.norm !== 'none') throw new Error('gradients of a network with norm layers cannot be accumulated over chunks');
     const last = this.layers.length - 1;
     const head = this.layers[last];
-    headBackward(this.spec, head.z, head.a, this.labels, head.da, head.dz, rows, head.dense.outputs, scale);
+    headBackward(this.spec, head.z, head.a, this.y, head.da, head.dz, rows, head.dense.outputs, scale);
     for (let i = last; i >= 0; i--) {
       const L = this.layers[i];
       const x = i > 0 ? this.layers[i - 1].a : this.input;
@@ -140,9 +149,20 @@ export class Network {
     }
   }
 
-  /** Number of the first `rows` samples whose arg-max output equals the label (after forward). */
+  /**
+   * After forward: of the first `rows` samples, how many have the arg-max output equal to their
+   * label (classification), or the fraction of their labels on the right side of 0.5, summed
+   * (multi-label); 0 for regression, which has no accuracy.
+   */
   correct(rows: number): number {
-    return native.countCorrect(this.output, this.labels, rows, this.layers[this.layers.length - 1].dense.outputs);
+    const cols = this.layers[this.layers.length - 1].dense.outputs;
+    if (this.spec.task === 'classification') return native.countCorrect(this.output, this.labels, rows, cols);
+    if (this.spec.task === 'regression') return 0;
+    const out = this.output;
+    const t = this.targets;
+    let right = 0;
+    for (let i = 0; i < rows * cols; i++) right += out[i] >= 0.5 === t[i] >= 0.5 ? 1 : 0;
+    return right / cols;
   }
 
   /** From dL/da of a hidden layer to dL/dz, through its activation and norm. */

@@ -3,18 +3,29 @@
 export const HIDDEN_ACTIVATIONS = ['relu', 'leaky_relu', 'tanh', 'sigmoid', 'linear'] as const;
 export const OUTPUTS = ['softmax', 'sigmoid', 'linear'] as const;
 export const NORMS = ['none', 'layer', 'batch'] as const;
+/**
+ * What the outputs mean and what they are trained against: one class per sample (class indices),
+ * float values (regression, rows × outputs) or independent 0/1 labels (multi-label, rows × outputs).
+ */
+export const TASKS = ['classification', 'regression', 'multilabel'] as const;
 
 export type HiddenActivation = (typeof HIDDEN_ACTIVATIONS)[number];
 export type Output = (typeof OUTPUTS)[number];
 export type Norm = (typeof NORMS)[number];
+export type Task = (typeof TASKS)[number];
 
 export interface ModelSpec {
   /** Widths from input to output, e.g. [784, 128, 10]. */
   layers: number[];
   /** Activation of every hidden layer. */
   activation: HiddenActivation;
-  /** Output head: softmax (trained with cross-entropy), or sigmoid/linear (trained with MSE). */
+  /**
+   * Output head: softmax (classification, cross-entropy), sigmoid (classification or regression with
+   * MSE; multi-label with binary cross-entropy) or linear (classification or regression with MSE).
+   */
   output: Output;
+  /** Defaults to classification (what a model file written without a task holds). */
+  task: Task;
   /** Normalization of every hidden layer, between its dense product and its activation. */
   norm: Norm;
   /** Slope of leaky_relu for negative inputs. */
@@ -30,6 +41,7 @@ export interface ModelSpec {
 export const DEFAULT_SPEC: Omit<ModelSpec, 'layers'> = {
   activation: 'relu',
   output: 'softmax',
+  task: 'classification',
   norm: 'none',
   leakySlope: 0.01,
   sigmoidAlpha: 1,
@@ -49,6 +61,11 @@ export function resolveSpec(spec: Partial<ModelSpec> & { layers: number[] }): Mo
   oneOf('activation', full.activation, HIDDEN_ACTIVATIONS);
   oneOf('output', full.output, OUTPUTS);
   oneOf('norm', full.norm, NORMS);
+  oneOf('task', full.task, TASKS);
+  if (full.task === 'multilabel' && full.output !== 'sigmoid')
+    throw new RangeError(`task multilabel needs the sigmoid output (one independent probability per label), got output ${full.output}`);
+  if (full.task === 'regression' && full.output === 'softmax')
+    throw new RangeError('task regression needs a linear (or sigmoid) output, got output softmax');
   positive('sigmoidAlpha', full.sigmoidAlpha);
   positive('normEps', full.normEps);
   if (!(full.leakySlope >= 0 && full.leakySlope < 1)) throw new RangeError(`leakySlope must be in [0, 1), got ${full.leakySlope}`);

@@ -70,6 +70,8 @@ export interface Evaluation {
   lossSum: number;
   correct: number;
   count: number;
+  /** The task's metric sums over the samples (metrics.ts; empty for classification). */
+  sums: Float64Array;
 }
 
 export type StepVisitor = (s: number, outcome: StepOutcome) => void;

@@ -7,6 +7,8 @@ import { type Loss, checkLoss, defaultLoss } from '../nn/loss.js';
 import type { Model } from '../nn/model.js';
 import { type OptimizerConfig, type OptimizerName, type OptimizerOptions, resolveOptimizer } from '../optim/optimizer.js';
 import { type Schedule, parseSchedule } from '../optim/schedule.js';
+import type { TargetNormalizationKind } from '../data/schema.js';
+import type { NormalizationKind } from '../data/normalize.js';
 import type { TrainingData } from './data.js';
 
 export interface EpochEvent {
@@ -14,10 +16,17 @@ export interface EpochEvent {
   epoch: number;
   /** Mean training loss over the epoch's steps (as the parameters moved). */
   loss: number;
-  /** Accuracy over the epoch's training batches (as the parameters moved). */
-  trainAccuracy: number;
+  /** Accuracy over the epoch's training batches (as the parameters moved); null for regression. */
+  trainAccuracy: number | null;
   testLoss: number | null;
+  /** Classification: accuracy; multi-label: mean per-label accuracy. */
   testAccuracy: number | null;
+  /** Regression, in the targets' units (averaged over the outputs). */
+  testMse?: number | null;
+  testMae?: number | null;
+  testR2?: number | null;
+  /** Multi-label: macro F1 over the labels. */
+  testF1?: number | null;
   /** Seconds spent on the epoch's training steps (evaluation excluded). */
   seconds: number;
   samplesPerSec: number;
@@ -46,8 +55,16 @@ export interface TrainOptions {
   /** Base learning rate (default: sgd 0.1, momentum 0.05, adam/adamw 0.001). */
   lr?: number;
   schedule?: Schedule | string;
-  /** Defaults to the output head's loss: cross-entropy for softmax, mse otherwise. */
+  /** The task's loss: cross-entropy for softmax, bce for multi-label, mse otherwise (the default). */
   loss?: Loss;
+  /**
+   * Input normalization, fitted on the training Dataset and stored in the model (model.schema):
+   * scale (uint8 ÷255; float features by their range to [0, 1]), standardize (per feature) or none.
+   * Default: scale for uint8 features, standardize for float features.
+   */
+  normalize?: NormalizationKind;
+  /** Regression targets: standardize (default; fitted on the training data, undone by predict) or none. */
+  targetNormalize?: TargetNormalizationKind;
   /** Shuffle seed. */
   seed?: number;
   shuffle?: boolean;
@@ -114,8 +131,8 @@ export function resolveTrainOptions(model: Model, data: TrainingData, o: TrainOp
   const optimizer = resolveOptimizer(o.optimizer ?? 'momentum');
   const lr = o.lr ?? DEFAULT_LR[optimizer.kind];
   if (!(Number.isFinite(lr) && lr > 0)) throw new RangeError(`lr must be a positive number, got ${lr}`);
-  const loss = o.loss ?? defaultLoss(model.spec.output);
-  checkLoss(model.spec.output, loss);
+  const loss = o.loss ?? defaultLoss(model.spec.output, model.spec.task);
+  checkLoss(model.spec.output, loss, model.spec.task);
   const seed = o.seed ?? 1;
   if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
   const batchSize = Math.min(requested as number, data.count);
@@ -182,8 +199,12 @@ function checkData(what: string, model: Model, data: TrainingData): void {
   if (data.count < 1) throw new RangeError(`${what} is empty`);
   if (data.width !== model.inputs)
     throw new RangeError(`${what} has ${data.width} features per sample but the model's input width is ${model.inputs}`);
-  if (data.classes > model.classes) {
+  const task = data.task ?? 'classification';
+  if (task !== model.spec.task) throw new RangeError(`${what} holds ${task} targets but the model's task is ${model.spec.task}`);
+  if (task === 'classification' && data.classes > model.classes) {
     data.requireLabelsBelow?.(model.classes, `the model has ${model.classes} outputs`);
     throw new RangeError(`${what} has ${data.classes} classes but the model has only ${model.classes} outputs`);
   }
+  if (task !== 'classification' && data.classes !== model.outputs)
+    throw new RangeError(`${what} has ${data.classes} target values per sample but the model has ${model.outputs} outputs`);
 }

@@ -6,6 +6,7 @@ import type { ModelSpec } from '../nn/spec.js';
 import { Network, type NetworkOptions } from '../nn/network.js';
 import type { TrainingData } from './data.js';
 import { type NonFiniteReport, inspectForward } from './guard.js';
+import { accumulateMetrics } from './metrics.js';
 
 /** Evaluation runs in chunks of at most this many rows, whatever the training batch size. */
 export const EVAL_CHUNK = 1024;
@@ -59,7 +60,7 @@ export class Replica {
     let rows = 0;
     for (let s = start; s < start + count; s += net.capacity) {
       rows = Math.min(net.capacity, start + count - s);
-      data.gather(order, s, rows, net.input, net.labels);
+      data.gather(order, s, rows, net.input, net.y);
       const loss = net.forward(rows, 'train');
       lossSum += loss;
       correct += net.correct(rows);
@@ -70,16 +71,21 @@ export class Replica {
     return { lossSum, correct, nonFinite: null, chunkRows: rows };
   }
 
-  /** Loss sum and correct count over samples order[start .. start + count), in evaluation mode. */
-  evaluate(data: TrainingData, order: Int32Array, start: number, count: number): { lossSum: number; correct: number } {
+  /**
+   * Loss sum and correct count over samples order[start .. start + count), in evaluation mode; the
+   * task's metric sums (metrics.ts) are added to `sums`.
+   */
+  evaluate(data: TrainingData, order: Int32Array, start: number, count: number, sums: Float64Array): { lossSum: number; correct: number } {
     let lossSum = 0;
     let correct = 0;
     const net = this.eval;
+    const cols = net.layers[net.layers.length - 1].dense.outputs;
     for (let s = start; s < start + count; s += net.capacity) {
       const rows = Math.min(net.capacity, start + count - s);
-      data.gather(order, s, rows, net.input, net.labels);
+      data.gather(order, s, rows, net.input, net.y);
       lossSum += net.forward(rows, 'eval');
       correct += net.correct(rows);
+      accumulateMetrics(net.spec.task, net.output, net.targets, rows, cols, sums);
     }
     return { lossSum, correct };
   }

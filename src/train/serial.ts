@@ -5,6 +5,7 @@ import { type UpdateRule, updateRule } from '../optim/optimizer.js';
 import { type Engine, type EngineSetup, type EpochPlan, type Evaluation, type StepOutcome, type StepVisitor, checkPlan } from './engine.js';
 import { type NonFiniteReport, inspectGradients } from './guard.js';
 import { Shard, evaluationPart, minShardRows, shardCapacity } from './parallel/partition.js';
+import { metricSlots } from './metrics.js';
 import { Replica } from './replica.js';
 
 /** The serial engine keeps the caller's event loop alive by yielding at least this often. */
@@ -86,10 +87,11 @@ export class SerialEngine implements Engine {
 
   async evaluate(): Promise<Evaluation> {
     const data = this.setup.evalData;
-    if (!data || !this.evalOrder) return { lossSum: 0, correct: 0, count: 0 };
+    const sums = new Float64Array(metricSlots(this.setup.model.spec.task, this.setup.model.outputs));
+    if (!data || !this.evalOrder) return { lossSum: 0, correct: 0, count: 0, sums };
     const part = evaluationPart(data.count, this.setup.world?.size ?? 1, this.setup.world?.rank ?? 0);
-    if (part.rows === 0) return { lossSum: 0, correct: 0, count: 0 };
-    return { ...this.replica.evaluate(data, this.evalOrder, part.begin, part.rows), count: part.rows };
+    if (part.rows === 0) return { lossSum: 0, correct: 0, count: 0, sums };
+    return { ...this.replica.evaluate(data, this.evalOrder, part.begin, part.rows, sums), count: part.rows, sums };
   }
 
   async close(): Promise<void> {}

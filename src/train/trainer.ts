@@ -1,18 +1,25 @@
 // The training loop, the same for the serial and the data-parallel engine:
 // for each epoch, shuffle; for each minibatch, one gradient and one optimizer step; then evaluate.
+import type { ArraysInit } from '../data/arrays.js';
+import { Dataset } from '../data/dataset.js';
+import { NO_NORMALIZATION } from '../data/normalize.js';
+import { applySchema, fitSchema, targetStd } from '../data/schema.js';
 import { type World, joinWorld } from '../distributed/mpi.js';
 import { averageBuffers, broadcastModel, checkModelsAgree, checkSameRun, failJob, sumOverRanks } from '../distributed/rank.js';
 import type { Model } from '../nn/model.js';
 import { sharedFloats } from '../nn/model.js';
+import { hasFloatTargets } from '../nn/loss.js';
 import { updateRule } from '../optim/optimizer.js';
 import { learningRate } from '../optim/schedule.js';
 import { Random } from '../util/random.js';
 import type { TrainingData } from './data.js';
 import type { Engine, EngineSetup } from './engine.js';
 import { NonFiniteError } from './guard.js';
+import { summarizeMetrics } from './metrics.js';
 import { type EpochEvent, type ResolvedTrainOptions, type TrainOptions, resolveTrainOptions } from './options.js';
 import { Shard, minShardRows } from './parallel/partition.js';
-import { SerialEngine } from './serial.js';
+import { SerialEngine, identity } from './serial.js';
+import { sharedBuffer } from '../util/shared-memory.js';
 
 export interface TrainHistory {
   epochs: EpochEvent[];
@@ -30,12 +37,24 @@ export interface TrainHistory {
 }
 
 /**
- * Trains the model on the data. With distributed: 'mpi', every rank of the job calls it with the
- * same data and options; an error on any rank is printed with its rank and ends the whole job
- * (MPI_Abort), since the other ranks would otherwise wait for it forever.
+ * Trains the model on the data. A Dataset's schema (input normalization, regression target scaling,
+ * class names) is fitted on it and stored in model.schema, and both data sets are seen through it;
+ * other TrainingData are taken as the network's inputs, as they gather them. Arrays ({ x, y }) are
+ * made a Dataset first (Dataset.fromArrays). With distributed: 'mpi', every rank of the job calls
+ * it with the same data and options; an error on any rank is printed with its rank and ends the
+ * whole job (MPI_Abort), since the other ranks would otherwise wait for it forever.
  */
-export async function train(model: Model, data: TrainingData, options: TrainOptions = {}): Promise<TrainHistory> {
+export async function train(model: Model, given: TrainingData | ArraysInit, options: TrainOptions = {}): Promise<TrainHistory> {
+  let data = isTrainingData(given) ? given : Dataset.fromArrays(given);
   const o = resolveTrainOptions(model, data, options);
+  if (data instanceof Dataset) {
+    model.schema = fitSchema(data, options);
+    data = applySchema(model.schema, data);
+    if (options.evalData instanceof Dataset) options = { ...options, evalData: applySchema(model.schema, options.evalData) };
+  } else if (o.workers > 0) {
+    data = materialize(data, 'training data');
+    if (options.evalData && !(options.evalData instanceof Dataset)) options = { ...options, evalData: materialize(options.evalData, 'evalData') };
+  }
   options.signal?.throwIfAborted();
   if (o.distributed !== 'mpi') return run(model, data, o, options);
   const world = joinWorld();
@@ -81,6 +100,34 @@ async function run(model: Model, data: TrainingData, o: ResolvedTrainOptions, op
   }
 }
 
+function isTrainingData(data: TrainingData | ArraysInit): data is TrainingData {
+  return typeof (data as Partial<TrainingData>).gather === 'function';
+}
+
+/**
+ * Other TrainingData, gathered once into a float Dataset (inputs as the data gives them, so stored
+ * without normalization), so that the data-parallel engine's workers can share it.
+ */
+function materialize(data: TrainingData, what: string): Dataset {
+  const task = data.task ?? 'classification';
+  const n = data.count;
+  const x = new Float32Array(sharedBuffer(n * data.width * 4));
+  const floats = hasFloatTargets(task);
+  const y = floats ? new Float32Array(sharedBuffer(n * data.classes * 4)) : new Int32Array(sharedBuffer(n * 4));
+  data.gather(identity(n), 0, n, x, y);
+  return new Dataset({
+    images: x,
+    labels: floats ? null : (y as Int32Array),
+    targets: floats ? (y as Float32Array) : null,
+    task,
+    count: n,
+    width: data.width,
+    classes: data.classes,
+    source: what,
+    normalization: NO_NORMALIZATION,
+  });
+}
+
 async function createEngine(setup: EngineSetup, workers: number): Promise<Engine> {
   if (workers === 0) return new SerialEngine(setup);
   const { DataParallelEngine } = await import('./parallel/engine.js');
@@ -92,6 +139,8 @@ async function loop(engine: Engine, setup: EngineSetup, o: ResolvedTrainOptions,
   const rng = new Random(o.seed);
   // This rank's part of each batch (the whole batch without MPI): what the engine's outcomes cover.
   const part = new Shard(world?.size ?? 1, world?.rank ?? 0, minShardRows(model.spec));
+  const { task } = model.spec;
+  const outputs = model.outputs;
   // BatchNorm cannot normalize a batch of one sample: such a final batch is dropped (the shuffle
   // gives that sample its turn in other epochs).
   const dropLast = o.batchNorm && data.count % o.batchSize === 1;
@@ -146,16 +195,19 @@ async function loop(engine: Engine, setup: EngineSetup, o: ResolvedTrainOptions,
     }
     let test = options.evalData ? await engine.evaluate() : null;
     if (world && test) {
-      const [testLoss, testCorrect, count] = sumOverRanks(world, Float64Array.of(test.lossSum, test.correct, test.count));
-      test = { lossSum: testLoss, correct: testCorrect, count };
+      const [testLoss, testCorrect, count, ...sums] = sumOverRanks(world, Float64Array.of(test.lossSum, test.correct, test.count, ...test.sums));
+      test = { lossSum: testLoss, correct: testCorrect, count, sums: Float64Array.from(sums) };
     }
+    const metrics = test && summarizeMetrics(task, test.sums, test.count, test.correct, outputs, targetStd(model.schema));
     const event: EpochEvent = {
       event: 'epoch',
       epoch,
       loss: seen ? lossSum / seen : NaN,
-      trainAccuracy: seen ? correct / seen : NaN,
+      trainAccuracy: task === 'regression' ? null : seen ? correct / seen : NaN,
       testLoss: test ? test.lossSum / test.count : null,
-      testAccuracy: test ? test.correct / test.count : null,
+      testAccuracy: metrics ? metrics.accuracy : null,
+      ...(task === 'regression' && { testMse: metrics?.mse ?? null, testMae: metrics?.mae ?? null, testR2: metrics?.r2 ?? null }),
+      ...(task === 'multilabel' && { testF1: metrics?.f1 ?? null }),
       seconds,
       samplesPerSec: seen / seconds,
       lr,

@@ -63,3 +63,22 @@ export async function expectThreadsBackTo(before: number | null): Promise<void> 
   }
   if (after! > before) throw new Error(`${after! - before} threads more than before (${before}) are still running`);
 }
+
+/**
+ * Float features far from [0, 1] (around 50 ± 20) and targets from a fixed random linear map of them
+ * plus a little noise: regression values (around 150) or multi-label 0/1 rows (the sign of each map).
+ */
+export function floatDataset(count: number, width: number, outputs: number, seed: number, task: 'regression' | 'multilabel'): Dataset {
+  const rng = new Random(seed);
+  const weights = Array.from({ length: outputs * width }, () => rng.normal());
+  const images = new Float32Array(count * width);
+  for (let i = 0; i < images.length; i++) images[i] = 50 + 20 * rng.normal();
+  const targets = new Float32Array(count * outputs);
+  for (let r = 0; r < count; r++)
+    for (let k = 0; k < outputs; k++) {
+      let y = 0;
+      for (let j = 0; j < width; j++) y += weights[k * width + j] * (images[r * width + j] - 50) / 20;
+      targets[r * outputs + k] = task === 'regression' ? 150 + 10 * y + 0.5 * rng.normal() : y > 0 ? 1 : 0;
+    }
+  return new Dataset({ images, labels: null, targets, task, count, width, source: `${task} floats` });
+}

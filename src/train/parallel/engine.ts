@@ -21,6 +21,7 @@ import { sharedFloats } from '../../nn/model.js';
 import type { TrainingData } from '../data.js';
 import { type Engine, type EngineSetup, type EpochPlan, type Evaluation, type StepOutcome, type StepVisitor, batchesIn, checkPlan } from '../engine.js';
 import { type NonFiniteReport, inspectGradients } from '../guard.js';
+import { metricSlots } from '../metrics.js';
 import { identity } from '../serial.js';
 import { evaluationPart } from './partition.js';
 import { WorkerFailedError } from '../worker-failed.js';
@@ -79,6 +80,8 @@ export class DataParallelEngine implements Engine {
     /** Slot 0, where the workers reduce the gradient: a non-finite gradient is reported from it. */
     private readonly gradient: Float32Array,
     private readonly log: StepLog,
+    /** The workers' evaluation metric sums, one record each. */
+    private readonly evalSums: Float64Array,
     tasks: TrainTask[],
   ) {
     this.ints = control.ints;
@@ -128,6 +131,7 @@ export class DataParallelEngine implements Engine {
       evalOrder: setup.evalData ? identity(setup.evalData.count) : null,
       data,
       evalData,
+      evalSums: new Float64Array(new SharedArrayBuffer(8 * workers * metricSlots(model.spec.task, model.outputs))),
       batchSize: setup.batchSize,
       rank: setup.world?.rank ?? 0,
       ranks: setup.world?.size ?? 1,
@@ -139,7 +143,7 @@ export class DataParallelEngine implements Engine {
     };
     const pool = createPool(workers, testing.resourceLimits);
     const tasks = Array.from({ length: workers }, (_, index) => ({ ...base, index }));
-    const engine = new DataParallelEngine(setup, workers, pool, control, slots.subarray(0, paramCount), log, tasks);
+    const engine = new DataParallelEngine(setup, workers, pool, control, slots.subarray(0, paramCount), log, base.evalSums, tasks);
     try {
       await engine.waitFor(Word.Ready, workers);
     } catch (err) {
@@ -192,15 +196,18 @@ export class DataParallelEngine implements Engine {
 
   async evaluate(): Promise<Evaluation> {
     const data = this.setup.evalData;
-    if (!data) return { lossSum: 0, correct: 0, count: 0 };
+    const { evalSums } = this;
+    const sums = new Float64Array(evalSums.length / this.workers);
+    if (!data) return { lossSum: 0, correct: 0, count: 0, sums };
     await this.command(Command.Evaluate, () => 'during evaluation');
     let lossSum = 0;
     let correct = 0;
     for (let w = 0; w < this.workers; w++) {
       lossSum += this.floats[this.control.result(w, Result.LossSum)];
       correct += this.floats[this.control.result(w, Result.Correct)];
+      for (let i = 0; i < sums.length; i++) sums[i] += evalSums[w * sums.length + i];
     }
-    return { lossSum, correct, count: evaluationPart(data.count, this.setup.world?.size ?? 1, this.setup.world?.rank ?? 0).rows };
+    return { lossSum, correct, count: evaluationPart(data.count, this.setup.world?.size ?? 1, this.setup.world?.rank ?? 0).rows, sums };
   }
 
   /** Ends the workers' tasks and destroys the pool; idempotent. */

@@ -50,6 +50,8 @@ export interface TrainTask {
   evalOrder: Int32Array | null;
   data: SharedDataset;
   evalData: SharedDataset | null;
+  /** W records of the task's evaluation metric sums (metrics.ts): worker w writes record w. */
+  evalSums: Float64Array;
   batchSize: number;
   /** This process's rank in the MPI world and the ranks in it (0 and 1 without MPI): see EngineSetup.world. */
   rank: number;

@@ -382,14 +382,16 @@ class TrainingWorker {
     bufferCopies.set(buffers, this.w * buffers.length);
   }
 
-  /** Loss sum and correct count over its shard of the evaluation data. */
+  /** Loss sum, correct count and metric sums over its shard of the evaluation data. */
   private evaluate(): void {
     this.restartStatistics();
     const { control, w, shard } = this;
     const data = this.evalData!;
     const part = evaluationPart(data.count, this.task.ranks, this.task.rank);
     shard.of(part.rows);
-    const out = shard.rows > 0 ? this.replica.evaluate(data, this.task.evalOrder!, part.begin + shard.begin, shard.rows) : { lossSum: 0, correct: 0 };
+    const slots = this.task.evalSums.length / this.task.workers;
+    const sums = this.task.evalSums.subarray(w * slots, (w + 1) * slots).fill(0);
+    const out = shard.rows > 0 ? this.replica.evaluate(data, this.task.evalOrder!, part.begin + shard.begin, shard.rows, sums) : { lossSum: 0, correct: 0 };
     control.floats[control.result(w, Result.LossSum)] = out.lossSum;
     control.floats[control.result(w, Result.Correct)] = out.correct;
   }
