@@ -106,7 +106,7 @@ describe('exportOnnx', () => {
     expect(model.schema.targetNormalization).not.toBeNull();
     const path = join(dir, 'regression.onnx');
     await exportOnnx(model, path);
-    const raw = data.images as Float32Array;
+    const raw = Float32Array.from(data.images); // ONNX Runtime takes no SharedArrayBuffer
     const onnx = await runOnnx(path, raw, 200, 5);
     expect(onnx.dims).toEqual([200, 2]);
     const ours = await predict(model, raw);

@@ -46,7 +46,7 @@ describe('Dataset.fromArrays', () => {
   });
 
   it('gathers float features under a normalization and float targets under a target normalization', () => {
-    const ds = Dataset.fromArrays({ x: [[10, 20], [30, 40]], y: [100, 300] })
+    const ds = Dataset.fromArrays({ x: [[10, 20], [30, 40]], y: [100, 300], task: 'regression' })
       .withNormalization({ scale: 1, mean: Float32Array.of(20, 30), invStd: Float32Array.of(0.1, 0.1) })
       .withTargetNormalization({ scale: 1, mean: Float32Array.of(200), invStd: Float32Array.of(0.01) });
     const x = new Float32Array(4);

@@ -65,8 +65,8 @@ describe('Dataset', () => {
     expect(() => new Dataset({ images, labels: null, count: 2, width: 3, shape: [2, 2], source: 's' })).toThrow(
       's: shape [2, 2] does not hold width 3 features',
     );
-    expect(() => new Dataset({ images, labels: null, count: 2, width: 3, classes: 300, source: 's' })).toThrow(
-      's: classes must be an integer from 0 to 256, got 300',
+    expect(() => new Dataset({ images, labels: null, count: 2, width: 3, classes: 300.5, source: 's' })).toThrow(
+      's: classes must be an integer from 0 to 16777216, got 300.5',
     );
     expect(() =>
       new Dataset({ images, labels: null, count: 2, width: 3, normalization: { scale: 1, mean: new Float32Array(2) }, source: 's' }),

@@ -61,7 +61,7 @@ describe('regression', () => {
     const data = floatDataset(1200, 8, 1, 21, 'regression');
     const { train: trainSet, validation } = splitDataset(data, { valSplit: 0.25, seed: 1 });
     const model = createModel({ layers: [8, 32, 1], output: 'linear', task: 'regression' }, { seed: 2 });
-    const history = await train(model, trainSet, { epochs: 40, batchSize: 32, optimizer: 'adam', lr: 0.003, workers: 0, evalData: validation! });
+    const history = await train(model, trainSet, { epochs: 60, batchSize: 32, optimizer: 'adam', lr: 0.01, schedule: 'cosine', workers: 0, evalData: validation! });
     const last = history.epochs.at(-1)!;
     expect(last.trainAccuracy).toBeNull();
     const p = await predict(model, validation!.images as Float32Array);
@@ -69,7 +69,7 @@ describe('regression', () => {
     const ls = rSquared(leastSquares(trainSet.images, trainSet.targets!, 8, validation!.images), validation!.targets!);
     // The data is linear plus noise: least squares is the best there is; the network comes close.
     expect(ls).toBeGreaterThan(0.99);
-    expect(r2).toBeGreaterThan(ls - 0.01);
+    expect(r2, `R² on the held-out split: network ${r2.toFixed(4)}, least squares ${ls.toFixed(4)}`).toBeGreaterThan(ls - 0.01);
     expect(last.testR2!).toBeCloseTo(r2, 4);
     const ev = await evaluate(model, validation!);
     expect(ev.metrics.r2!).toBeCloseTo(r2, 4);

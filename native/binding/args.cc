@@ -75,9 +75,8 @@ View<uint8_t> Args::u8(size_t i, const char* name) const {
 View<uint16_t> Args::u16(size_t i, const char* name) const {
   return typed<uint16_t>(i, name, napi_uint16_array, "Uint16Array");
 }
-napi_typedarray_type Args::arrayType(size_t i, const char* name) const {
-  if (i >= info_.Length() || !info_[i].IsTypedArray()) typeError(std::string("argument '") + name + "' must be a typed array");
-  return info_[i].As<Napi::TypedArray>().TypedArrayType();
+bool Args::is(size_t i, napi_typedarray_type type) const {
+  return i < info_.Length() && info_[i].IsTypedArray() && info_[i].As<Napi::TypedArray>().TypedArrayType() == type;
 }
 View<uint8_t> Args::bytes(size_t i, const char* name) const {
   if (i >= info_.Length() || !info_[i].IsTypedArray()) typeError(std::string("argument '") + name + "' must be a typed array");

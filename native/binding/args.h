@@ -41,8 +41,8 @@ class Args {
   View<uint8_t> u8(size_t i, const char* name) const;
   View<uint16_t> u16(size_t i, const char* name) const;
   View<double> f64(size_t i, const char* name) const;
-  // The element type of typed array i (a TypeError names the argument when it is not one).
-  napi_typedarray_type arrayType(size_t i, const char* name) const;
+  // Whether argument i is a typed array of the given element type (false for anything else).
+  bool is(size_t i, napi_typedarray_type type) const;
   // Any typed array, as the bytes it spans.
   View<uint8_t> bytes(size_t i, const char* name) const;
 

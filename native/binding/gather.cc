@@ -45,20 +45,21 @@ void gatherRowsOf(const Args& args, const View<Feature>& images) {
 // gatherRows(images, width, indices, start, count, out, scale, mean?, invStd?); images: Uint8Array or Float32Array
 void GatherRows(const Napi::CallbackInfo& info) {
   Args args(info, "gatherRows", 7, 2);
-  if (args.arrayType(0, "images") == napi_float32_array) gatherRowsOf(args, args.f32(0, "images"));
+  if (args.is(0, napi_float32_array)) gatherRowsOf(args, args.f32(0, "images"));
   else gatherRowsOf(args, args.u8(0, "images"));
 }
 
-// prefetchRows(images, width, indices, start, count); images: any typed array
+// prefetchRows(images, width, indices, start, count); images: Uint8Array or Float32Array
 void PrefetchRows(const Napi::CallbackInfo& info) {
   Args args(info, "prefetchRows", 5);
-  auto images = args.bytes(0, "images");
+  bool floats = args.is(0, napi_float32_array);
+  auto images = floats ? args.bytes(0, "images") : args.u8(0, "images");
   int64_t width = args.dim(1, "width");
   auto indices = args.i32(2, "indices");
   int64_t start = args.dim(3, "start"), count = args.dim(4, "count");
   if (width == 0) args.rangeError("argument 'width' must be at least 1");
   args.requireLength(indices, uint64_t(start) + uint64_t(count), "start + count");
-  size_t rowBytes = size_t(width) * info[0].As<Napi::TypedArray>().ElementSize();
+  size_t rowBytes = size_t(width) * (floats ? sizeof(float) : 1);
   kernels::prefetchRows(images.data, images.length / rowBytes, rowBytes, indices.data + start, count);
 }
 
@@ -78,14 +79,9 @@ void gatherLabelsOf(const Args& args, const View<Label>& labels) {
 // gatherLabels(labels, indices, start, count, out); labels: Uint8Array, Uint16Array or Int32Array
 void GatherLabels(const Napi::CallbackInfo& info) {
   Args args(info, "gatherLabels", 5);
-  switch (args.arrayType(0, "labels")) {
-    case napi_uint16_array:
-      return gatherLabelsOf(args, args.u16(0, "labels"));
-    case napi_int32_array:
-      return gatherLabelsOf(args, args.i32(0, "labels"));
-    default:
-      return gatherLabelsOf(args, args.u8(0, "labels"));
-  }
+  if (args.is(0, napi_uint16_array)) gatherLabelsOf(args, args.u16(0, "labels"));
+  else if (args.is(0, napi_int32_array)) gatherLabelsOf(args, args.i32(0, "labels"));
+  else gatherLabelsOf(args, args.u8(0, "labels"));
 }
 
 }  // namespace

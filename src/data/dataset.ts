@@ -283,9 +283,10 @@ export class Dataset {
   }
 
   private checkTargetBuffer(y: Int32Array | Float32Array): void {
+    if (!this.hasLabels) throw new TypeError(`${this.source} has no labels to gather`);
     if (y instanceof Int32Array ? !this.labels : !this.targets)
       throw new TypeError(
-        `${this.source} has ${this.labels ? 'class labels' : this.targets ? `float targets (${this.task})` : 'no labels'}, ` +
+        `${this.source} has ${this.labels ? 'class labels' : `float targets (${this.task})`}, ` +
           `not the ${y instanceof Int32Array ? 'class labels' : 'float targets'} asked for`,
       );
   }
