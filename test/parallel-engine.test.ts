@@ -263,10 +263,14 @@ describe('failures and shutdown', () => {
     }
   });
 
-  it('refuses data that cannot be shared with worker threads, naming the fix', async () => {
+  it('refuses data that cannot be shared with worker threads, naming the fix; train() shares a copy of it', async () => {
     const model = createModel({ layers: [2, 2] });
-    const data = arrayData(new Float32Array(8), new Int32Array(4), 2, 2);
-    await expect(train(model, data, { workers: 2 })).rejects.toThrow(/needs training data as a Dataset .* workers: 0/);
+    const data = arrayData(Float32Array.of(0, 1, 1, 0, 1, 1, 0, 0), Int32Array.of(0, 1, 1, 0), 2, 2);
+    await expect(DataParallelEngine.create(engineSetup(model, data as never, 2), 2)).rejects.toThrow(/needs training data as a Dataset .* workers: 0/);
+    const serial = createModel({ layers: [2, 2] });
+    await train(serial, data, { workers: 0, epochs: 2, batchSize: 2 });
+    await train(model, data, { workers: 1, epochs: 2, batchSize: 2 });
+    expect(model.params).toEqual(serial.params);
   });
 
   it('an abort mid-epoch rejects at the next step with AbortError and leaves no thread', async () => {
