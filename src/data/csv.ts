@@ -1,20 +1,37 @@
-// CSV files of integer pixels: the Kaggle "digit recognizer" layout (label,pixel0,…,pixel783; its
-// test.csv has no label column) and any CSV whose cells are integers 0–255 with a label column
-// chosen by name or index. The file is read in chunks and its bytes are parsed straight into the
-// pixel array: no string per line or per cell, so a 42000-row file costs its pixels and one chunk.
+// CSV files. Integer pixels take a fast path: the Kaggle "digit recognizer" layout (label,pixel0,…,
+// pixel783; its test.csv has no label column) and any CSV whose cells are integers 0–255 with a
+// label column chosen by name or index are read in chunks and their bytes parsed straight into the
+// uint8 pixel array: no string per line or per cell, so a 42000-row file costs its pixels and one
+// chunk. Every other CSV (float cells, quotes, class names, several targets, another delimiter, no
+// header) goes to the general reader of csv-table.ts, which the fast path also hands a file to as
+// soon as it meets a cell it does not take but the general reader does.
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
+import type { Task } from '../nn/spec.js';
+import { abbreviate, loadTable } from './csv-table.js';
 import { Dataset, sharedBytes } from './dataset.js';
 import { openDataFile } from './files.js';
 
 export interface CsvOptions {
   /**
-   * The label column, by name or 0-based index; null for a file without labels.
+   * The target column, or several, by name or 0-based index; null for a file without targets.
    * Default: the column named "label". A header without one is refused (a misspelled label column
    * would otherwise load as one more feature), unless it is Kaggle's test.csv layout
    * pixel0,…,pixelN, which has no labels.
    */
+  target?: string | number | readonly (string | number)[] | null;
+  /** The same as a single target (the name this option had first). */
   label?: string | number | null;
+  /** classification, regression or multilabel; default: classification for one column of class indices or names, else regression. */
+  task?: Task;
+  /** Whether line 1 names the columns (default true); without, columns are named by their index. */
+  header?: boolean;
+  /** The one character between cells (default ","). */
+  delimiter?: string;
+  /** Class names in index order (a trained model's): string labels map to them, and no other name is taken. */
+  classNames?: readonly string[] | null;
+  /** Columns to leave out by name (a model's target columns, in a file given for prediction). */
+  ignore?: readonly string[];
   /** Number of classes; every label must be below it. Defaults to the largest label + 1. */
   classes?: number;
   /** Image shape; defaults to [28, 28] for the Kaggle pixel0…pixel783 columns. */
@@ -26,16 +43,34 @@ export interface CsvOptions {
 const CHUNK_BYTES = 1 << 20;
 const NEWLINE = 10;
 const COMMA = 44;
+const QUOTE = 34;
+const DOT = 46;
+const MINUS = 45;
+const PLUS = 43;
 const KAGGLE_SHAPE = [28, 28];
 
 export async function loadCsv(path: string, options: CsvOptions = {}): Promise<Dataset> {
-  const { file, size } = await openDataFile(path, 'a CSV file with a header line');
-  try {
-    return await parseCsvFile(path, file, size, options);
-  } finally {
-    await file.close();
+  if (options.target !== undefined && options.label !== undefined) throw new RangeError('give target or label, not both');
+  const target = options.target !== undefined ? options.target : options.label;
+  const targets = target === null ? [] : target === undefined ? undefined : Array.isArray(target) ? [...target] : [target as string | number];
+  const bytesMayDo =
+    (options.header ?? true) && (options.delimiter ?? ',') === ',' && (options.task ?? 'classification') === 'classification' &&
+    !options.classNames && !options.ignore?.length && (targets === undefined || targets.length <= 1);
+  if (bytesMayDo) {
+    const { file, size } = await openDataFile(path, 'a CSV file with a header line');
+    try {
+      return await parseCsvFile(path, file, size, { ...options, label: targets === undefined ? undefined : (targets[0] ?? null) });
+    } catch (err) {
+      if (!(err instanceof NotPixels)) throw err;
+    } finally {
+      await file.close();
+    }
   }
+  return loadTable(path, { ...options, targets });
 }
+
+/** The fast path met a cell that only the general reader takes (a fraction, a quote, a class name, a value beyond a byte). */
+class NotPixels {}
 
 /**
  * Writes the Kaggle layout: a header label,pixel0,…,pixel{width−1} (no label column when the data
@@ -143,6 +178,8 @@ async function parseCsvFile(path: string, file: FileHandle, size: number, option
 
 /** Column names of line 1; a first line of numbers means the header is missing. */
 function parseHeader(path: string, line: string): string[] {
+  // The general reader handles quoted names, which may hold a comma.
+  if (line.includes('"')) throw new NotPixels();
   const names = line
     .replace(/^\uFEFF/, '') // the byte-order mark some spreadsheet programs write
     .replace(/\r$/, '')
@@ -150,7 +187,8 @@ function parseHeader(path: string, line: string): string[] {
     .map((n) => n.trim().replace(/^"(.*)"$/, '$1'));
   if (names.every((n) => n !== '' && Number.isFinite(Number(n))))
     throw new Error(
-      `${path}: line 1 is a row of numbers (${abbreviate(line)}), expected a header line of column names such as label,pixel0,…,pixel783`,
+      `${path}: line 1 is a row of numbers (${abbreviate(line)}), expected a header line of column names such as label,pixel0,…,pixel783 ` +
+        '(or no header: header: false, --no-header)',
     );
   return names;
 }
@@ -176,7 +214,7 @@ function resolveLabelColumn(path: string, columns: string[], label: CsvOptions['
   return index;
 }
 
-type ProblemKind = 'cell' | 'pixel' | 'label' | 'too many cells' | 'too few cells';
+type ProblemKind = 'cell' | 'label' | 'too many cells' | 'too few cells';
 
 /** A malformed cell, found mid-chunk; the loader turns it into a message that quotes the file. */
 class CellProblem {
@@ -200,6 +238,8 @@ class RowParser {
   readonly width: number;
   private readonly lastColumn: number;
   private readonly labelLimit: number;
+  /** Whether a label at or beyond the limit is an error (classes given) or a case for the general reader (more than 256 classes). */
+  private readonly classesGiven: boolean;
   private images: Uint8Array;
   private labels: Uint8Array | null;
   private capacity: number;
@@ -223,6 +263,7 @@ class RowParser {
     this.width = columns.length - (labelColumn >= 0 ? 1 : 0);
     this.lastColumn = columns.length - 1;
     this.labelLimit = classes ?? 256;
+    this.classesGiven = classes !== undefined;
     // A row of n cells takes at least 2n bytes (one digit and a comma or newline each), so the file
     // size bounds the row count and one allocation suffices for files (not for pipes, of size 0).
     this.capacity = Math.max(1, Math.floor((fileSize - dataStart + 1) / (2 * columns.length)));
@@ -253,10 +294,13 @@ class RowParser {
           ({ images, labels } = this);
         }
         if (column === labelColumn) {
-          if (value >= labelLimit) throw new CellProblem('label', line, column, lineStart, value, labelLimit);
+          if (value >= labelLimit) {
+            if (!this.classesGiven) throw new NotPixels();
+            throw new CellProblem('label', line, column, lineStart, value, labelLimit);
+          }
           labels![rows] = value;
         } else {
-          if (value > 255) throw new CellProblem('pixel', line, column, lineStart, value, 256);
+          if (value > 255) throw new NotPixels();
           images[position++] = value;
         }
         value = 0;
@@ -276,6 +320,9 @@ class RowParser {
         // Spaces around a number, and the \r of \r\n line ends.
         if (digits > 0) spaceAfterDigits = true;
       } else {
+        // A fraction, a sign or an exponent, a quote, or a label that is not a number: the general reader's.
+        const general = b === QUOTE || column === labelColumn || b === DOT || b === MINUS || b === PLUS || b === 101 || b === 69;
+        if (general) throw new NotPixels();
         throw new CellProblem('cell', line, column, lineStart, 0, 0);
       }
     }
@@ -314,8 +361,6 @@ async function describeProblem(file: FileHandle, columns: string[], p: CellProbl
   switch (p.kind) {
     case 'label':
       return `${where}: label ${p.value} is outside [0, ${p.limit})`;
-    case 'pixel':
-      return `${where}: pixel value ${p.value} is outside 0–255`;
     case 'too many cells':
       return `line ${p.line} (byte offset ${p.offset}) has more cells than the ${p.limit} columns of the header`;
     case 'too few cells':
@@ -323,17 +368,8 @@ async function describeProblem(file: FileHandle, columns: string[], p: CellProbl
     case 'cell': {
       const text = await cellText(file, p.offset, p.column);
       const number = Number(text);
-      const what =
-        text.trim() === ''
-          ? 'empty cell'
-          : Number.isNaN(number)
-            ? 'non-numeric cell'
-            : !Number.isInteger(number)
-              ? 'not an integer'
-              : number < 0 || number > 255
-                ? 'value outside 0–255'
-                : 'malformed integer';
-      return `${where}: ${what} ${JSON.stringify(text)}, expected an integer 0–255`;
+      const what = text.trim() === '' ? 'empty cell' : Number.isNaN(number) ? 'non-numeric cell' : 'malformed number';
+      return `${where}: ${what} ${JSON.stringify(text)}, expected a number`;
     }
   }
 }
@@ -346,6 +382,4 @@ async function cellText(file: FileHandle, lineStart: number, column: number): Pr
   return (line.split(',')[column] ?? '').replace(/\r$/, '');
 }
 
-function abbreviate(text: string): string {
-  return text.length > 60 ? `${text.slice(0, 57)}…` : text;
-}
+
