@@ -35,20 +35,32 @@ async function runEval(flags: EvalFlags, out: Output): Promise<void> {
     throw new UsageError(
       `--normalize ${flags.normalize}: ${flags.model} was trained on ${trained.normalizationKind} inputs and is evaluated on them (leave --normalize out)`,
     );
-  const data = await loadData(config, trained.normalization);
+  const data = await loadData(config, trained.normalization, trained.model.schema.classNames);
   checkFitsData(trained.model.spec, data.eval, '--model');
   const report = await evaluate(trained.model, data.eval);
   out.event('eval', { model: flags.model, set: data.evalRole, data: data.eval.description, ...report });
-  if (!out.json) printEvaluation(out, flags.model, data.eval.description, report);
+  if (!out.json) printEvaluation(out, flags.model, data.eval.description, report, trained.model.schema.classNames);
 }
 
-function printEvaluation(out: Output, model: string, description: string, r: Evaluation): void {
+function printEvaluation(out: Output, model: string, description: string, r: Evaluation, classNames: readonly string[] | null): void {
   out.line(`${model} on ${description}`);
+  const m = r.metrics;
+  if (m.r2 !== null) {
+    out.line(`loss ${r.loss.toFixed(4)}  MSE ${m.mse!.toPrecision(4)}  MAE ${m.mae!.toPrecision(4)}  R² ${m.r2.toFixed(4)}  (${r.count} samples)`);
+    return;
+  }
+  if (m.perLabel) {
+    out.line(`loss ${r.loss.toFixed(4)}  per-label accuracy ${percent(r.accuracy)}  macro F1 ${m.f1!.toFixed(4)}  (${r.count} samples)`);
+    out.line('label  accuracy  F1');
+    m.perLabel.forEach((l, j) => out.line(`${(classNames?.[j] ?? String(j)).padStart(5)}  ${percent(l.accuracy).padStart(8)}  ${l.f1.toFixed(4)}`));
+    return;
+  }
   out.line(`loss ${r.loss.toFixed(4)}  accuracy ${percent(r.accuracy)} (${Math.round(r.accuracy * r.count)}/${r.count})`);
   out.line();
   out.line('class  precision  recall  samples');
+  const name = (c: number) => classNames?.[c] ?? String(c);
   r.perClass.forEach((c, label) =>
-    out.line(`${String(label).padStart(5)}  ${percent(c.precision).padStart(9)}  ${percent(c.recall).padStart(6)}  ${String(c.support).padStart(7)}`),
+    out.line(`${name(label).padStart(5)}  ${percent(c.precision).padStart(9)}  ${percent(c.recall).padStart(6)}  ${String(c.support).padStart(7)}`),
   );
   out.line();
   out.line('confusion matrix (rows: true class, columns: predicted)');

@@ -6,7 +6,7 @@ import { type TrainedModel, loadTrained } from '../api/model-file.js';
 import { formatInit, parseInit } from '../nn/init.js';
 import { LOSSES, type Loss, checkLoss, defaultLoss } from '../nn/loss.js';
 import { Model, defaultInit } from '../nn/model.js';
-import { HIDDEN_ACTIVATIONS, type ModelSpec, NORMS, OUTPUTS, resolveSpec } from '../nn/spec.js';
+import { HIDDEN_ACTIVATIONS, type ModelSpec, NORMS, OUTPUTS, type Task, resolveSpec } from '../nn/spec.js';
 import type { Dataset } from '../data/dataset.js';
 import type { DataConfig } from './data.js';
 import { UsageError, asUsage, choice, library, option, positive } from './options.js';
@@ -19,6 +19,7 @@ export interface ModelFlags {
   norm?: ModelSpec['norm'];
   init?: string;
   loss?: Loss;
+  task?: Task;
 }
 
 export interface ModelConfig {
@@ -29,10 +30,16 @@ export interface ModelConfig {
 }
 
 const DEFAULT_LAYERS = [784, 128, 10];
+const TASK_OUTPUT = { regression: 'linear', multilabel: 'sigmoid' } as const;
+
+/** The spec's layers with the input and output widths of the data (its hidden layers kept), for a run without --layers. */
+export function fitLayers(spec: ModelSpec, width: number, outputs: number): ModelSpec {
+  return resolveSpec({ ...spec, layers: [width, ...spec.layers.slice(1, -1), outputs] });
+}
 
 export function addModelOptions(cmd: Command): Command {
   return cmd
-    .addOption(option('--layers <widths>', 'widths from input to output, comma-separated', parseLayers, DEFAULT_LAYERS.join(',')))
+    .addOption(option('--layers <widths>', 'widths from input to output, comma-separated (default: the preset’s hidden layers between the data’s input and output widths)', parseLayers, DEFAULT_LAYERS.join(',')))
     .addOption(option('--activation <name>', `hidden activation: ${HIDDEN_ACTIVATIONS.join(', ')}`, choice('--activation', HIDDEN_ACTIVATIONS), 'relu'))
     .addOption(option('--output <head>', `output head: ${OUTPUTS.join(', ')}`, choice('--output', OUTPUTS), 'softmax'))
     .addOption(option('--sigmoid-alpha <a>', 'input scale of sigmoids: sigmoid(a·x)', positive('--sigmoid-alpha'), 1))
@@ -45,7 +52,7 @@ export function addModelOptions(cmd: Command): Command {
         'he for relu/leaky_relu, glorot otherwise',
       ),
     )
-    .addOption(option('--loss <name>', `${LOSSES.join(' (softmax only), ')} (sigmoid or linear outputs)`, choice('--loss', LOSSES), 'the output head’s'));
+    .addOption(option('--loss <name>', 'cross-entropy (softmax), mse (sigmoid or linear outputs), bce (multilabel)', choice('--loss', LOSSES), 'the task’s'));
 }
 
 function parseLayers(text: string): number[] {
@@ -59,10 +66,13 @@ function parseLayers(text: string): number[] {
 
 /** The flags over the preset's model; refuses combinations the library would refuse, naming the flag. */
 export function modelConfig(flags: ModelFlags, preset: { model?: Partial<ModelSpec>; init?: string; loss?: Loss }): ModelConfig {
-  const base = preset.model ?? {};
-  const spec = asUsage('--layers', () =>
+  const task = flags.task ?? 'classification';
+  // A task other than classification brings its own head; the preset's softmax is for classes.
+  const base = task === 'classification' ? (preset.model ?? {}) : { ...preset.model, output: TASK_OUTPUT[task] };
+  const spec = asUsage(flags.output && task !== 'classification' ? '--output' : '--layers', () =>
     resolveSpec({
       ...base,
+      task,
       layers: flags.layers ?? base.layers ?? DEFAULT_LAYERS,
       ...(flags.activation && { activation: flags.activation }),
       ...(flags.output && { output: flags.output }),
@@ -71,9 +81,9 @@ export function modelConfig(flags: ModelFlags, preset: { model?: Partial<ModelSp
     }),
   );
   // A preset's loss belongs to its output head: another head gets its own default.
-  const presetLoss = flags.output === undefined || flags.output === base.output ? preset.loss : undefined;
-  const loss = flags.loss ?? presetLoss ?? defaultLoss(spec.output);
-  asUsage('--loss', () => checkLoss(spec.output, loss));
+  const presetLoss = task === 'classification' && (flags.output === undefined || flags.output === base.output) ? preset.loss : undefined;
+  const loss = flags.loss ?? presetLoss ?? defaultLoss(spec.output, task);
+  asUsage('--loss', () => checkLoss(spec.output, loss, task));
   const init = flags.init ?? preset.init ?? formatInit(defaultInit(spec));
   return { spec, init, loss };
 }
@@ -84,6 +94,11 @@ export function checkFitsData(spec: ModelSpec, data: Dataset, flag = '--layers')
   const outputs = spec.layers[spec.layers.length - 1];
   if (inputs !== data.width)
     throw new UsageError(`${flag}: the input width ${inputs} does not match the ${data.width} features per sample of ${data.source}`);
+  if (spec.task !== 'classification') {
+    if (data.targets && data.classes !== outputs)
+      throw new UsageError(`${flag}: ${data.source} has ${data.classes} target values per sample but the output layer has ${outputs} units`);
+    return;
+  }
   asUsage(flag, () => data.requireLabelsBelow(outputs, `the output layer has ${outputs} units`));
   if (data.classes > outputs)
     throw new UsageError(`${flag}: ${data.source} has ${data.classes} classes but the output layer has only ${outputs} units`);

@@ -20,11 +20,13 @@ import { type World, joinWorld } from '../distributed/mpi.js';
 import { bindingWarning, failJob, rankPrefix } from '../distributed/rank.js';
 import { type DataConfig, type DataFlags, type LoadedData, addDataOptions, dataConfig, loadData } from './data.js';
 import { layerSummary, printDiagnostics } from './diagnostics.js';
-import { type ModelConfig, type ModelFlags, addModelOptions, checkFitsData, modelConfig } from './model.js';
+import { type ModelConfig, type ModelFlags, addModelOptions, checkFitsData, fitLayers, modelConfig } from './model.js';
+import { TARGET_NORMALIZATIONS, type TargetNormalizationKind, applySchema, fitSchema } from '../data/schema.js';
 import { CliError, UsageError, asUsage, between, choice, integer, library, option, positive } from './options.js';
 import { type Io, Output, percent, rate } from './output.js';
 
 interface TrainFlags extends DataFlags, ModelFlags {
+  targetNormalize?: TargetNormalizationKind;
   preset?: PresetName;
   optimizer?: OptimizerName;
   lr?: number;
@@ -101,6 +103,9 @@ export function registerTrain(program: Command, io: Io, args: string[]): void {
     .addOption(option('--save <file>', 'write the trained model (safetensors, with the configuration and results)', String))
     .addOption(option('--report <dir>', 'write PNG/SVG charts and an index.html of the run', String))
     .addOption(option('--distributed <kind>', 'mpi: one rank of a job started by mpirun (see docs/MPI.md); --batch-size is the global batch', choice('--distributed', ['mpi'] as const)))
+    .addOption(
+      option('--target-normalize <kind>', 'regression targets: standardize (fitted on the training samples, undone by predict) or none', choice('--target-normalize', TARGET_NORMALIZATIONS), 'standardize'),
+    )
     .option('--diagnose', 'layer diagnostics after every epoch (default: after the first and the last)')
     .option('--json', 'one JSON object per line on stdout: epoch, diagnostics and done events')
     .addHelpText('after', `\nPresets (flags override their values; without --preset: ${DEFAULT_PRESET}):\n${presetTable()}`)
@@ -202,6 +207,7 @@ async function runTrain(flags: TrainFlags, out: Output, title: string, world: Wo
   const warning = world && bindingWarning(config.train.workers ?? availableParallelism());
   if (warning) process.stderr.write(`${rankPrefix(world)}${warning}\n`);
   const data = await loadData(config.data);
+  if (!flags.layers) config.model.spec = fitLayers(config.model.spec, data.train.width, data.train.classes);
   checkFitsData(config.model.spec, data.train);
   checkFitsData(config.model.spec, data.eval);
 
@@ -214,7 +220,8 @@ async function runTrain(flags: TrainFlags, out: Output, title: string, world: Wo
     lr: config.train.lr,
     schedule: config.train.schedule,
     loss: config.model.loss,
-    normalize: config.data.normalize,
+    normalize: config.data.normalize ?? undefined,
+    targetNormalize: flags.targetNormalize,
     seed: config.train.seed,
     workers: config.train.workers,
     precision: config.train.precision,
@@ -231,7 +238,9 @@ async function runTrain(flags: TrainFlags, out: Output, title: string, world: Wo
   }
   describeRun(out, config, data, resolved.lr, resolved.batchSize);
 
-  const probe = new Probe(model, data.train, undefined, config.train.seed);
+  // The probe sees the samples as training will: fitted as train() fits them.
+  model.schema = fitSchema(data.train, options);
+  const probe = new Probe(model, applySchema(model.schema, data.train), undefined, config.train.seed);
   const diagnostics: Diagnostics[] = [];
   const evalName = data.evalRole === 'test' ? 'test' : 'val';
   const stepsPerEpoch = Math.ceil(data.train.count / resolved.batchSize);
@@ -277,13 +286,16 @@ async function runTrain(flags: TrainFlags, out: Output, title: string, world: Wo
 
   out.event('done', {
     testAccuracy: history.testAccuracy,
+    ...(history.epochs.at(-1)!.testR2 !== undefined && { testR2: history.epochs.at(-1)!.testR2 }),
     epochs: history.epochs.length,
     seconds: history.seconds,
     workers: history.workers,
     ...(world && { rank: history.rank, worldSize: history.worldSize }),
   });
+  const final = history.epochs.at(-1)!;
+  const result = final.testR2 !== undefined ? `R² ${fixed(final.testR2)}` : `accuracy ${percent(history.testAccuracy)}`;
   out.line(
-    `done: ${data.evalRole} accuracy ${percent(history.testAccuracy)} after ${plural(history.epochs.length, 'epoch')} in ${history.seconds.toFixed(1)} s ` +
+    `done: ${data.evalRole} ${result} after ${plural(history.epochs.length, 'epoch')} in ${history.seconds.toFixed(1)} s ` +
       `(${history.workers === 0 ? 'serial' : `${history.workers} workers`})`,
   );
 
@@ -332,16 +344,23 @@ function reportEpoch(out: Output, e: EpochEvent, epochs: number, evalName: strin
     trainAccuracy: e.trainAccuracy,
     testLoss: e.testLoss,
     testAccuracy: e.testAccuracy,
+    ...(e.testR2 !== undefined && { testMse: e.testMse, testMae: e.testMae, testR2: e.testR2 }),
+    ...(e.testF1 !== undefined && { testF1: e.testF1 }),
     seconds: e.seconds,
     samplesPerSec: e.samplesPerSec,
     lr: e.lr,
     skippedSteps: e.skippedSteps,
   });
   const width = String(epochs).length;
-  out.line(
-    `epoch ${String(e.epoch).padStart(width)}/${epochs}  loss ${e.loss.toFixed(4)}  train ${percent(e.trainAccuracy)}  ` +
-      `${evalName} ${percent(e.testAccuracy)}  ${e.seconds.toFixed(1)} s  ${rate(e.samplesPerSec)} samples/s`,
-  );
+  const held =
+    e.testR2 !== undefined
+      ? `${evalName} R² ${fixed(e.testR2)}  MAE ${fixed(e.testMae)}`
+      : `${e.trainAccuracy === null ? '' : `train ${percent(e.trainAccuracy)}  `}${evalName} ${percent(e.testAccuracy)}${e.testF1 !== undefined ? `  F1 ${fixed(e.testF1)}` : ''}`;
+  out.line(`epoch ${String(e.epoch).padStart(width)}/${epochs}  loss ${e.loss.toFixed(4)}  ${held}  ${e.seconds.toFixed(1)} s  ${rate(e.samplesPerSec)} samples/s`);
+}
+
+function fixed(v: number | null | undefined): string {
+  return v === null || v === undefined ? '—' : v.toPrecision(4);
 }
 
 /** The flags behind the training options the library checks in combination (e.g. batchSize with BatchNorm). */

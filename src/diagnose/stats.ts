@@ -77,7 +77,7 @@ export class Probe {
     for (let i = 0; i < data.count; i++) order[i] = i;
     new Random(seed).shuffle(order);
     this.net = new Network(model, this.samples, new Float32Array(model.layout.paramCount), { buffers: model.buffers.slice() });
-    data.gather(order, 0, this.samples, this.net.input, this.net.labels);
+    data.gather(order, 0, this.samples, this.net.input, this.net.y);
     this.initialWeightStd = this.net.layers.map((L) => moments(L.dense.weight, L.dense.weight.length).std);
   }
 
