@@ -3,8 +3,8 @@
 //
 //   node dist/examples/service.js [model.safetensors]     (PORT, HOST from the environment)
 //
-// A model file given on the command line is served with pixels scaled by 1/255, the default
-// normalization of train() and of the CLI.
+// The model carries its input normalization (model.schema), so raw 0–255 pixels go to predict as
+// they come, for a trained model and for a model file given on the command line alike.
 //
 //   POST /train             {epochs?, batchSize?, limit?, lr?, hidden?, workers?, seed?} → 202 {id},
 //                           or 429 with Retry-After while maxRunningJobs jobs run
@@ -27,8 +27,6 @@ import {
   Dataset,
   type EpochEvent,
   type Model,
-  type Normalization,
-  SCALE_TO_UNIT,
   type StepEvent,
   createModel,
   evaluate,
@@ -41,8 +39,6 @@ import {
 
 export interface ServedModel {
   model: Model;
-  /** Turns 0–255 pixels into the model's inputs: the normalization it was trained with. */
-  normalization: Normalization;
   /** "job <id>" or the file it was loaded from. */
   source: string;
 }
@@ -178,7 +174,7 @@ export function createService(options: ServiceOptions = {}): Service {
       const { loss, accuracy } = await evaluate(model, test);
       controller.signal.throwIfAborted();
       job.test = { loss, accuracy };
-      served = { model, normalization: data.normalization, source: `job ${job.id}` };
+      served = { model, source: `job ${job.id}` };
       job.state = 'done';
     } catch (err) {
       job.state = controller.signal.aborted ? 'cancelled' : 'failed';
@@ -257,7 +253,7 @@ export function createService(options: ServiceOptions = {}): Service {
     const rows = (batch ? pixels : [pixels]) as number[][];
     const images = new Uint8Array(rows.length * PIXELS);
     rows.forEach((row, r) => images.set(row, r * PIXELS));
-    const inputs = new Dataset({ images, labels: null, count: rows.length, width: PIXELS, source: 'request', normalization: current.normalization });
+    const inputs = new Dataset({ images, labels: null, count: rows.length, width: PIXELS, source: 'request' });
     const { classes, probabilities } = await predict(current.model, inputs);
     const answers = rows.map((_, r) => ({
       class: classes[r],
@@ -302,7 +298,7 @@ export async function start(port: number, host = '127.0.0.1', options: ServiceOp
 
 async function main(): Promise<void> {
   const modelPath = process.argv[2];
-  const model = modelPath ? { model: await load(modelPath), normalization: SCALE_TO_UNIT, source: modelPath } : undefined;
+  const model = modelPath ? { model: await load(modelPath), source: modelPath } : undefined;
   const { service, url } = await start(Number(process.env.PORT ?? 3000), process.env.HOST ?? '127.0.0.1', { model, logger: true });
   console.log(`fcnn service listening on ${url}`);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void service.app.close());
