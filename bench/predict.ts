@@ -1,6 +1,8 @@
 // bench:predict — latency of predict() for 784-128-10 on MNIST test images: one sample on the
 // caller's thread (what a request handler pays), and the 10000 test images on the worker pool
-// (and inline, for comparison). Checks first that both paths give the same predictions.
+// (and inline, for comparison), as the uint8 Dataset and as float32 rows of the same raw pixels (on a
+// SharedArrayBuffer, read in place; on an ArrayBuffer, copied once). Checks first that every path
+// gives the same predictions.
 import { fileURLToPath } from 'node:url';
 import { closeInference, createModel, loadMnist, predict, predictSync, takeFirst, train } from '../src/index.js';
 import { machineDescription, median, parseBenchArgs, report, timePerCall, type Row } from './common.js';
@@ -25,9 +27,14 @@ export async function runPredictBench(json: boolean, repeats: number): Promise<R
   const offThread = await predict(model, test);
   const inline = predictSync(model, test);
   if (offThread.probabilities.some((p, i) => p !== inline.probabilities[i])) throw new Error('off-thread and inline predictions differ');
-  const one = new Float32Array(784);
-  test.gather(Int32Array.of(0), 0, 1, one);
+  // Raw pixels as floats: the model normalizes them as it does the Dataset's bytes.
+  const floats = Float32Array.from(test.images);
+  const sharedFloats = new Float32Array(new SharedArrayBuffer(floats.byteLength));
+  sharedFloats.set(floats);
+  const one = floats.slice(0, 784);
   if (predictSync(model, one).classes[0] !== inline.classes[0]) throw new Error('a single sample is not predicted as in the batch');
+  for (const rowsOf of [floats, sharedFloats])
+    if ((await predict(model, rowsOf)).probabilities.some((p, i) => p !== inline.probabilities[i])) throw new Error('float rows are not predicted as the Dataset');
   let correct = 0;
   for (let i = 0; i < test.count; i++) if (inline.classes[i] === test.labels![i]) correct++;
 
@@ -38,6 +45,8 @@ export async function runPredictBench(json: boolean, repeats: number): Promise<R
     row('single sample, predictSync', 1, 'inline', timePerCall(() => predictSync(model, one), repeats)),
     row('single sample, await predict', 1, 'inline', await secondsPerAwait(() => predict(model, one), repeats, 2000)),
     row('MNIST test, await predict', test.count, 'workers', await secondsPerAwait(() => predict(model, test), repeats, 3)),
+    row('MNIST test as float32 rows on a SharedArrayBuffer, await predict', test.count, 'workers', await secondsPerAwait(() => predict(model, sharedFloats), repeats, 3)),
+    row('MNIST test as float32 rows, await predict', test.count, 'workers', await secondsPerAwait(() => predict(model, floats), repeats, 3)),
     row('MNIST test, predictSync', test.count, 'inline', timePerCall(() => predictSync(model, test), repeats)),
   ];
   report(rows, json);

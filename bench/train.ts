@@ -5,6 +5,7 @@
 // of the matrix work actually done (gemmFlopsPerSample). It trains in fp32, then (on CPUs with
 // AVX512-BF16) the same model from the same start in bf16; each row carries its precision.
 import { fileURLToPath } from 'node:url';
+import { Dataset } from '../src/data/dataset.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { native } from '../src/native.js';
 import type { Precision } from '../src/nn/dense.js';
@@ -17,6 +18,8 @@ export interface TrainBenchOptions {
   batchSize?: number;
   layers?: number[];
   workers?: number;
+  /** MNIST as stored (uint8, ÷255 at gather) or the same pixels as float32 features. */
+  features?: 'uint8' | 'float32';
   json?: boolean;
   out?: (line: string) => void;
 }
@@ -26,11 +29,15 @@ export async function runTrainBench(o: TrainBenchOptions = {}): Promise<Row[]> {
   const layers = o.layers ?? [784, 128, 10];
   const batchSize = o.batchSize ?? 128;
   const workers = o.workers ?? 0;
-  const { train: trainSet, test } = await loadMnist();
+  const mnist = await loadMnist();
+  const features = o.features ?? 'uint8';
+  const asFloats = (d: Dataset) => new Dataset({ ...d, images: Float32Array.from(d.images), labels: d.labels, source: `${d.source} (float32)` });
+  const trainSet = features === 'float32' ? asFloats(mnist.train) : mnist.train;
+  const test = features === 'float32' ? asFloats(mnist.test) : mnist.test;
   const precisions: Precision[] = native.bf16Kernel() === 'avx512bf16' ? ['fp32', 'bf16'] : ['fp32'];
   let weights = 0;
   for (let i = 0; i + 1 < layers.length; i++) weights += layers[i] * layers[i + 1];
-  if (!o.json) out(`bench:train — ${layers.join('-')}, batch ${batchSize}, momentum 0.9, workers ${workers}; ${await machineDescription()}`);
+  if (!o.json) out(`bench:train — ${layers.join('-')}, ${features} features, batch ${batchSize}, momentum 0.9, workers ${workers}; ${await machineDescription()}`);
   const rows: Row[] = [];
   for (const precision of precisions) {
     const model = createModel({ layers, activation: 'relu', output: 'softmax' }, { init: 'he', seed: 1 });
@@ -41,11 +48,14 @@ export async function runTrainBench(o: TrainBenchOptions = {}): Promise<Row[]> {
       lr: 0.05,
       workers,
       precision,
+      // Both kinds scaled to [0, 1]: ÷255 for bytes, by the (0–255) range for floats.
+      normalize: 'scale',
       evalData: test,
       onEpoch: (e) => {
         const row: Row = {
           bench: 'train',
           net: layers.join('-'),
+          features,
           precision,
           batch: batchSize,
           workers,
@@ -69,5 +79,6 @@ export async function runTrainBench(o: TrainBenchOptions = {}): Promise<Row[]> {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const args = parseBenchArgs();
   const epochsAt = args.args.indexOf('--epochs');
-  await runTrainBench({ json: args.json, epochs: epochsAt >= 0 ? Number(args.args[epochsAt + 1]) : 10 });
+  const float32 = args.args.includes('--float32');
+  await runTrainBench({ json: args.json, epochs: epochsAt >= 0 ? Number(args.args[epochsAt + 1]) : 10, features: float32 ? 'float32' : 'uint8' });
 }
