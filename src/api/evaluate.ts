@@ -3,6 +3,7 @@
 import { Dataset } from '../data/dataset.js';
 import type { Model } from '../nn/model.js';
 import { type TaskMetrics, accumulateMetrics, metricSlots, summarizeMetrics } from '../train/metrics.js';
+import { identity } from '../train/serial.js';
 import { type PredictOptions, infer, rowSource } from './predict.js';
 
 export interface ClassMetrics {
@@ -61,10 +62,6 @@ export async function evaluate(model: Model, data: Dataset, options: PredictOpti
   const std = seen.targetNormalization?.invStd ? Array.from(seen.targetNormalization.invStd, (v) => 1 / v) : null;
   const metrics = summarizeMetrics(task, sums, rows, 0, model.outputs, std);
   return { loss: lossSum / rows, accuracy: metrics.accuracy ?? NaN, count: rows, confusion: [], perClass: [], metrics };
-}
-
-function identity(n: number): Int32Array {
-  return Int32Array.from({ length: n }, (_, i) => i);
 }
 
 /** Accuracy, confusion matrix and per-class precision/recall of predicted against actual classes. */
