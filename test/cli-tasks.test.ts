@@ -1,7 +1,7 @@
 // fcnn train/predict/eval on CSV files as people write them: a regression from float columns (its
 // R² against a least-squares fit on the same split), multi-label columns, and string class labels
 // that come back as names.
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCsv } from '../src/data/csv.js';
@@ -48,7 +48,7 @@ describe('fcnn train --task regression --csv', () => {
     const model = join(dir, 'houses.safetensors');
     const r = await runCli([
       'train', '--csv', csv, '--target', 'price', '--task', 'regression', '--layers', '5,32,1', '--optimizer', 'adam', '--lr', '0.01',
-      '--schedule', 'cosine', '--epochs', '40', '--batch-size', '32', '--workers', '0', '--val-split', '0.25', '--save', model, '--json',
+      '--schedule', 'cosine', '--epochs', '40', '--batch-size', '32', '--workers', '0', '--val-split', '0.25', '--save', model, '--json', '--report', join(dir, 'report'),
     ], { timeoutMs: 120_000 });
     expect(r.code, r.stderr).toBe(0);
     const epochs = jsonLines(r.stdout).filter((e) => e.event === 'epoch');
@@ -59,6 +59,11 @@ describe('fcnn train --task regression --csv', () => {
     const ls = rSquared(leastSquares(train.images, train.targets!, 5, validation!.images), validation!.targets!);
     const r2 = last.testR2 as number;
     expect(r2, `R² on the held-out split: fcnn ${r2.toFixed(4)}, least squares ${ls.toFixed(4)}`).toBeGreaterThan(ls - 0.01);
+    // The report charts what a regression has: R² per epoch and predicted against true, no confusion matrix.
+    const charts = readdirSync(join(dir, 'report'));
+    expect(charts).toEqual(expect.arrayContaining(['r2.svg', 'predicted.svg', 'loss.svg']));
+    expect(charts).not.toContain('confusion.svg');
+    expect(charts).not.toContain('accuracy.svg');
 
     // predict takes the file with its price column still there, and leaves it out by name.
     const p = await runCli(['predict', '--model', model, '--csv', csv, '--json']);

@@ -5,6 +5,10 @@ import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { advise } from '../diagnose/advice.js';
 import { evaluate } from '../api/evaluate.js';
+import { predict } from '../api/predict.js';
+import type { Dataset } from '../data/dataset.js';
+import type { ReportInput } from '../diagnose/report.js';
+import type { Model } from '../nn/model.js';
 import type { Diagnostics } from '../diagnose/report.js';
 import { Probe } from '../diagnose/stats.js';
 import { save } from '../api/model-file.js';
@@ -323,10 +327,17 @@ async function runTrain(flags: TrainFlags, out: Output, title: string, world: Wo
       evalRole: data.evalRole,
       diagnostics,
       evaluation: await evaluate(model, data.eval),
+      predictions: model.spec.task === 'regression' && data.eval.targets ? await regressionPredictions(model, data.eval) : null,
     });
     files.warnings.forEach((w) => out.note(`warning: ${w}`));
     out.note(`wrote the report to ${flags.report}/index.html (${files.files.length} files)`);
   }
+}
+
+/** The held-out set's true values and the model's predictions, in the targets' units, for the report. */
+async function regressionPredictions(model: Model, data: Dataset): Promise<ReportInput['predictions']> {
+  const { probabilities } = await predict(model, data);
+  return { actual: data.targets!, predicted: probabilities, outputs: model.schema.targetNames ?? Array.from({ length: model.outputs }, (_, j) => `output ${j}`) };
 }
 
 function describeRun(out: Output, config: RunConfig, data: LoadedData, lr: number, batchSize: number): void {

@@ -25,6 +25,8 @@ export interface ReportInput {
   /** In epoch order; the first and the last are charted. */
   diagnostics: Diagnostics[];
   evaluation: Evaluation | null;
+  /** Regression: the held-out set's true and predicted values (rows × outputs, in the targets' units), charted against each other. */
+  predictions?: { actual: ArrayLike<number>; predicted: ArrayLike<number>; outputs: string[] } | null;
 }
 
 export interface ReportFiles {
@@ -40,30 +42,32 @@ export async function writeReport(dir: string, run: ReportInput): Promise<Report
   const chart = async (base: string, title: string, spec: ChartSpec) => charts.push({ title, ...(await writeChart(dir, base, spec)) });
 
   await chart('loss', 'Loss per epoch', perEpochChart(run, 'loss'));
-  await chart('accuracy', 'Accuracy per epoch', perEpochChart(run, 'accuracy'));
+  if (run.predictions) await chart('r2', 'R² per epoch', perEpochChart(run, 'r2'));
+  else await chart('accuracy', 'Accuracy per epoch', perEpochChart(run, 'accuracy'));
   if (run.diagnostics.length) {
     const shown = [run.diagnostics[0], run.diagnostics[run.diagnostics.length - 1]].filter((d, i, all) => all.indexOf(d) === i);
     await chart('activations', 'Activations per layer', histogramChart(shown, 'activations'));
     await chart('gradients', 'Weight gradients per layer', histogramChart(shown, 'gradients'));
   }
-  if (run.evaluation) await chart('confusion', `Confusion matrix (${run.evalRole} set)`, confusionChart(run.evaluation, run.evalRole));
+  if (run.predictions) await chart('predicted', `Predicted against true values (${run.evalRole} set)`, predictedChart(run.predictions));
+  else if (run.evaluation?.confusion.length) await chart('confusion', `Confusion matrix (${run.evalRole} set)`, confusionChart(run.evaluation, run.evalRole));
 
   await writeFile(join(dir, 'index.html'), indexHtml(run, charts));
   const warning = fonts().warning;
   return { files: [...charts.flatMap((c) => [c.svg, c.png]), 'index.html'], warnings: warning ? [warning] : [] };
 }
 
-function perEpochChart(run: ReportInput, quantity: 'loss' | 'accuracy'): ChartSpec {
+function perEpochChart(run: ReportInput, quantity: 'loss' | 'accuracy' | 'r2'): ChartSpec {
   const values = run.epochs.flatMap((e) => {
-    const train = quantity === 'loss' ? e.loss : e.trainAccuracy;
-    const held = quantity === 'loss' ? e.testLoss : e.testAccuracy;
+    const train = quantity === 'loss' ? e.loss : quantity === 'accuracy' ? e.trainAccuracy : null;
+    const held = quantity === 'loss' ? e.testLoss : quantity === 'accuracy' ? e.testAccuracy : (e.testR2 ?? null);
     return [
-      { epoch: e.epoch, set: 'train', value: train },
+      ...(train === null ? [] : [{ epoch: e.epoch, set: 'train', value: train }]),
       ...(held === null ? [] : [{ epoch: e.epoch, set: run.evalRole, value: held }]),
     ];
   });
   return {
-    title: quantity === 'loss' ? 'Loss' : 'Accuracy',
+    title: quantity === 'loss' ? 'Loss' : quantity === 'accuracy' ? 'Accuracy' : 'R²',
     width: 480,
     height: 280,
     data: { values },
@@ -79,6 +83,36 @@ function perEpochChart(run: ReportInput, quantity: 'loss' | 'accuracy'): ChartSp
       },
       color: { field: 'set', type: 'nominal', title: null, legend: { orient: 'bottom' } },
     },
+  };
+}
+
+/** Each held-out value's prediction against its true value, with the diagonal where they agree. */
+function predictedChart(p: NonNullable<ReportInput['predictions']>): ChartSpec {
+  const k = p.outputs.length;
+  const values = Array.from({ length: p.actual.length }, (_, i) => ({ actual: p.actual[i], predicted: p.predicted[i], output: p.outputs[i % k] }));
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    lo = Math.min(lo, v.actual, v.predicted);
+    hi = Math.max(hi, v.actual, v.predicted);
+  }
+  const axis = { type: 'quantitative' as const, scale: { domain: [lo, hi] } };
+  return {
+    title: 'Predicted against true',
+    width: 360,
+    height: 360,
+    layer: [
+      { data: { values: [{ actual: lo, predicted: lo }, { actual: hi, predicted: hi }] }, mark: { type: 'line', color: '#bbb' }, encoding: { x: { field: 'actual', ...axis }, y: { field: 'predicted', ...axis } } },
+      {
+        data: { values },
+        mark: { type: 'point', filled: true, size: 12, opacity: 0.6 },
+        encoding: {
+          x: { field: 'actual', title: 'true', ...axis },
+          y: { field: 'predicted', title: 'predicted', ...axis },
+          ...(k > 1 && { color: { field: 'output', type: 'nominal', title: null, legend: { orient: 'bottom' } } }),
+        },
+      },
+    ],
   };
 }
 
