@@ -53,12 +53,14 @@ describe('predict', () => {
     expect(Array.from(sync.probabilities)).toEqual(Array.from(inline.probabilities));
   });
 
-  it('reads float rows that span a SharedArrayBuffer without a copy, and copies others once', () => {
+  it('reads the caller’s float rows in place, on a SharedArrayBuffer or not', async () => {
     const shared = new Float32Array(new SharedArrayBuffer(x.byteLength));
     shared.set(x);
-    expect(rowSource(model, shared).source.dataset.images).toBe(shared);
-    expect(rowSource(model, x).source.dataset.images).not.toBe(x);
-    expect(Array.from(predictSync(model, shared).probabilities)).toEqual(Array.from(predictSync(model, x).probabilities));
+    expect(rowSource(model, shared).source).toMatchObject({ kind: 'rows', x: shared });
+    expect(rowSource(model, x).source).toMatchObject({ kind: 'rows', x });
+    const expected = Array.from(predictSync(model, x).probabilities);
+    expect(Array.from(predictSync(model, shared).probabilities)).toEqual(expected);
+    expect(Array.from((await predict(model, shared, { inline: false })).probabilities)).toEqual(expected);
   });
 
   it('applies the model’s normalization, whatever the Dataset’s own', () => {

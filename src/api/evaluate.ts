@@ -4,6 +4,7 @@ import { Dataset } from '../data/dataset.js';
 import type { Model } from '../nn/model.js';
 import { type TaskMetrics, accumulateMetrics, metricSlots, summarizeMetrics } from '../train/metrics.js';
 import { identity } from '../train/serial.js';
+import { applySchema } from '../data/schema.js';
 import { type PredictOptions, infer, rowSource } from './predict.js';
 
 export interface ClassMetrics {
@@ -54,7 +55,7 @@ export async function evaluate(model: Model, data: Dataset, options: PredictOpti
   }
   // The outputs and targets as the network sees them (standardized regression targets); the
   // summary scales MSE and MAE back.
-  const seen = source.dataset;
+  const seen = applySchema(model.schema, data);
   const targets = new Float32Array(rows * model.outputs);
   seen.gather(identity(rows), 0, rows, new Float32Array(rows * model.inputs), targets);
   const sums = new Float64Array(metricSlots(task, model.outputs));

@@ -4,6 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { Model } from '../nn/model.js';
+import { Dataset } from '../data/dataset.js';
 import { workerFile } from '../util/worker-url.js';
 import { CHUNK_ROWS, type Outputs, type RowSource } from './inference.js';
 import type { InferenceTask } from './inference-worker.js';
@@ -42,14 +43,19 @@ export function sharedOutputs(rows: number, columns: number): Outputs {
 }
 
 /**
- * Like inferInline, on the pool's threads; `out` must come from sharedOutputs(). The rows are a
- * Dataset, whose memory is shared: every thread reads it without a copy. Resolves to the summed loss.
+ * Like inferInline, on the pool's threads; `out` must come from sharedOutputs(). Every thread reads
+ * the rows' shared memory without a copy. Resolves to the summed loss.
  */
 export async function inferOffThread(model: Model, source: RowSource, rows: number, out: Outputs, withLoss: boolean): Promise<number> {
   const threads = inferencePool();
   const chunks = Math.ceil(rows / CHUNK_ROWS);
   const rowsPerThread = Math.ceil(chunks / threads.maxThreads) * CHUNK_ROWS;
-  const taskSource: InferenceTask['source'] = { kind: 'dataset', dataset: source.dataset.share() };
+  // Float rows become a Dataset: read in place when they span a SharedArrayBuffer, else copied there once.
+  const dataset =
+    source.kind === 'dataset'
+      ? source.dataset
+      : new Dataset({ images: source.x, labels: null, count: rows, width: model.inputs, source: 'inputs', normalization: source.normalization });
+  const taskSource: InferenceTask['source'] = { kind: 'dataset', dataset: dataset.share() };
   const tasks: Promise<number>[] = [];
   for (let begin = 0; begin < rows; begin += rowsPerThread) {
     const task: InferenceTask = {

@@ -2,6 +2,7 @@
 // the same code on the caller's thread and in worker threads, so both give bit-identical outputs
 // (a GEMM is free to round differently for a different number of rows).
 import type { Dataset } from '../data/dataset.js';
+import type { Normalization } from '../data/normalize.js';
 import { native } from '../native.js';
 import type { Model } from '../nn/model.js';
 import { Network } from '../nn/network.js';
@@ -9,8 +10,12 @@ import { Network } from '../nn/network.js';
 /** Rows per forward pass, and the capacity of every inference network. */
 export const CHUNK_ROWS = 256;
 
-/** Where rows come from: a data set, normalized by its own normalization (the model's) as it is gathered. */
-export type RowSource = { kind: 'dataset'; dataset: Dataset };
+/**
+ * Where rows come from: a data set, normalized by its own normalization (the model's) as it is
+ * gathered, or the caller's float rows, normalized by `normalization` as they are gathered (read in
+ * place on the caller's thread; the pool's threads get them as a Dataset).
+ */
+export type RowSource = { kind: 'dataset'; dataset: Dataset } | { kind: 'rows'; x: Float32Array; normalization: Normalization };
 
 export interface Outputs {
   /** rows × columns outputs of the head (probabilities for softmax). */
@@ -31,13 +36,18 @@ export function outputs(rows: number, columns: number): Outputs {
  * too and the summed loss over the rows is returned; else 0.
  */
 export function inferRows(net: Network, source: RowSource, begin: number, end: number, out: Outputs, withLoss: boolean): number {
-  if (withLoss && !source.dataset.hasLabels) throw new TypeError('a loss needs a labelled data set');
+  if (withLoss && !(source.kind === 'dataset' && source.dataset.hasLabels)) throw new TypeError('a loss needs a labelled data set');
   const columns = net.spec.layers[net.spec.layers.length - 1];
+  const width = net.spec.layers[0];
   const indices = range(begin, end);
   let lossSum = 0;
   for (let first = begin; first < end; first += CHUNK_ROWS) {
     const rows = Math.min(CHUNK_ROWS, end - first);
-    source.dataset.gather(indices, first - begin, rows, net.input, withLoss ? net.y : null);
+    if (source.kind === 'dataset') source.dataset.gather(indices, first - begin, rows, net.input, withLoss ? net.y : null);
+    else {
+      const { scale, mean, invStd } = source.normalization;
+      native.gatherRows(source.x, width, indices, first - begin, rows, net.input, scale, mean ?? null, invStd ?? null);
+    }
     lossSum += net.forward(rows, 'eval', withLoss);
     out.probabilities.set(net.output.subarray(0, rows * columns), first * columns);
     native.argmaxRows(net.output, rows, columns, out.classes.subarray(first, first + rows));

@@ -75,32 +75,27 @@ function prediction(model: Model, out: Outputs, rows: number): Prediction {
 }
 
 /**
- * Checks the inputs' width against the model's and says where the rows come from: always a
- * Dataset under the model's input normalization.
+ * Checks the inputs' width against the model's and says where the rows come from, under the model's
+ * input normalization: a Dataset, or the caller's float rows as they are (no copy).
  */
 export function rowSource(model: Model, inputs: PredictInput): { source: RowSource; rows: number } {
   const width = model.inputs;
-  let dataset: Dataset;
+  const { normalization } = model.schema;
   if (inputs instanceof Dataset) {
     if (inputs.width !== width)
       throw new RangeError(`${inputs.source} has ${inputs.width} features per sample but the model's input width is ${width}`);
-    dataset = inputs;
-  } else if (inputs instanceof Float32Array) {
+    return { source: { kind: 'dataset', dataset: applySchema(model.schema, inputs) }, rows: inputs.count };
+  }
+  if (inputs instanceof Float32Array) {
     if (inputs.length % width !== 0)
       throw new RangeError(`inputs has ${inputs.length} values, not a whole number of rows of the model's input width ${width}`);
-    dataset = rowsDataset(inputs, width);
-  } else {
-    if (!Array.isArray(inputs)) throw new TypeError('inputs must be a Dataset, a Float32Array of rows × inputs, or an array of rows');
-    const x = new Float32Array(inputs.length * width);
-    inputs.forEach((row, r) => {
-      if (row?.length !== width) throw new RangeError(`inputs[${r}] has ${row?.length} values but the model's input width is ${width}`);
-      x.set(row, r * width);
-    });
-    dataset = rowsDataset(x, width);
+    return { source: { kind: 'rows', x: inputs, normalization }, rows: inputs.length / width };
   }
-  return { source: { kind: 'dataset', dataset: applySchema(model.schema, dataset) }, rows: dataset.count };
-}
-
-function rowsDataset(x: Float32Array, width: number): Dataset {
-  return new Dataset({ images: x, labels: null, count: x.length / width, width, source: 'inputs' });
+  if (!Array.isArray(inputs)) throw new TypeError('inputs must be a Dataset, a Float32Array of rows × inputs, or an array of rows');
+  const x = new Float32Array(inputs.length * width);
+  inputs.forEach((row, r) => {
+    if (row?.length !== width) throw new RangeError(`inputs[${r}] has ${row?.length} values but the model's input width is ${width}`);
+    x.set(row, r * width);
+  });
+  return { source: { kind: 'rows', x, normalization }, rows: inputs.length };
 }
