@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Dataset, loadCsv, loadMnist, writeCsv } from '../src/data/index.js';
 import { patternBytes, rejection, tempDir } from './data-fixtures.js';
+import { createModel } from '../src/nn/model.js';
+import { train } from '../src/train/trainer.js';
 
 const tmp = tempDir();
 afterAll(tmp.cleanup);
@@ -240,6 +242,15 @@ describe('CSV reader rejects bad input with a message naming the file, line and 
   it('counts lines across blank lines and CRLF endings', async () => {
     const text = csvText(header, [[1, 2, 3, 4]], '\r\n') + '\r\n\r\n1,2,x,4\r\n';
     expect(await csvError('crlf-bad.csv', text)).toContain('line 5, column 3 (pixel1): non-numeric cell "x"');
+  });
+
+  it('a label beyond the model\'s outputs, named by line and column when training', async () => {
+    writeFileSync(tmp.path('blank-lines.csv'), 'p0,label\n1,0\n\n\n2,1\n\n3,7\n4,2\n');
+    const ds = await loadCsv(tmp.path('blank-lines.csv'));
+    expect(ds.classes).toBe(8);
+    const where = `${tmp.path('blank-lines.csv')} line 7, column 2 (sample 2): label 7 is outside [0, 3), the model has 3 outputs`;
+    await expect(train(createModel({ layers: [1, 3] }), ds, { epochs: 1, workers: 0 })).rejects.toThrow(where);
+    expect(() => ds.subset([3, 2], 'part').requireLabelsBelow(3, 'the model has 3 outputs')).toThrow(where);
   });
 
   it('a label column that does not exist', async () => {

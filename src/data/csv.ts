@@ -162,7 +162,7 @@ async function parseCsvFile(path: string, file: FileHandle, size: number, option
   }
   const { images, labels, rows } = parser.result();
   if (rows === 0) throw new Error(`${path}: a header line of ${columns.length} columns but no data rows`);
-  const { width, labelColumn } = parser;
+  const { width, labelColumn, blankLines } = parser;
   const features = columns.filter((_, c) => c !== labelColumn);
   const kaggle = features.length === 784 && features.every((name, j) => name === `pixel${j}`);
   return new Dataset({
@@ -173,7 +173,19 @@ async function parseCsvFile(path: string, file: FileHandle, size: number, option
     shape: options.shape ?? (kaggle ? KAGGLE_SHAPE : null),
     classes: options.classes,
     source: options.source ?? basename(path),
+    labelAt: (sample) => `${path} line ${lineOf(blankLines, sample)}, column ${labelColumn + 1} (sample ${sample})`,
   });
+}
+
+/** The line of data row `row` (0-based; line 1 is the header), given the rows before each blank line. */
+function lineOf(blankLines: number[], row: number): number {
+  let [lo, hi] = [0, blankLines.length];
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (blankLines[mid] <= row) lo = mid + 1;
+    else hi = mid;
+  }
+  return 2 + row + lo;
 }
 
 /** Column names of line 1; a first line of numbers means the header is missing. */
@@ -252,6 +264,8 @@ class RowParser {
   private digits = 0;
   private spaceAfterDigits = false;
   private lineStart: number;
+  /** For each blank line, the number of rows before it: rows map to lines through them. */
+  readonly blankLines: number[] = [];
 
   constructor(
     columns: string[],
@@ -286,6 +300,7 @@ class RowParser {
         if (b === NEWLINE && column === 0 && digits === 0) {
           line++; // a blank line (or the file's final newline)
           lineStart = base + i + 1;
+          this.blankLines.push(rows);
           continue;
         }
         if (digits === 0) throw new CellProblem('cell', line, column, lineStart, 0, 0);
