@@ -7,7 +7,7 @@
 // the campaign goes on after it. Every case has its own generator derived from the seed, so
 // `--seed S --only C --case I` replays case I alone. Exits 1 when any case failed.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -65,6 +65,8 @@ const LIMITS: Record<string, { budgetMs: number; hangMs: number }> = {
 
 interface ChildResult {
   report: ChildReport | null;
+  /** Whether the child reached its first case (a campaign that cannot start is reported once). */
+  started?: boolean;
   /** When the child did not finish: the case it was on and why it stopped. */
   stoppedAt?: number;
   reason?: string;
@@ -105,7 +107,7 @@ function runChild(name: string, seed: number, start: number, end: number, dir: s
       const reason = hung
         ? `hung: no progress for ${limits.hangMs / 1000} s`
         : `the process died (${signal ? `signal ${signal}` : `exit code ${code}`})${stderr.trim() ? `: ${stderr.trim().split('\n').slice(-6).join(' | ')}` : ''}`;
-      resolve({ report: null, stoppedAt: position(), reason });
+      resolve({ report: null, stoppedAt: position(), reason, started: existsSync(progressFile) });
     });
   });
 }
@@ -119,6 +121,11 @@ async function runCampaign(name: string, total: number, seed: number, dir: strin
     if (result.report) {
       for (const [k, v] of Object.entries(result.report.counts)) counts[k] = (counts[k] ?? 0) + v;
       failures.push(...result.report.failures);
+      break;
+    }
+    if (!result.started) {
+      failures.push({ case: next, message: `the campaign did not start: ${result.reason}`, input: '(none)' });
+      counts.failure = (counts.failure ?? 0) + 1;
       break;
     }
     const at = result.stoppedAt!;

@@ -12,7 +12,7 @@ import { native } from '../src/native.js';
 import type { Random } from '../src/util/random.js';
 import { type Outcome, pick } from './common.js';
 
-type Kind = 'bool' | 'dim' | 'num' | 'f32' | 'i32' | 'u8' | 'bytes' | 'code' | 'isa' | 'seconds';
+type Kind = 'bool' | 'dim' | 'num' | 'f32' | 'i32' | 'u8' | 'u16' | 'bytes' | 'code' | 'isa' | 'seconds';
 
 /** Parameter kinds in order; a trailing '?' marks an optional parameter. */
 const SIGNATURES: Record<string, string> = {
@@ -22,8 +22,14 @@ const SIGNATURES: Record<string, string> = {
   packedBSize: 'dim dim',
   packedBAlignment: '',
   alignmentGap: 'f32',
-  packB: 'bool dim dim f32 dim dim dim dim dim f32 bool?',
+  packB: 'bool dim dim f32 dim dim dim dim dim f32',
   sgemmPackedB: 'bool dim dim dim num f32 dim f32 num f32 dim f32?',
+  bf16Kernel: '',
+  gemmBf16: 'bool bool dim dim dim num f32 dim f32 dim num f32 dim f32?',
+  packedBSizeBf16: 'dim dim',
+  packedBAlignmentBf16: '',
+  packBBf16: 'bool dim dim f32 dim dim dim dim dim u16',
+  gemmBf16PackedB: 'bool dim dim dim num f32 dim u16 num f32 dim f32?',
   fmaPeak: 'isa seconds',
   activationForward: 'code num f32 f32 dim',
   activationBackward: 'code num f32 f32 f32 f32 dim',
@@ -160,14 +166,15 @@ class CallBuilder {
       case 'f32':
       case 'i32':
       case 'u8':
+      case 'u16':
       case 'bytes':
         return this.array(p.kind, index);
     }
   }
 
-  private array(kind: 'f32' | 'i32' | 'u8' | 'bytes', index: number): unknown {
+  private array(kind: 'f32' | 'i32' | 'u8' | 'u16' | 'bytes', index: number): unknown {
     const { r } = this;
-    const Type = kind === 'f32' ? Float32Array : kind === 'i32' ? Int32Array : kind === 'u8' ? Uint8Array : pick(r, [Float32Array, Uint8Array, Float64Array, Int16Array]);
+    const Type = kind === 'f32' ? Float32Array : kind === 'i32' ? Int32Array : kind === 'u8' ? Uint8Array : kind === 'u16' ? Uint16Array : pick(r, [Float32Array, Uint8Array, Float64Array, Int16Array]);
     const roll = r.uniform();
     if (roll < 0.03) return new (pick(r, [Float64Array, Int32Array, Uint8Array, Float32Array, Uint8ClampedArray, BigInt64Array]))(8);
     if (roll < 0.05) return detached(Type, smallLength(r));
@@ -184,7 +191,7 @@ class CallBuilder {
     const backing = new Type(total);
     const bytes = new Uint8Array(backing.buffer);
     bytes.fill(SENTINEL);
-    const skew = Type === Float32Array && r.uniform() < 0.5 ? native.alignmentGap(backing.subarray(GUARD) as Float32Array) : r.int(4);
+    const skew = (Type === Float32Array || Type === Uint16Array) && r.uniform() < 0.5 ? alignedSkew(backing.buffer as ArrayBuffer, Type.BYTES_PER_ELEMENT) : r.int(4);
     const view = backing.subarray(GUARD + skew, GUARD + skew + length);
     fill(r, view);
     this.guards.push({ bytes, begin: (GUARD + skew) * Type.BYTES_PER_ELEMENT, end: (GUARD + skew + length) * Type.BYTES_PER_ELEMENT, name: `argument ${index}` });
@@ -199,6 +206,12 @@ class CallBuilder {
           return `${g.name}: byte ${i - g.begin} relative to the view's start was written (view of ${g.end - g.begin} bytes)`;
     return null;
   }
+}
+
+/** Elements past GUARD at which a view of this element size starts on a 64-byte boundary. */
+function alignedSkew(buffer: ArrayBuffer, elementBytes: number): number {
+  const floats = new Float32Array(buffer, 0, buffer.byteLength >> 2);
+  return (native.alignmentGap(floats.subarray((GUARD * elementBytes) / 4)) * 4) / elementBytes;
 }
 
 function smallDim(r: Random): number {
@@ -219,7 +232,10 @@ function fill(r: Random, view: ArrayLike<number> & { [i: number]: number } | Big
   }
 }
 
-function detached(Type: Float32ArrayConstructor | Int32ArrayConstructor | Uint8ArrayConstructor | Float64ArrayConstructor | Int16ArrayConstructor, length: number): unknown {
+function detached(
+  Type: Float32ArrayConstructor | Int32ArrayConstructor | Uint8ArrayConstructor | Uint16ArrayConstructor | Float64ArrayConstructor | Int16ArrayConstructor,
+  length: number,
+): unknown {
   const buffer = new ArrayBuffer(length * Type.BYTES_PER_ELEMENT);
   const view = new Type(buffer);
   structuredClone(buffer, { transfer: [buffer] });
