@@ -99,6 +99,7 @@ const SPECS: Spec[] = [
     fn: 'layerNormBackward',
     params: [matrix('x'), f32('gamma', COLS), f32('mean', ROWS), f32('rstd', ROWS), matrix('dy'), matrix('dx'), f32('dgamma', COLS), f32('dbeta', COLS), ...rowsCols],
     aliases: [['dx', 'dy'], ['dgamma', 'gamma'], ['dx', 'rstd'], ['dbeta', 'dgamma']],
+    invalid: [['cols = 0 with rows', 9, 0, RangeError, /'cols' must be at least 1: an empty row has nothing to normalize/]],
   },
   {
     fn: 'batchNormForward',
@@ -111,12 +112,14 @@ const SPECS: Spec[] = [
       ['a momentum above 1', 11, 1.5, RangeError, /'momentum' must be in \[0, 1\]/],
       ['one row in training', 8, 1, RangeError, /training needs at least 2 rows/],
       ['a negative eps', 10, -1e-5, RangeError, /'eps' must be at least 0/],
+      ['cols = 0 with rows', 9, 0, RangeError, /'cols' must be at least 1: an empty row has nothing to normalize/],
     ],
   },
   {
     fn: 'batchNormBackward',
     params: [matrix('x'), f32('gamma', COLS), f32('mean', COLS), f32('rstd', COLS), matrix('dy'), matrix('dx'), f32('dgamma', COLS), f32('dbeta', COLS), ...rowsCols],
     aliases: [['dx', 'x'], ['dgamma', 'mean'], ['dbeta', 'dx']],
+    invalid: [['cols = 0 with rows', 9, 0, RangeError, /'cols' must be at least 1: an empty row has nothing to normalize/]],
   },
   {
     fn: 'sgdStep',

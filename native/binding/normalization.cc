@@ -17,6 +17,11 @@ void requireOutputsDisjoint(const Args& args, std::initializer_list<const View<f
   }
 }
 
+// Rows of no columns: nothing to normalize, and a loop over up to 2^31 - 1 empty rows.
+void requireColumns(const Args& args, int64_t rows, int64_t cols) {
+  if (rows > 0 && cols == 0) args.rangeError("argument 'cols' must be at least 1: an empty row has nothing to normalize");
+}
+
 double epsilon(const Args& args, size_t i) {
   double eps = args.number(i, "eps");
   if (eps < 0) args.rangeError("argument 'eps' must be at least 0, got " + std::to_string(eps));
@@ -53,6 +58,7 @@ NormBackward normBackward(const Args& args, bool perColumn) {
   NormBackward b{args.f32(0, "x"),  args.f32(1, "gamma"),  args.f32(2, "mean"),  args.f32(3, "rstd"),
                  args.f32(4, "dy"), args.f32(5, "dx"),     args.f32(6, "dgamma"), args.f32(7, "dbeta"),
                  args.dim(8, "rows"), args.dim(9, "cols")};
+  requireColumns(args, b.rows, b.cols);
   uint64_t size = uint64_t(b.rows) * uint64_t(b.cols);
   args.requireLength(b.x, size, "rows x cols");
   args.requireLength(b.dy, size, "rows x cols");
@@ -85,6 +91,7 @@ void BatchNormForward(const Napi::CallbackInfo& info) {
   double eps = epsilon(args, 10);
   double momentum = args.number(11, "momentum");
   bool training = args.boolean(12, "training");
+  requireColumns(args, rows, cols);
   if (momentum < 0 || momentum > 1)
     args.rangeError("argument 'momentum' must be in [0, 1], got " + std::to_string(momentum));
   // PyTorch refuses this too: one row has no unbiased variance for the running statistics.
