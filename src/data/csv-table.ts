@@ -5,7 +5,7 @@
 // says where every bad cell is. Integer pixel files take the byte parser of csv.ts instead.
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
-import { parse } from 'csv-parse';
+import { CsvError, parse } from 'csv-parse';
 import type { Task } from '../nn/spec.js';
 import { Dataset, MAX_CLASSES, sharedLabels } from './dataset.js';
 import { sharedBuffer } from '../util/shared-memory.js';
@@ -81,7 +81,7 @@ export async function loadTable(path: string, options: TableOptions): Promise<Da
     if (code === 'ENOENT') throw new Error(`${path}: file not found, expected a CSV file`, { cause: err });
     if (code === 'EISDIR') throw new Error(`${path}: is a directory, expected a CSV file`, { cause: err });
     // csv-parse's own errors (an unclosed quote, a quote inside an unquoted cell) say the line.
-    if (code?.startsWith('CSV_')) throw new Error(`${path}: ${(err as Error).message}`, { cause: err });
+    if (err instanceof CsvError) throw new Error(`${path}: ${(err as Error).message}`, { cause: err });
     throw err;
   }
   if (!names) throw new Error(`${path}: empty file, expected a CSV file${header ? ' with a header line' : ''}`);
