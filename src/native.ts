@@ -1,10 +1,7 @@
-// Loads the C++ addon built by cmake-js and describes its functions. Every function checks its
+// The C++ addon's functions (src/addon.ts finds and loads it). Every function checks its
 // arguments (types, integer dimensions, array lengths, aliasing) and throws a TypeError or
 // RangeError naming the argument; the kernels behind them assume valid input.
-import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { loadAddon } from './addon.js';
 
 export type Isa = 'avx512' | 'avx2' | 'portable';
 export type Bf16Kernel = 'avx512bf16' | 'emulated';
@@ -238,33 +235,4 @@ export interface Native {
   adviseHugePages(x: NodeJS.TypedArray): boolean;
 }
 
-function findAddon(): string {
-  // FCNN_ADDON names another build of the addon (CI runs the tests on a sanitizer build with it).
-  const override = process.env.FCNN_ADDON;
-  if (override) {
-    if (!existsSync(override)) throw new Error(`fcnn: FCNN_ADDON names ${override}, which does not exist`);
-    return override;
-  }
-  // The module runs from src/ (tests) or dist/src/ (the package): walk up to the build folder.
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    const candidate = join(dir, 'build', 'Release', 'fcnn.node');
-    if (existsSync(candidate)) return candidate;
-    dir = dirname(dir);
-  }
-  throw new Error(
-    'fcnn: the native addon build/Release/fcnn.node was not found. It is built by `npm install` ' +
-      '(cmake-js compile); it needs cmake and a C++17 compiler. Run `npm run build:native` to retry and see why it fails.',
-  );
-}
-
-function load(): Native {
-  const path = findAddon();
-  try {
-    return createRequire(import.meta.url)(path) as Native;
-  } catch (err) {
-    throw new Error(`fcnn: could not load the native addon at ${path}: ${(err as Error).message}`, { cause: err });
-  }
-}
-
-export const native: Native = load();
+export const native: Native = loadAddon<Native>();

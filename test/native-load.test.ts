@@ -1,8 +1,88 @@
-import { describe, expect, it } from 'vitest';
+// The addon loads here; and where none can be loaded, the package still imports, every use of the
+// addon throws one line saying why and what to do (the advice depends on where fcnn lives), and the
+// CLI prints that line alone while --help and --version keep working.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { AddonUnavailableError, type AddonLoader, loadAddon } from '../src/addon.js';
 import { native } from '../src/native.js';
+import { runCli } from './helpers/cli.js';
 
 describe('native addon', () => {
-  it('loads and exposes its functions', () => {
-    expect(typeof native).toBe('object');
+  it('loads and runs a kernel', () => {
+    expect(native.availableIsas()).toContain(native.isa());
+    const x = new Float32Array([3, -4]);
+    expect(native.sumSquares(x, 2)).toBe(25);
+  });
+});
+
+const noFile: AddonLoader = {
+  resolve: () => {
+    throw new Error('No native build was found for platform=linux arch=x64\n    loaded from: /x\n');
+  },
+  load: () => {
+    throw new Error('not reached');
+  },
+};
+const badFile: AddonLoader = {
+  resolve: (root) => join(root, 'prebuilds', 'linux-x64', 'fcnn.napi.glibc.node'),
+  load: () => {
+    throw new Error("/lib/x86_64-linux-gnu/libstdc++.so.6: version `GLIBCXX_3.4.32' not found\n(required by fcnn.node)");
+  },
+};
+
+function failure(addon: { isa(): string }): Error {
+  try {
+    addon.isa();
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('the stand-in did not throw');
+}
+
+describe('without a loadable addon', () => {
+  it('a checkout is told to run its build script', () => {
+    const err = failure(loadAddon<{ isa(): string }>('/home/me/fcnn', noFile));
+    expect(err).toBeInstanceOf(AddonUnavailableError);
+    expect(err.message).toMatch(/^fcnn's native addon is missing: no prebuilt binary fits \w+-\w+ and none was built from source; /);
+    expect(err.message).toContain('`npm run build:native`');
+    expect(err.message).not.toContain('\n');
+  });
+
+  it('an installed package is told how to rebuild it from source through npm', () => {
+    const err = failure(loadAddon<{ isa(): string }>('/srv/app/node_modules/fcnn', noFile));
+    expect(err.message).toContain('`FCNN_BUILD_FROM_SOURCE=1 npm rebuild fcnn`');
+    expect(err.message).not.toContain('build:native');
+  });
+
+  it('a binary that does not load names itself and the first line of the reason', () => {
+    const err = failure(loadAddon<{ isa(): string }>('/srv/app/node_modules/fcnn', badFile));
+    expect(err.message).toContain('/srv/app/node_modules/fcnn/prebuilds/linux-x64/fcnn.napi.glibc.node does not load here');
+    expect(err.message).toContain("GLIBCXX_3.4.32' not found");
+    expect(err.message).not.toContain('\n');
+    expect(err.message).not.toContain('required by');
+  });
+
+  // node-gyp-build looks for the addon under $FCNN_PREBUILD instead of the package when it is set.
+  const empty = mkdtempSync(join(tmpdir(), 'fcnn-no-addon-'));
+  const env = { ...process.env, FCNN_PREBUILD: empty };
+  afterAll(() => rmSync(empty, { recursive: true, force: true }));
+
+  it('the CLI prints one line and exits 1 for a command that needs the addon', async () => {
+    const r = await runCli(['train', '--epochs', '1', '--limit', '100'], { env });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^fcnn: fcnn's native addon is missing: .*`npm run build:native`.*\n$/);
+    expect(r.stderr.split('\n')).toHaveLength(2);
+  });
+
+  it('--help and --version still work', async () => {
+    const help = await runCli(['train', '--help'], { env });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: fcnn train');
+    const version = await runCli(['--version'], { env });
+    expect(version.code).toBe(0);
+    expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
   });
 });

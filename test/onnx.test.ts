@@ -1,11 +1,11 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportOnnx, ONNX_OPSET, onnxOutputName } from '../src/io/onnx.js';
 import { referenceForward } from '../src/nn/reference.js';
 import { HIDDEN_ACTIVATIONS, NORMS, OUTPUTS } from '../src/nn/spec.js';
 import { expectClose, randomInputs, randomModel, runOnnx, temporaryDirectory } from './helpers/models.js';
+import { checkAndDecodeOnnx, pythonWithOnnx } from './helpers/python-onnx.js';
 
 let dir: string;
 let remove: () => Promise<void>;
@@ -43,40 +43,61 @@ describe('ONNX export run by ONNX Runtime matches the float64 reference (eval mo
   });
 });
 
-describe('ONNX file structure', () => {
+// Read back by Python's onnx, which also runs its checker over every graph fcnn can write.
+describe.skipIf(!pythonWithOnnx)('ONNX file structure, read by Python onnx', () => {
+  it('every norm, activation and head passes onnx.checker (full check, with shape inference)', async () => {
+    const paths: string[] = [];
+    let seed = 40;
+    for (const norm of NORMS)
+      for (const activation of HIDDEN_ACTIVATIONS)
+        for (const output of OUTPUTS) {
+          const model = randomModel({ layers: [6, 7, 5, 4], activation, output, norm, leakySlope: 0.2, sigmoidAlpha: 1.7 }, seed++);
+          paths.push(join(dir, `checked-${norm}-${activation}-${output}.onnx`));
+          await exportOnnx(paths[paths.length - 1], model);
+        }
+    const models = checkAndDecodeOnnx(...paths);
+    expect(models.map((m) => m.producerName)).toEqual(paths.map(() => 'fcnn'));
+  });
+
   it('declares opset 17, a symbolic batch dimension, and keeps layout names and the spec', async () => {
     const model = randomModel({ layers: [3, 4, 2], norm: 'batch' }, 5);
     const path = join(dir, 'structure.onnx');
     await exportOnnx(path, model);
-    const decoded = onnxProto.onnx.ModelProto.decode(await readFile(path));
-    expect(decoded.opsetImport.map((o) => [o.domain, Number(o.version)])).toEqual([['', ONNX_OPSET]]);
-    const graph = decoded.graph as onnxProto.onnx.GraphProto;
+    const [decoded] = checkAndDecodeOnnx(path);
+    expect(decoded.irVersion).toBe('8');
+    expect(decoded.opsetImport.map((o) => [o.domain ?? '', Number(o.version)])).toEqual([['', ONNX_OPSET]]);
+    const graph = decoded.graph;
     expect(graph.input.map((v) => v.name)).toEqual(['input']);
-    expect(graph.input[0].type!.tensorType!.shape!.dim!.map((d) => d.dimParam || Number(d.dimValue))).toEqual(['N', 3]);
+    expect(graph.input[0].type.tensorType.shape.dim.map((d) => d.dimParam ?? Number(d.dimValue))).toEqual(['N', 3]);
     expect(graph.output.map((v) => v.name)).toEqual(['probabilities']);
     expect(graph.node.map((n) => n.opType)).toEqual(['Gemm', 'BatchNormalization', 'Relu', 'Gemm', 'Softmax']);
+    expect(graph.node[0].attribute).toEqual([{ name: 'transB', type: 'INT', i: '1' }]);
+    expect(graph.node[4].attribute).toEqual([{ name: 'axis', type: 'INT', i: '-1' }]);
     expect(graph.initializer.map((t) => t.name).sort()).toEqual(
       ['layers.0.bias', 'layers.0.norm.bias', 'layers.0.norm.running_mean', 'layers.0.norm.running_var', 'layers.0.norm.weight', 'layers.0.weight', 'layers.1.bias', 'layers.1.weight'],
     );
-    const weight = graph.initializer.find((t) => t.name === 'layers.0.weight') as onnxProto.onnx.TensorProto;
-    expect(weight.dims.map(Number)).toEqual([4, 3]);
-    const raw = weight.rawData!;
+    const weight = graph.initializer.find((t) => t.name === 'layers.0.weight')!;
+    expect(weight.dims!.map(Number)).toEqual([4, 3]);
+    const raw = Buffer.from(weight.rawData!, 'base64');
     expect(new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength))).toEqual(model.params.subarray(0, 12));
-    expect(JSON.parse(decoded.metadataProps.find((p) => p.key === 'fcnn.spec')!.value!)).toEqual(model.spec);
+    expect(JSON.parse(decoded.metadataProps.find((p) => p.key === 'fcnn.spec')!.value)).toEqual(model.spec);
   });
 
   it('gives layers without norm only their activation, and a scaled sigmoid head a Mul and "outputs"', async () => {
     const model = randomModel({ layers: [3, 4, 4, 2], activation: 'leaky_relu', output: 'sigmoid', sigmoidAlpha: 3 }, 7);
     const path = join(dir, 'structure-plain.onnx');
     await exportOnnx(path, model);
-    const graph = onnxProto.onnx.ModelProto.decode(await readFile(path)).graph as onnxProto.onnx.GraphProto;
+    const [{ graph }] = checkAndDecodeOnnx(path);
     expect(graph.node.map((n) => n.opType)).toEqual(['Gemm', 'LeakyRelu', 'Gemm', 'LeakyRelu', 'Gemm', 'Mul', 'Sigmoid']);
+    expect(graph.node[1].attribute).toEqual([{ name: 'alpha', type: 'FLOAT', f: expect.closeTo(0.01, 6) }]);
     expect(graph.output.map((v) => v.name)).toEqual(['outputs']);
-    const alpha = graph.initializer.find((t) => t.name === 'sigmoid_alpha') as onnxProto.onnx.TensorProto;
-    expect(alpha.dims).toEqual([]);
-    expect(Buffer.from(alpha.rawData).readFloatLE(0)).toBe(3);
+    const alpha = graph.initializer.find((t) => t.name === 'sigmoid_alpha')!;
+    expect(alpha.dims ?? []).toEqual([]);
+    expect(Buffer.from(alpha.rawData!, 'base64').readFloatLE(0)).toBe(3);
   });
+});
 
+describe('ONNX export errors', () => {
   it('refuses a model whose slabs do not fit its spec, and leaves no file behind', async () => {
     const model = randomModel({ layers: [3, 4, 2] }, 6);
     const path = join(dir, 'bad.onnx');

@@ -1,7 +1,9 @@
 // A photo or drawing of a digit made to look like an MNIST sample, the way MNIST itself was made:
 // grayscale, white digit on black (a mostly light image is inverted), the digit's bounding box
 // scaled to fit 20×20 and placed in a 28×28 frame with its centre of mass at the centre.
-import sharp, { type OutputInfo } from 'sharp';
+import type Sharp from 'sharp';
+import type { OutputInfo } from 'sharp';
+import { importOptional } from '../util/optional.js';
 
 const SIDE = 28;
 const BOX = 20;
@@ -25,6 +27,7 @@ export interface DigitImage {
 export const MAX_IMAGE_PIXELS = 24_000_000;
 
 export async function readDigitImage(path: string): Promise<DigitImage> {
+  const [{ default: sharp }] = await importOptional<[{ default: typeof Sharp }]>(['sharp'], 'reading pictures');
   let decoded: { data: Buffer; info: OutputInfo };
   try {
     const { width = 0, height = 0 } = await sharp(path, { limitInputPixels: false }).metadata();

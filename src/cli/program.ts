@@ -10,11 +10,13 @@ import { CliError, FailedVerdict } from './options.js';
 import type { Io } from './output.js';
 import { registerPredict } from './predict.js';
 import { registerTrain } from './train.js';
+import { packageJson } from '../util/package.js';
 
 /** `args` (the arguments after the program name) go into the records a run leaves (model file, report). */
 function buildProgram(io: Io, args: string[]): Command {
   const program = new Command('fcnn')
     .description('Fully connected networks trained fast on multicore CPUs')
+    .version(packageJson().version, '-V, --version', 'print the version of fcnn')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => {} })
     .showSuggestionAfterError(true);

@@ -318,7 +318,7 @@ async function runTrain(flags: TrainFlags, out: Output, title: string, world: Wo
     out.note(`saved the model to ${flags.save}`);
   }
   if (flags.report) {
-    // Vega and resvg load only when a report is asked for: they take longer to import than a short run.
+    // Vega and sharp load only when a report is asked for: they take longer to import than a short run.
     const { writeReport } = await import('../diagnose/report.js');
     const files = await writeReport(flags.report, {
       title,

@@ -1,24 +1,28 @@
 // Charts as files: a Vega-Lite spec is compiled to Vega, laid out by a headless Vega view into SVG,
-// and rasterized to PNG by resvg. Text needs a font file on disk (resvg draws no text without one),
-// so the fonts are looked up once and a missing font is reported rather than silently dropped.
+// and rasterized to PNG by sharp (librsvg, which finds its fonts through fontconfig). The three are
+// optional packages, loaded on the first chart. A machine without any font file would get PNGs
+// without text: that is reported rather than silently dropped.
 import { existsSync, readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { Resvg } from '@resvg/resvg-js';
-import * as vega from 'vega';
-import * as vegaLite from 'vega-lite';
+import type Sharp from 'sharp';
+import type * as Vega from 'vega';
+import type * as VegaLite from 'vega-lite';
+import { importOptional } from '../util/optional.js';
 
-export type ChartSpec = vegaLite.TopLevelSpec;
+export type ChartSpec = VegaLite.TopLevelSpec;
 
-/** The family the charts ask for, and the files that provide it, preferred first. */
+/** The family the charts ask for; fontconfig substitutes another sans-serif face where it is absent. */
 const FAMILY = 'DejaVu Sans';
 const FONT_DIRS = ['/usr/share/fonts', '/usr/local/share/fonts', join(homedir(), '.fonts'), join(homedir(), '.local/share/fonts')];
 const FONT_FILE = /\.(ttf|otf|ttc)$/i;
 /** PNG pixels per SVG pixel: sharp enough for a README at the SVG's layout size. */
 const PNG_SCALE = 2;
+/** sharp reads an SVG at 72 dpi as one PNG pixel per SVG pixel: a multiple of that scales the PNG. */
+const PNG_DENSITY = 72 * PNG_SCALE;
 
-/** Settings every chart shares: the font that will be found, a white background, some padding. */
+/** Settings every chart shares: the font, a white background, some padding. */
 const CHART_CONFIG = {
   font: FAMILY,
   background: 'white',
@@ -28,35 +32,24 @@ const CHART_CONFIG = {
   title: { fontSize: 14 },
 } as const;
 
-interface Fonts {
-  files: string[];
-  /** FAMILY when its files are there; otherwise resvg falls back to the first file's family. */
-  family: string | undefined;
-  warning: string | null;
-}
+let fontWarningCache: string | null | undefined;
 
-let fontCache: Fonts | null = null;
-
-/** The DejaVu Sans files when present, else every font file found; a warning when there are none. */
-export function fonts(): Fonts {
-  if (fontCache) return fontCache;
-  const files: string[] = [];
-  const walk = (dir: string, depth: number) => {
-    if (depth > 4 || !existsSync(dir)) return;
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path, depth + 1);
-      else if (FONT_FILE.test(entry.name)) files.push(path);
-    }
-  };
-  FONT_DIRS.forEach((dir) => walk(dir, 0));
-  const dejavu = files.filter((f) => /DejaVuSans(-Bold)?\.ttf$/.test(f));
-  const warning = files.length
+/** A warning when no font file is found in the usual folders (the charts' text would be missing), else null. */
+export function fontWarning(): string | null {
+  if (fontWarningCache !== undefined) return fontWarningCache;
+  const hasFont = (dir: string, depth: number): boolean =>
+    depth <= 4 &&
+    existsSync(dir) &&
+    readdirSync(dir, { withFileTypes: true }).some((entry) =>
+      entry.isDirectory() ? hasFont(join(dir, entry.name), depth + 1) : FONT_FILE.test(entry.name),
+    );
+  fontWarningCache = FONT_DIRS.some((dir) => hasFont(dir, 0))
     ? null
     : `no font files found under ${FONT_DIRS.join(', ')}: the charts' text will be missing from the PNGs (install a font package, e.g. fonts-dejavu-core)`;
-  fontCache = dejavu.length ? { files: dejavu, family: FAMILY, warning } : { files, family: undefined, warning };
-  return fontCache;
+  return fontWarningCache;
 }
+
+type ChartLibraries = [typeof Vega, typeof VegaLite, { default: typeof Sharp }];
 
 export interface Rendered {
   svg: string;
@@ -64,17 +57,16 @@ export interface Rendered {
 }
 
 export async function renderChart(spec: ChartSpec): Promise<Rendered> {
+  const [vega, vegaLite, { default: sharp }] = await importOptional<ChartLibraries>(
+    ['vega', 'vega-lite', 'sharp'],
+    "drawing the report's charts",
+  );
   const compiled = vegaLite.compile({ ...spec, config: { ...CHART_CONFIG, ...spec.config } } as ChartSpec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {
     const svg = await view.toSVG();
-    const { files, family } = fonts();
-    const resvg = new Resvg(svg, {
-      font: { fontFiles: files, loadSystemFonts: false, defaultFontFamily: family, sansSerifFamily: family },
-      fitTo: { mode: 'zoom', value: PNG_SCALE },
-      background: 'white',
-    });
-    return { svg, png: resvg.render().asPng() };
+    const png = await sharp(Buffer.from(svg), { density: PNG_DENSITY }).flatten({ background: 'white' }).png().toBuffer();
+    return { svg, png };
   } finally {
     view.finalize();
   }

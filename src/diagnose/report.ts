@@ -6,7 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EpochEvent } from '../train/options.js';
 import type { Evaluation } from '../api/evaluate.js';
-import { type ChartSpec, fonts, writeChart } from './render.js';
+import { type ChartSpec, fontWarning, writeChart } from './render.js';
 import type { Histogram, NetworkStats } from './stats.js';
 
 export interface Diagnostics {
@@ -53,7 +53,7 @@ export async function writeReport(dir: string, run: ReportInput): Promise<Report
   else if (run.evaluation?.confusion.length) await chart('confusion', `Confusion matrix (${run.evalRole} set)`, confusionChart(run.evaluation, run.evalRole));
 
   await writeFile(join(dir, 'index.html'), indexHtml(run, charts));
-  const warning = fonts().warning;
+  const warning = fontWarning();
   return { files: [...charts.flatMap((c) => [c.svg, c.png]), 'index.html'], warnings: warning ? [warning] : [] };
 }
 

@@ -1,5 +1,5 @@
-// Exports a model as an ONNX inference graph (opset 17, IR version 8), encoded by the ONNX
-// protobuf schema (onnx-proto) rather than by hand, so any ONNX runtime can read it.
+// Exports a model as an ONNX inference graph (opset 17, IR version 8), encoded by onnx-proto.ts
+// (the schema's field numbers over a protobuf writer), so any ONNX runtime can read it.
 //
 // Graph: input "input" float [N, inputs] (N symbolic). Per layer a Gemm (transB = 1: the weight
 // is stored out × in, as in the slab); on hidden layers the norm (LayerNormalization over the last
@@ -12,14 +12,12 @@
 // the graph takes raw inputs: the input normalization comes first, as the gather computes it
 // (Mul by the scale, Sub the per-feature mean, Mul by the per-feature 1/std, in float32), and
 // standardized regression outputs are mapped back (Mul by the std, Add the mean).
-import onnxProto from 'onnx-proto';
+import * as onnx from './onnx-proto.js';
 import { view, type Layout, type TensorInfo } from '../nn/layout.js';
 import type { ModelSpec } from '../nn/spec.js';
 import type { Normalization } from '../data/normalize.js';
 import { writeFileAtomic } from './atomic.js';
 import { checkedModel, type Model } from './checkpoint.js';
-
-const { onnx } = onnxProto;
 
 export const ONNX_OPSET = 17;
 /** The IR version that goes with opset 17 (ONNX 1.12). */
@@ -40,14 +38,14 @@ export interface OnnxSchema {
 
 export async function exportOnnx(path: string, model: Model, schema?: OnnxSchema): Promise<void> {
   const { spec, layout } = checkedModel(model, `cannot export ${path}`);
-  await writeFileAtomic(path, [onnx.ModelProto.encode(modelProto(spec, layout, model, schema)).finish()]);
+  await writeFileAtomic(path, [onnx.encodeModel(modelProto(spec, layout, model, schema))]);
 }
 
-function modelProto(spec: ModelSpec, layout: Layout, model: Model, schema: OnnxSchema | undefined): onnxProto.onnx.IModelProto {
-  const nodes: onnxProto.onnx.INodeProto[] = [];
-  const initializers: onnxProto.onnx.ITensorProto[] = [];
+function modelProto(spec: ModelSpec, layout: Layout, model: Model, schema: OnnxSchema | undefined): onnx.ModelProto {
+  const nodes: onnx.NodeProto[] = [];
+  const initializers: onnx.TensorProto[] = [];
   // Each node is named after the one value it produces.
-  const node = (opType: string, inputs: string[], output: string, attribute: onnxProto.onnx.IAttributeProto[] = []) => {
+  const node = (opType: string, inputs: string[], output: string, attribute: onnx.AttributeProto[] = []) => {
     nodes.push({ opType, input: inputs, output: [output], name: output, attribute });
     return output;
   };
@@ -119,27 +117,27 @@ function modelProto(spec: ModelSpec, layout: Layout, model: Model, schema: OnnxS
   };
 }
 
-function initializer(list: onnxProto.onnx.ITensorProto[], name: string, dims: number[], data: Float32Array): string {
+function initializer(list: onnx.TensorProto[], name: string, dims: number[], data: Float32Array): string {
   // raw_data is little-endian by the ONNX spec, whatever the host's byte order.
   const bytes = new Uint8Array(data.byteLength);
   const le = new DataView(bytes.buffer);
   for (let k = 0; k < data.length; k++) le.setFloat32(4 * k, data[k], true);
-  list.push({ name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: bytes });
+  list.push({ name, dims, dataType: onnx.TensorDataType.FLOAT, rawData: bytes });
   return name;
 }
 
 /** A float tensor [N, width] with a symbolic batch dimension. */
-function floatMatrix(name: string, width: number): onnxProto.onnx.IValueInfoProto {
+function floatMatrix(name: string, width: number): onnx.ValueInfoProto {
   return {
     name,
-    type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimParam: 'N' }, { dimValue: width }] } } },
+    type: { tensorType: { elemType: onnx.TensorDataType.FLOAT, shape: { dim: [{ dimParam: 'N' }, { dimValue: width }] } } },
   };
 }
 
-function int(name: string, i: number): onnxProto.onnx.IAttributeProto {
-  return { name, type: onnx.AttributeProto.AttributeType.INT, i };
+function int(name: string, i: number): onnx.AttributeProto {
+  return { name, type: onnx.AttributeType.INT, i };
 }
 
-function float(name: string, f: number): onnxProto.onnx.IAttributeProto {
-  return { name, type: onnx.AttributeProto.AttributeType.FLOAT, f };
+function float(name: string, f: number): onnx.AttributeProto {
+  return { name, type: onnx.AttributeType.FLOAT, f };
 }

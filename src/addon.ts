@@ -1,0 +1,64 @@
+// Finds and loads the compiled addon: a build from source (build/Release) when there is one, else the
+// prebuilt binary shipped in prebuilds/<platform>-<arch>/ that fits this platform (node-gyp-build
+// chooses). When none loads, importing the package still works (so `fcnn --help` does) and the
+// first use of the addon throws an AddonUnavailableError: one line saying why and what to do.
+import { createRequire } from 'node:module';
+import { arch, platform } from 'node:os';
+import { sep } from 'node:path';
+import { packageRoot } from './util/package.js';
+
+/** Resolves (node-gyp-build's `path`) and loads an addon found under a package root. */
+export interface AddonLoader {
+  resolve(root: string): string;
+  load(path: string): unknown;
+}
+
+const require = createRequire(import.meta.url);
+
+const nodeGypBuild: AddonLoader = {
+  resolve: (root) => (require('node-gyp-build') as { path(dir: string): string }).path(root),
+  load: (path) => require(path),
+};
+
+export class AddonUnavailableError extends Error {
+  override name = 'AddonUnavailableError';
+}
+
+/**
+ * What to do about a missing addon: an installed package (inside node_modules) rebuilds through npm,
+ * a checkout of the repository builds with its own script.
+ */
+export function addonAdvice(root: string): string {
+  const installed = root.split(sep).includes('node_modules');
+  return installed
+    ? 'to build it from source, put cmake and a C++17 compiler on the PATH and run `FCNN_BUILD_FROM_SOURCE=1 npm rebuild fcnn`'
+    : 'build it with `npm run build:native` (needs cmake and a C++17 compiler)';
+}
+
+/**
+ * The addon under `root`, or, when none loads, an object whose every property throws the reason.
+ * The error's message is one line: the CLI prints it as it is.
+ */
+export function loadAddon<T extends object>(root = packageRoot(), loader: AddonLoader = nodeGypBuild): T {
+  let path: string;
+  try {
+    path = loader.resolve(root);
+  } catch {
+    return unavailable(
+      `fcnn's native addon is missing: no prebuilt binary fits ${platform()}-${arch()} and none was built from source; ${addonAdvice(root)}`,
+    );
+  }
+  try {
+    return loader.load(path) as T;
+  } catch (err) {
+    const reason = String((err as Error).message ?? err).split('\n')[0];
+    return unavailable(`fcnn's native addon ${path} does not load here (${reason}); ${addonAdvice(root)}`);
+  }
+}
+
+function unavailable<T extends object>(message: string): T {
+  const fail = (): never => {
+    throw new AddonUnavailableError(message);
+  };
+  return new Proxy({} as T, { get: fail, has: fail, ownKeys: fail, getOwnPropertyDescriptor: fail });
+}
