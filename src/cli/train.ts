@@ -210,6 +210,8 @@ async function runTrain(flags: TrainFlags, out: Output, title: string, world: Wo
   const config = runConfig(flags);
   const warning = world && bindingWarning(config.train.workers ?? availableParallelism());
   if (warning) process.stderr.write(`${rankPrefix(world)}${warning}\n`);
+  // The report's optional packages are checked before training, not after it.
+  if (flags.report) await (await import('../diagnose/render.js')).chartLibraries();
   const data = await loadData(config.data);
   if (!flags.layers) config.model.spec = fitLayers(config.model.spec, data.train.width, data.train.classes);
   checkFitsData(config.model.spec, data.train);

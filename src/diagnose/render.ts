@@ -50,6 +50,14 @@ export function fontWarning(): string | null {
 }
 
 type ChartLibraries = [typeof Vega, typeof VegaLite, { default: typeof Sharp }];
+let libraries: Promise<ChartLibraries> | undefined;
+
+/** vega, vega-lite and sharp, loaded once; a MissingPackageError names those that are not installed. */
+export function chartLibraries(): Promise<ChartLibraries> {
+  libraries ??= importOptional<ChartLibraries>(['vega', 'vega-lite', 'sharp'], "drawing the report's charts");
+  libraries.catch(() => (libraries = undefined));
+  return libraries;
+}
 
 export interface Rendered {
   svg: string;
@@ -57,10 +65,7 @@ export interface Rendered {
 }
 
 export async function renderChart(spec: ChartSpec): Promise<Rendered> {
-  const [vega, vegaLite, { default: sharp }] = await importOptional<ChartLibraries>(
-    ['vega', 'vega-lite', 'sharp'],
-    "drawing the report's charts",
-  );
+  const [vega, vegaLite, { default: sharp }] = await chartLibraries();
   const compiled = vegaLite.compile({ ...spec, config: { ...CHART_CONFIG, ...spec.config } } as ChartSpec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {
