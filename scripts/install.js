@@ -24,10 +24,11 @@ function isCheckout() {
   return projectJson !== undefined && dirname(projectJson) === process.env.npm_config_local_prefix;
 }
 
-/** Why the shipped binary cannot be used here, or null when it loads. */
-function prebuiltProblem() {
+/** Why no addon loads here (found by the package's own rule, in dist/), or null when one does. */
+async function addonProblem() {
   try {
-    require(require('node-gyp-build').path(root));
+    const { resolveAddon } = await import('../dist/src/addon.js');
+    require(resolveAddon(root));
     return null;
   } catch (err) {
     return String(err.message).split('\n')[0];
@@ -44,6 +45,6 @@ function buildFromSource(why) {
 if (isCheckout()) buildFromSource('a checkout of the repository');
 else if (askedForSource()) buildFromSource('asked for');
 else {
-  const problem = prebuiltProblem();
+  const problem = await addonProblem();
   if (problem) buildFromSource(`no prebuilt binary loads on ${platform()}-${arch()}: ${problem}`);
 }

@@ -4,7 +4,8 @@
 // first use of the addon throws an AddonUnavailableError: one line saying why and what to do.
 import { createRequire } from 'node:module';
 import { arch, platform } from 'node:os';
-import { sep } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import { packageRoot } from './util/package.js';
 
 /** Resolves (node-gyp-build's `path`) and loads an addon found under a package root. */
@@ -15,10 +16,22 @@ export interface AddonLoader {
 
 const require = createRequire(import.meta.url);
 
-const nodeGypBuild: AddonLoader = {
-  resolve: (root) => (require('node-gyp-build') as { path(dir: string): string }).path(root),
-  load: (path) => require(path),
-};
+/**
+ * build/Release/fcnn.node when it was built from source, else the prebuilt binary node-gyp-build picks
+ * for this platform. node-gyp-build alone would take any .node file in build/Release, and the build
+ * may also hold the MPI addon: a build/Release without fcnn.node is a failed build, not a prebuilt.
+ * FCNN_PREBUILD, node-gyp-build's override, replaces the package root.
+ */
+export function resolveAddon(root: string): string {
+  const dir = process.env.FCNN_PREBUILD || root;
+  const built = join(dir, 'build', 'Release', 'fcnn.node');
+  if (existsSync(built)) return built;
+  const found = (require('node-gyp-build') as { path(dir: string): string }).path(dir);
+  if (!relative(join(dir, 'prebuilds'), found).startsWith('..')) return found;
+  throw new Error(`no fcnn.node in ${join(dir, 'build', 'Release')} and no prebuilt binary for this platform`);
+}
+
+const nodeGypBuild: AddonLoader = { resolve: resolveAddon, load: (path) => require(path) };
 
 export class AddonUnavailableError extends Error {
   override name = 'AddonUnavailableError';

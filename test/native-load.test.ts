@@ -1,11 +1,11 @@
 // The addon loads here; and where none can be loaded, the package still imports, every use of the
 // addon throws one line saying why and what to do (the advice depends on where fcnn lives), and the
 // CLI prints that line alone while --help and --version keep working.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AddonUnavailableError, type AddonLoader, loadAddon } from '../src/addon.js';
+import { AddonUnavailableError, type AddonLoader, loadAddon, resolveAddon } from '../src/addon.js';
 import { native } from '../src/native.js';
 import { runCli } from './helpers/cli.js';
 
@@ -14,6 +14,31 @@ describe('native addon', () => {
     expect(native.availableIsas()).toContain(native.isa());
     const x = new Float32Array([3, -4]);
     expect(native.sumSquares(x, 2)).toBe(25);
+  });
+});
+
+describe.runIf(process.platform === 'linux' && process.arch === 'x64')('resolveAddon', () => {
+  const root = mkdtempSync(join(tmpdir(), 'fcnn-resolve-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const touch = (...parts: string[]) => {
+    mkdirSync(join(root, ...parts.slice(0, -1)), { recursive: true });
+    writeFileSync(join(root, ...parts), '');
+    return join(root, ...parts);
+  };
+
+  it('takes the prebuilt binary when nothing was built', () => {
+    const prebuilt = touch('prebuilds', 'linux-x64', 'fcnn.napi.glibc.node');
+    expect(resolveAddon(root)).toBe(prebuilt);
+  });
+
+  it('never takes the MPI addon for the main one', () => {
+    touch('build', 'Release', 'fcnn_mpi.node');
+    expect(() => resolveAddon(root)).toThrow(/no fcnn\.node in .*build\/Release and no prebuilt binary/);
+  });
+
+  it('prefers a build from source to the prebuilt binary', () => {
+    const built = touch('build', 'Release', 'fcnn.node');
+    expect(resolveAddon(root)).toBe(built);
   });
 });
 
@@ -83,6 +108,6 @@ describe('without a loadable addon', () => {
     expect(help.stdout).toContain('Usage: fcnn train');
     const version = await runCli(['--version'], { env });
     expect(version.code).toBe(0);
-    expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+    expect(version.stdout.trim()).toBe((await import('../package.json', { with: { type: 'json' } })).default.version);
   });
 });
