@@ -1,7 +1,7 @@
 // Finds and loads the compiled addon: a build from source (build/Release) when there is one, else the
 // prebuilt binary shipped in prebuilds/<platform>-<arch>/ that fits this platform (node-gyp-build
 // chooses). When none loads, importing the package still works (so `fcnn --help` does) and the
-// first use of the addon throws an AddonUnavailableError: one line saying why and what to do.
+// first call into the addon throws an AddonUnavailableError: one line saying why and what to do.
 import { createRequire } from 'node:module';
 import { arch, platform } from 'node:os';
 import { existsSync } from 'node:fs';
@@ -16,6 +16,10 @@ export interface AddonLoader {
 
 const require = createRequire(import.meta.url);
 
+export class AddonUnavailableError extends Error {
+  override name = 'AddonUnavailableError';
+}
+
 /**
  * build/Release/fcnn.node when it was built from source, else the prebuilt binary node-gyp-build picks
  * for this platform. node-gyp-build alone would take any .node file in build/Release, and the build
@@ -23,6 +27,12 @@ const require = createRequire(import.meta.url);
  * FCNN_PREBUILD, node-gyp-build's override, replaces the package root.
  */
 export function resolveAddon(root: string): string {
+  // FCNN_ADDON names another build of the addon (CI runs the tests on a sanitizer build with it).
+  const override = process.env.FCNN_ADDON;
+  if (override) {
+    if (!existsSync(override)) throw new AddonUnavailableError(`FCNN_ADDON names ${override}, which does not exist`);
+    return override;
+  }
   const dir = process.env.FCNN_PREBUILD || root;
   const built = join(dir, 'build', 'Release', 'fcnn.node');
   if (existsSync(built)) return built;
@@ -32,10 +42,6 @@ export function resolveAddon(root: string): string {
 }
 
 const nodeGypBuild: AddonLoader = { resolve: resolveAddon, load: (path) => require(path) };
-
-export class AddonUnavailableError extends Error {
-  override name = 'AddonUnavailableError';
-}
 
 /**
  * What to do about a missing addon: an installed package (inside node_modules) rebuilds through npm,
@@ -56,7 +62,8 @@ export function loadAddon<T extends object>(root = packageRoot(), loader: AddonL
   let path: string;
   try {
     path = loader.resolve(root);
-  } catch {
+  } catch (err) {
+    if (err instanceof AddonUnavailableError) return unavailable(err.message);
     return unavailable(
       `fcnn's native addon is missing: no prebuilt binary fits ${platform()}-${arch()} and none was built from source; ${addonAdvice(root)}`,
     );
@@ -69,9 +76,14 @@ export function loadAddon<T extends object>(root = packageRoot(), loader: AddonL
   }
 }
 
+/**
+ * Stands in for the addon: every function throws the reason when called. Reading a function is
+ * allowed, since modules keep tables of the addon's functions when they load; `then` is absent, so
+ * that the stand-in is not taken for a promise.
+ */
 function unavailable<T extends object>(message: string): T {
   const fail = (): never => {
     throw new AddonUnavailableError(message);
   };
-  return new Proxy({} as T, { get: fail, has: fail, ownKeys: fail, getOwnPropertyDescriptor: fail });
+  return new Proxy({} as T, { get: (_, key) => (key === 'then' || typeof key === 'symbol' ? undefined : fail) });
 }

@@ -40,6 +40,20 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('resolveA
     const built = touch('build', 'Release', 'fcnn.node');
     expect(resolveAddon(root)).toBe(built);
   });
+
+  it('takes the file FCNN_ADDON names, and says so when it is not there', () => {
+    const other = touch('build-sanitize', 'Release', 'fcnn.node');
+    const saved = process.env.FCNN_ADDON;
+    try {
+      process.env.FCNN_ADDON = other;
+      expect(resolveAddon(root)).toBe(other);
+      process.env.FCNN_ADDON = join(root, 'nowhere.node');
+      expect(() => resolveAddon(root)).toThrow(`FCNN_ADDON names ${join(root, 'nowhere.node')}, which does not exist`);
+    } finally {
+      if (saved === undefined) delete process.env.FCNN_ADDON;
+      else process.env.FCNN_ADDON = saved;
+    }
+  });
 });
 
 const noFile: AddonLoader = {
@@ -91,7 +105,7 @@ describe('without a loadable addon', () => {
 
   // node-gyp-build looks for the addon under $FCNN_PREBUILD instead of the package when it is set.
   const empty = mkdtempSync(join(tmpdir(), 'fcnn-no-addon-'));
-  const env = { ...process.env, FCNN_PREBUILD: empty };
+  const env = { ...process.env, FCNN_PREBUILD: empty, FCNN_ADDON: '' };
   afterAll(() => rmSync(empty, { recursive: true, force: true }));
 
   it('the CLI prints one line and exits 1 for a command that needs the addon', async () => {
