@@ -42,7 +42,9 @@ export type { TaskMetrics } from './train/metrics.js';
 
 // Training
 export { train, type TrainHistory } from './train/trainer.js';
-export type { EpochEvent, StepEvent, TrainOptions } from './train/options.js';
+export { EPOCH_METRICS, type CheckpointOptions, type EarlyStoppingOptions, type EpochEvent, type StepEvent, type TrainOptions } from './train/options.js';
+export { TrainingAbortedError } from './train/aborted.js';
+export type { StopReason } from './train/checkpoint.js';
 export type { OptimizerName, OptimizerOptions } from './optim/optimizer.js';
 export type { Schedule } from './optim/schedule.js';
 export { NonFiniteError, type NonFiniteReport } from './train/guard.js';

@@ -12,6 +12,17 @@ export interface Normalization {
   invStd?: Float32Array;
 }
 
+/** A normalization as JSON-able data, as model files and training checkpoints store it. */
+export interface SavedNormalization {
+  scale: number;
+  mean?: number[];
+  invStd?: number[];
+}
+
+export function savedNormalization(n: Normalization): SavedNormalization {
+  return { scale: n.scale, ...(n.mean && { mean: Array.from(n.mean) }), ...(n.invStd && { invStd: Array.from(n.invStd) }) };
+}
+
 export const NORMALIZATION_KINDS = ['scale', 'standardize', 'none'] as const;
 export type NormalizationKind = (typeof NORMALIZATION_KINDS)[number];
 

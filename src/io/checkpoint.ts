@@ -1,10 +1,13 @@
 // A trained model as one safetensors file: every tensor under its layout name (layers.0.weight …),
 // and in __metadata__ the format tag, the spec and the training record, each as JSON text.
-// Loading trusts nothing in the file: the spec is re-validated and the tensors must be exactly
-// those of its layout, so a model never comes back half loaded or mis-shaped.
+// Loading trusts nothing in the file: the checksum of the tensor data is verified (integrity.ts),
+// the spec is re-validated, the tensors must be exactly those of its layout and finite, so a model
+// never comes back half loaded, mis-shaped or NaN. A training checkpoint (train/checkpoint.ts) is
+// the same file with more tensors and another format tag.
 import { layoutOf, view, type Layout, type TensorInfo } from '../nn/layout.js';
 import { resolveSpec, type ModelSpec } from '../nn/spec.js';
-import { readSafetensors, writeSafetensors, type Tensor } from './safetensors.js';
+import { readChecked, requireFinite, writeChecked } from './integrity.js';
+import type { Safetensors, Tensor } from './safetensors.js';
 
 export const MODEL_FORMAT = 'fcnn/1';
 
@@ -21,24 +24,37 @@ export interface Model {
 }
 
 export async function saveModel(path: string, model: Model): Promise<void> {
+  await writeChecked(path, modelContents(path, model, MODEL_FORMAT));
+}
+
+export async function loadModel(path: string): Promise<Model> {
+  return decodeModel(path, await readChecked(path), MODEL_FORMAT);
+}
+
+/** The model's tensors (under their layout names) and metadata, in a file of the given format. */
+export function modelContents(path: string, model: Model, format: string): Safetensors {
   const { spec, layout } = checkedModel(model, `cannot save ${path}`);
   const tensors = new Map<string, Tensor>();
   for (const t of layout.params) tensors.set(t.name, { shape: t.shape, data: view(model.params, t) });
   for (const t of layout.buffers) tensors.set(t.name, { shape: t.shape, data: view(model.buffers, t) });
   const metadata = {
-    format: MODEL_FORMAT,
+    format,
     spec: JSON.stringify(spec),
     training: JSON.stringify(model.training ?? {}),
     ...(model.schema && { schema: JSON.stringify(model.schema) }),
   };
-  await writeSafetensors(path, { tensors, metadata });
+  return { tensors, metadata };
 }
 
-export async function loadModel(path: string): Promise<Model> {
-  const { tensors, metadata } = await readSafetensors(path);
-  const fail = (problem: string) => new Error(`${path}: not an fcnn model: ${problem}`);
-  if (metadata.format !== MODEL_FORMAT)
-    throw fail(`__metadata__.format is ${JSON.stringify(metadata.format)}, expected ${JSON.stringify(MODEL_FORMAT)}`);
+/**
+ * The model in a file read with readChecked: its format tag must be `format`, and the only tensors
+ * besides the model's those named in `extra` (which the caller checks).
+ */
+export function decodeModel(path: string, file: Safetensors, format: string, extra: ReadonlySet<string> = new Set()): Model {
+  const { tensors, metadata } = file;
+  const fail = (problem: string) => new Error(`${path}: not an fcnn ${format === MODEL_FORMAT ? 'model' : 'file'}: ${problem}`);
+  if (metadata.format !== format)
+    throw fail(`__metadata__.format is ${JSON.stringify(metadata.format)}, expected ${JSON.stringify(format)}`);
   const specJson = parseObject(metadata.spec, 'spec', fail);
   let spec: ModelSpec;
   try {
@@ -53,12 +69,14 @@ export async function loadModel(path: string): Promise<Model> {
   const expected = [...layout.params, ...layout.buffers];
   const expectedNames = new Set(expected.map((t) => t.name));
   for (const name of tensors.keys())
-    if (!expectedNames.has(name)) throw fail(`tensor ${JSON.stringify(name)} is not part of the architecture ${JSON.stringify(spec.layers)}`);
+    if (!expectedNames.has(name) && !extra.has(name)) throw fail(`tensor ${JSON.stringify(name)} is not part of the architecture ${JSON.stringify(spec.layers)}`);
   for (const t of expected) {
     const found = tensors.get(t.name);
     if (!found) throw fail(`tensor ${JSON.stringify(t.name)} is missing`);
     if (found.shape.length !== t.shape.length || found.shape.some((d, i) => d !== t.shape[i]))
       throw fail(`tensor ${JSON.stringify(t.name)} has shape ${JSON.stringify(found.shape)}, expected ${JSON.stringify(t.shape)}`);
+    if (!(found.data instanceof Float32Array)) throw fail(`tensor ${JSON.stringify(t.name)} is not F32`);
+    requireFinite(t.name, found.data, fail);
   }
 
   const params = new Float32Array(layout.paramCount);

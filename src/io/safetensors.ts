@@ -1,15 +1,17 @@
 // The safetensors format (huggingface/safetensors): an 8-byte little-endian u64 header length N,
 // N bytes of JSON header {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {…}},
 // then the raw little-endian tensor bytes, offsets relative to the end of the header.
-// Only F32 is supported. A file is untrusted input: the header is checked completely (sizes with
-// BigInt, offsets against the real file size) before any buffer sized by it is allocated.
+// F32 and I32 (a checkpoint's sample order) are supported. A file is untrusted input: the header
+// is checked completely (sizes with BigInt, offsets against the real file size) before any buffer
+// sized by it is allocated.
 import { open, type FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { writeFileAtomic } from './atomic.js';
 
 export interface Tensor {
   shape: number[];
-  data: Float32Array;
+  /** F32 or I32 data. */
+  data: Float32Array | Int32Array;
 }
 
 export interface Safetensors {
@@ -20,7 +22,8 @@ export interface Safetensors {
 
 /** Headers of real models are kilobytes; the cap stops a hostile length from allocating gigabytes. */
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
-const F32_BYTES = 4;
+/** Both supported dtypes have 4-byte elements. */
+const ELEMENT_BYTES = 4;
 
 export async function writeSafetensors(path: string, contents: Safetensors): Promise<void> {
   requireLittleEndianHost();
@@ -34,7 +37,7 @@ export async function writeSafetensors(path: string, contents: Safetensors): Pro
     if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw fail(`has an invalid shape ${JSON.stringify(shape)}`);
     const elements = shape.reduce((a, b) => a * b, 1);
     if (elements !== data.length) throw fail(`has shape ${JSON.stringify(shape)} but ${data.length} elements`);
-    header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + data.byteLength] };
+    header[name] = { dtype: data instanceof Int32Array ? 'I32' : 'F32', shape, data_offsets: [offset, offset + data.byteLength] };
     offset += data.byteLength;
     chunks.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   }
@@ -66,8 +69,10 @@ export async function readSafetensors(path: string): Promise<Safetensors> {
     const data = new Uint8Array(size - dataStart);
     await readInto(file, data, dataStart, path);
     const tensors = new Map<string, Tensor>();
-    for (const { name, shape, begin, end } of entries)
-      tensors.set(name, { shape, data: new Float32Array(data.buffer, begin, (end - begin) / F32_BYTES) });
+    for (const { name, dtype, shape, begin, end } of entries) {
+      const Type = dtype === 'I32' ? Int32Array : Float32Array;
+      tensors.set(name, { shape, data: new Type(data.buffer, begin, (end - begin) / ELEMENT_BYTES) });
+    }
     return { tensors, metadata };
   } finally {
     await file.close();
@@ -76,6 +81,7 @@ export async function readSafetensors(path: string): Promise<Safetensors> {
 
 interface Entry {
   name: string;
+  dtype: 'F32' | 'I32';
   shape: number[];
   begin: number;
   end: number;
@@ -137,7 +143,7 @@ function parseHeader(
     const bad = (problem: string) => fail(`tensor ${JSON.stringify(name)} ${problem}`);
     if (typeof value !== 'object' || value === null) throw bad('is not described by an object');
     const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
-    if (dtype !== 'F32') throw bad(`has dtype ${JSON.stringify(dtype)}; only F32 is supported`);
+    if (dtype !== 'F32' && dtype !== 'I32') throw bad(`has dtype ${JSON.stringify(dtype)}; only F32 and I32 are supported`);
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
       throw bad(`has shape ${JSON.stringify(shape)}; expected a list of non-negative integers`);
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0))
@@ -147,10 +153,10 @@ function parseHeader(
     if (end > dataLength)
       throw bad(`has data_offsets [${begin}, ${end}] outside the data section of ${dataLength} bytes`);
     // BigInt: a hostile shape may multiply past 2^53, where Number arithmetic would silently round.
-    const bytes = shape.reduce((a: bigint, d: number) => a * BigInt(d), BigInt(F32_BYTES));
+    const bytes = shape.reduce((a: bigint, d: number) => a * BigInt(d), BigInt(ELEMENT_BYTES));
     if (bytes !== BigInt(end - begin))
-      throw bad(`has shape ${JSON.stringify(shape)} (${bytes} bytes of F32) but data_offsets [${begin}, ${end}] span ${end - begin} bytes`);
-    entries.push({ name, shape, begin, end });
+      throw bad(`has shape ${JSON.stringify(shape)} (${bytes} bytes of ${dtype}) but data_offsets [${begin}, ${end}] span ${end - begin} bytes`);
+    entries.push({ name, dtype, shape, begin, end });
   }
 
   // The tensors must tile the data section exactly: no overlap (two tensors aliasing bytes), no

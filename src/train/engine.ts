@@ -29,6 +29,8 @@ export interface EngineSetup {
   world?: World;
   /** The training products' precision. */
   precision: Precision;
+  /** Optimizer updates applied before the first step (a resumed run's; Adam's bias correction counts them). Default 0. */
+  applied?: number;
 }
 
 /** One epoch's steps: step s trains on samples order[s·batchSize, min((s + 1)·batchSize, data.count)). */

@@ -47,6 +47,44 @@ export interface StepEvent {
   lr: number;
 }
 
+export interface CheckpointOptions {
+  path: string;
+  everyEpochs?: number;
+  /** JSON-able data of the caller's, stored in the checkpoint (the CLI keeps its run configuration there). */
+  context?: Record<string, unknown>;
+}
+
+export interface EarlyStoppingOptions {
+  /** A metric of the epoch event (EPOCH_METRICS); default testLoss with evalData, loss without. */
+  monitor?: string;
+  /** Epochs without improvement before stopping (default 5). */
+  patience?: number;
+  /** The least change that counts as an improvement (default 0). */
+  minDelta?: number;
+  /** Put back the parameters of the best epoch when stopping (default true). */
+  restoreBest?: boolean;
+}
+
+export interface ResolvedEarlyStopping {
+  monitor: string;
+  patience: number;
+  minDelta: number;
+  restoreBest: boolean;
+  /** Whether a higher value of the metric is better. */
+  higherIsBetter: boolean;
+}
+
+/**
+ * The metrics of an epoch event that early stopping can monitor, whether higher is better, and
+ * whether they need evalData. A metric added to EpochEvent is monitorable once listed here.
+ */
+export const EPOCH_METRICS: Readonly<Record<string, { higherIsBetter: boolean; needsEvalData: boolean }>> = {
+  loss: { higherIsBetter: false, needsEvalData: false },
+  trainAccuracy: { higherIsBetter: true, needsEvalData: false },
+  testLoss: { higherIsBetter: false, needsEvalData: true },
+  testAccuracy: { higherIsBetter: true, needsEvalData: true },
+};
+
 export interface TrainOptions {
   epochs?: number;
   /** Samples per step, or 'full' for full-batch gradient descent. */
@@ -88,7 +126,23 @@ export interface TrainOptions {
   precision?: Precision;
   /** Evaluated after every epoch (test or validation set). */
   evalData?: TrainingData;
+  /**
+   * Aborts the training after the current step: train() then rejects with a TrainingAbortedError
+   * (name 'AbortError') carrying the history of the completed epochs, the model is left as it was
+   * after the last of them, and with `checkpoint` set a checkpoint of that epoch is written first.
+   */
   signal?: AbortSignal;
+  /** Writes a training checkpoint (atomically) every `everyEpochs` epochs (default 1), after the last epoch and on abort. */
+  checkpoint?: CheckpointOptions;
+  /**
+   * A checkpoint file to continue from: the model's parameters are replaced by the checkpoint's and
+   * training goes on from its epoch, as the run that wrote it would have. Options left out take the
+   * checkpoint's values; options given must agree with them, except epochs (more to train longer),
+   * workers, nonFinite, evalData, the callbacks and checkpoint.
+   */
+  resume?: string;
+  /** Stops when the monitored metric has not improved for `patience` epochs. */
+  earlyStopping?: EarlyStoppingOptions;
   onEpoch?: (e: EpochEvent) => void;
   onStep?: (e: StepEvent) => void;
 }
@@ -109,6 +163,8 @@ export interface ResolvedTrainOptions {
   precision: Precision;
   /** The model has BatchNorm layers, which need at least 2 samples per batch. */
   batchNorm: boolean;
+  earlyStopping: ResolvedEarlyStopping | null;
+  checkpoint: { path: string; everyEpochs: number } | null;
 }
 
 /** Worker threads per available core that train may start (time-shared cores only slow a step). */
@@ -144,6 +200,8 @@ export function resolveTrainOptions(model: Model, data: TrainingData, o: TrainOp
   if (distributed !== null && distributed !== 'mpi') throw new RangeError(`distributed must be 'mpi' when given, got ${JSON.stringify(distributed)}`);
   const precision = checkPrecision(o.precision ?? 'fp32');
   return {
+    earlyStopping: o.earlyStopping ? resolveEarlyStopping(o.earlyStopping, o.evalData !== undefined) : null,
+    checkpoint: o.checkpoint ? resolveCheckpoint(o.checkpoint) : null,
     epochs,
     batchSize,
     fullBatch,
@@ -207,4 +265,27 @@ function checkData(what: string, model: Model, data: TrainingData): void {
   }
   if (task !== 'classification' && data.classes !== model.outputs)
     throw new RangeError(`${what} has ${data.classes} target values per sample but the model has ${model.outputs} outputs`);
+}
+
+function resolveEarlyStopping(e: EarlyStoppingOptions, hasEvalData: boolean): ResolvedEarlyStopping {
+  if (typeof e !== 'object' || e === null) throw new RangeError(`earlyStopping must be an object, got ${JSON.stringify(e)}`);
+  const monitor = e.monitor ?? (hasEvalData ? 'testLoss' : 'loss');
+  const metric = Object.hasOwn(EPOCH_METRICS, monitor) ? EPOCH_METRICS[monitor] : undefined;
+  if (!metric) throw new RangeError(`earlyStopping.monitor must be a metric of the epoch event (${Object.keys(EPOCH_METRICS).join(', ')}), got ${JSON.stringify(monitor)}`);
+  if (metric.needsEvalData && !hasEvalData) throw new RangeError(`earlyStopping.monitor ${JSON.stringify(monitor)} is measured on evalData, which is not given`);
+  const patience = e.patience ?? 5;
+  if (!(Number.isInteger(patience) && patience >= 1)) throw new RangeError(`earlyStopping.patience must be a positive integer, got ${patience}`);
+  const minDelta = e.minDelta ?? 0;
+  if (!(Number.isFinite(minDelta) && minDelta >= 0)) throw new RangeError(`earlyStopping.minDelta must be a non-negative number, got ${minDelta}`);
+  const restoreBest = e.restoreBest ?? true;
+  if (typeof restoreBest !== 'boolean') throw new RangeError(`earlyStopping.restoreBest must be true or false, got ${JSON.stringify(restoreBest)}`);
+  return { monitor, patience, minDelta, restoreBest, higherIsBetter: metric.higherIsBetter };
+}
+
+function resolveCheckpoint(c: CheckpointOptions): { path: string; everyEpochs: number } {
+  if (typeof c !== 'object' || c === null || typeof c.path !== 'string' || c.path === '')
+    throw new RangeError(`checkpoint.path must be a file name, got ${JSON.stringify(c?.path)}`);
+  const everyEpochs = c.everyEpochs ?? 1;
+  if (!(Number.isInteger(everyEpochs) && everyEpochs >= 1)) throw new RangeError(`checkpoint.everyEpochs must be a positive integer, got ${everyEpochs}`);
+  return { path: c.path, everyEpochs };
 }

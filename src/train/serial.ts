@@ -18,7 +18,7 @@ export class SerialEngine implements Engine {
   private readonly rule: UpdateRule;
   private readonly evalOrder: Int32Array | null;
   /** Optimizer updates applied so far (Adam's bias correction counts them). */
-  private applied = 0;
+  private applied: number;
   /** This rank's part of each batch, and of the next (prefetched): the whole batch without MPI. */
   private readonly part: Shard;
   private readonly nextPart: Shard;
@@ -27,6 +27,7 @@ export class SerialEngine implements Engine {
 
   constructor(private readonly setup: EngineSetup) {
     const { model, world } = setup;
+    this.applied = setup.applied ?? 0;
     this.grads = sharedFloats(model.layout.paramCount);
     const ranks = world?.size ?? 1;
     const rank = world?.rank ?? 0;

@@ -1,6 +1,11 @@
 // A small seeded generator (xoshiro128**, seeded through splitmix32), so that the same seed gives
 // bit-identical initial weights, shuffles and splits on every machine and in every worker.
 
+export interface RandomState {
+  words: number[];
+  spareNormal: number | null;
+}
+
 export class Random {
   private s0: number;
   private s1: number;
@@ -23,6 +28,24 @@ export class Random {
     this.s1 = next();
     this.s2 = next();
     this.s3 = next();
+  }
+
+  /** The generator's whole state, as JSON-able numbers: a training checkpoint stores it. */
+  state(): RandomState {
+    return { words: [this.s0, this.s1, this.s2, this.s3].map((w) => w >>> 0), spareNormal: this.spareNormal ?? null };
+  }
+
+  /** A generator that continues exactly where the one whose state() this is stood. */
+  static fromState(state: RandomState): Random {
+    const { words, spareNormal } = state;
+    if (!(Array.isArray(words) && words.length === 4 && words.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32) && words.some((w) => w !== 0)))
+      throw new RangeError(`a random generator state needs 4 unsigned 32-bit words, not all zero, got ${JSON.stringify(words)}`);
+    if (!(spareNormal === null || Number.isFinite(spareNormal)))
+      throw new RangeError(`a random generator state's spareNormal must be null or a finite number, got ${JSON.stringify(spareNormal)}`);
+    const r = new Random(0);
+    [r.s0, r.s1, r.s2, r.s3] = words.map((w) => w | 0);
+    r.spareNormal = spareNormal ?? undefined;
+    return r;
   }
 
   /** A uniform 32-bit unsigned integer. */

@@ -127,6 +127,7 @@ export class DataParallelEngine implements Engine {
       precision: setup.precision,
       optimizer: setup.optimizer,
       optimizerState,
+      applied: setup.applied ?? 0,
       order,
       evalOrder: setup.evalData ? identity(setup.evalData.count) : null,
       data,

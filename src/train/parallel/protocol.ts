@@ -46,6 +46,8 @@ export interface TrainTask {
   precision: Precision;
   optimizer: OptimizerConfig;
   optimizerState: Float32Array[];
+  /** Optimizer updates applied before this engine's first step (a resumed run's). */
+  applied: number;
   order: Int32Array;
   evalOrder: Int32Array | null;
   data: SharedDataset;

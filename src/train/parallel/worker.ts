@@ -73,7 +73,7 @@ class TrainingWorker {
   /** Per layer, the rows of its weight matrix inside the slice. */
   private readonly packRows: [number, number][];
   /** Optimizer updates applied so far (Adam's bias correction counts them; every worker counts the same). */
-  private applied = 0;
+  private applied: number;
   private lastNotify = 0;
   /** The step being completed, its active shards, and whether the epoch stops there (read by completeStep). */
   private endingStep = 0;
@@ -105,6 +105,7 @@ class TrainingWorker {
     this.data = datasetFromShared(task.data);
     this.evalData = task.evalData && datasetFromShared(task.evalData);
     this.rule = updateRule(task.optimizer);
+    this.applied = task.applied;
 
     const bounds = sliceBounds(model.layout, workers, packedWeightAlignment(precision));
     this.sliceBegin = bounds[index];
