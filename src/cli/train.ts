@@ -1,6 +1,9 @@
 // fcnn train: a preset (recommended unless --preset says otherwise) with the flags over it, every
 // value checked before any data is read; then training with a progress bar, one summary line per
-// epoch, layer diagnostics, and on request a saved model and a report folder.
+// epoch, layer diagnostics, and on request a saved model, a report folder and training checkpoints.
+// SIGINT or SIGTERM ends the run after the current step, keeping the work: the checkpoint and the
+// model of the last completed epoch are written, then the process exits 130 or 143; a second
+// signal exits at once.
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { advise } from '../diagnose/advice.js';
@@ -15,11 +18,13 @@ import { save } from '../api/model-file.js';
 import { createModel } from '../nn/model.js';
 import { OPTIMIZERS, type OptimizerConfig, type OptimizerName, type OptimizerOptions, resolveOptimizer } from '../optim/optimizer.js';
 import { parseSchedule } from '../optim/schedule.js';
+import { TrainingAbortedError } from '../train/aborted.js';
+import { readCheckpoint } from '../train/checkpoint.js';
 import { NonFiniteError } from '../train/guard.js';
 import type { Precision } from '../nn/dense.js';
-import { type EpochEvent, type TrainOptions, checkPrecision, resolveTrainOptions } from '../train/options.js';
+import { EPOCH_METRICS, type EpochEvent, type TrainOptions, checkPrecision, resolveTrainOptions } from '../train/options.js';
 import { PRESETS, type Preset, type PresetName } from '../train/presets.js';
-import { train } from '../train/trainer.js';
+import { type TrainHistory, train } from '../train/trainer.js';
 import { type World, joinWorld } from '../distributed/mpi.js';
 import { bindingWarning, failJob, rankPrefix } from '../distributed/rank.js';
 import { type DataConfig, type DataFlags, type LoadedData, addDataOptions, dataConfig, loadData } from './data.js';
@@ -47,7 +52,16 @@ interface TrainFlags extends DataFlags, ModelFlags {
   json?: boolean;
   diagnose?: boolean;
   distributed?: 'mpi';
+  checkpoint?: string;
+  checkpointEvery?: number;
+  resume?: string;
+  earlyStopping?: number;
+  earlyStoppingMonitor?: string;
+  earlyStoppingMinDelta?: number;
 }
+
+/** The flags that may accompany --resume: the rest of the configuration comes from the checkpoint. */
+const RESUME_FLAGS = new Set<keyof TrainFlags>(['resume', 'epochs', 'workers', 'distributed', 'save', 'report', 'json', 'diagnose', 'checkpoint', 'checkpointEvery']);
 
 /** Everything a run was configured with, resolved: what the model file and the report record. */
 interface RunConfig {
@@ -64,6 +78,7 @@ interface RunConfig {
     workers: number | undefined;
     precision: Precision;
     seed: number;
+    earlyStopping: { patience: number; monitor: string; minDelta: number } | null;
   };
 }
 
@@ -110,6 +125,14 @@ export function registerTrain(program: Command, io: Io, args: string[]): void {
     .addOption(
       option('--target-normalize <kind>', 'regression targets: standardize (fitted on the training samples, undone by predict) or none', choice('--target-normalize', TARGET_NORMALIZATIONS), 'standardize'),
     )
+    .addOption(option('--checkpoint <file>', 'write a training checkpoint (atomically) after every --checkpoint-every epochs, the last one, and on Ctrl-C', String))
+    .addOption(option('--checkpoint-every <n>', 'epochs between checkpoints', integer('--checkpoint-every', 1), 1))
+    .addOption(option('--resume <file>', 'continue the run of a checkpoint with its configuration (only --epochs, --workers and the output flags may be given)', String))
+    .addOption(option('--early-stopping <patience>', 'stop after this many epochs without improvement, keeping the best epoch’s model', integer('--early-stopping', 1)))
+    .addOption(
+      option('--early-stopping-monitor <metric>', `the epoch metric early stopping watches: ${Object.keys(EPOCH_METRICS).join(', ')}`, choice('--early-stopping-monitor', Object.keys(EPOCH_METRICS)), 'testLoss'),
+    )
+    .addOption(option('--early-stopping-min-delta <d>', 'the least change that counts as an improvement', positive('--early-stopping-min-delta', true), 0))
     .option('--diagnose', 'layer diagnostics after every epoch (default: after the first and the last)')
     .option('--json', 'one JSON object per line on stdout: epoch, diagnostics and done events')
     .addHelpText('after', `\nPresets (flags override their values; without --preset: ${DEFAULT_PRESET}):\n${presetTable()}`)
@@ -202,12 +225,39 @@ function runConfig(flags: TrainFlags): RunConfig {
       workers: flags.workers,
       precision: flags.precision ?? 'fp32',
       seed,
+      earlyStopping: earlyStoppingConfig(flags),
     },
   };
 }
 
+function earlyStoppingConfig(flags: TrainFlags): RunConfig['train']['earlyStopping'] {
+  if (flags.earlyStopping === undefined) {
+    const stray = flags.earlyStoppingMonitor !== undefined ? '--early-stopping-monitor' : flags.earlyStoppingMinDelta !== undefined ? '--early-stopping-min-delta' : null;
+    if (stray) throw new UsageError(`${stray} needs --early-stopping PATIENCE`);
+    return null;
+  }
+  return { patience: flags.earlyStopping, monitor: flags.earlyStoppingMonitor ?? 'testLoss', minDelta: flags.earlyStoppingMinDelta ?? 0 };
+}
+
+/** With --resume: the configuration the checkpoint was written with, the flags allowed over it applied. */
+async function resumedConfig(flags: TrainFlags, path: string): Promise<RunConfig> {
+  for (const [key, value] of Object.entries(flags))
+    if (value !== undefined && !RESUME_FLAGS.has(key as keyof TrainFlags))
+      throw new UsageError(`${flagName(key)} cannot be given with --resume: the run goes on with the configuration saved in ${path}`);
+  const checkpoint = await readCheckpoint(path);
+  const run = checkpoint.state.context?.run as RunConfig | undefined;
+  if (typeof run !== 'object' || run === null || !run.model || !run.data || !run.train)
+    throw new CliError(`${path} was not written by fcnn train --checkpoint (it has no run configuration)`);
+  return { ...run, train: { ...run.train, epochs: flags.epochs ?? run.train.epochs, workers: flags.workers ?? run.train.workers } };
+}
+
+function flagName(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
 async function runTrain(flags: TrainFlags, out: Output, title: string, world: World | null): Promise<void> {
-  const config = runConfig(flags);
+  if (flags.checkpointEvery !== undefined && flags.checkpoint === undefined) throw new UsageError('--checkpoint-every needs --checkpoint FILE');
+  const config = flags.resume ? await resumedConfig(flags, flags.resume) : runConfig(flags);
   const warning = world && bindingWarning(config.train.workers ?? availableParallelism());
   if (warning) process.stderr.write(`${rankPrefix(world)}${warning}\n`);
   // The report's optional packages are checked before training, not after it.
@@ -234,6 +284,9 @@ async function runTrain(flags: TrainFlags, out: Output, title: string, world: Wo
     evalData: data.eval,
     signal: aborter.signal,
     ...(world && { distributed: 'mpi' as const }),
+    earlyStopping: config.train.earlyStopping ?? undefined,
+    resume: flags.resume,
+    checkpoint: flags.checkpoint ? { path: flags.checkpoint, everyEpochs: flags.checkpointEvery, context: { command: title, run: config } } : undefined,
   };
   const resolved = withFlagNames(() => resolveTrainOptions(model, data.train, options));
   config.train.workers = resolved.workers;
@@ -243,6 +296,7 @@ async function runTrain(flags: TrainFlags, out: Output, title: string, world: Wo
     out.event('mpi', { library: world.library, worldSize: world.size, workers: config.train.workers, globalBatch: resolved.batchSize });
   }
   describeRun(out, config, data, resolved.lr, resolved.batchSize);
+  if (flags.resume) out.note(`resuming ${flags.resume}`);
 
   // The probe sees the samples as training will: fitted as train() fits them.
   model.schema = fitSchema(data.train, options);
@@ -253,9 +307,30 @@ async function runTrain(flags: TrainFlags, out: Output, title: string, world: Wo
   // The bar shows the epoch's running mean loss: one batch's loss jumps around too much to read.
   let lossSum = 0;
   let seen = 0;
-  const onInterrupt = () => aborter.abort();
-  process.once('SIGINT', onInterrupt);
-  let history;
+  // The first signal stops the training after its current step; a second one ends the process.
+  let signalled: NodeJS.Signals | null = null;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) process.exit(exitCodeOf(signal));
+    signalled = signal;
+    out.note(`fcnn: ${signal}: stopping after the current step (again to exit at once)`);
+    aborter.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const record = (history: TrainHistory) => ({
+    command: title,
+    preset: config.preset,
+    // The precision the weights were trained in (a model file serves fp32 inference whatever it is).
+    precision: resolved.precision,
+    config: { ...config, train: { ...config.train, lr: resolved.lr } },
+    results: { evalRole: data.evalRole, testAccuracy: history.testAccuracy, seconds: history.seconds, workers: history.workers, epochs: history.epochs, stopReason: history.stopReason },
+  });
+  const saveModel = async (history: TrainHistory) => {
+    if (!flags.save || (world && world.rank !== 0)) return;
+    await save(model, flags.save, { training: record(history) });
+    out.note(`saved the model to ${flags.save}`);
+  };
+  let history: TrainHistory;
   try {
     history = await train(model, data.train, {
       ...options,
@@ -283,11 +358,18 @@ async function runTrain(flags: TrainFlags, out: Output, title: string, world: Wo
     });
   } catch (err) {
     out.progress?.clear();
-    if (aborter.signal.aborted) throw new CliError('interrupted', 130);
+    if (err instanceof TrainingAbortedError && signalled) {
+      const epochs = err.history.epochs.length;
+      if (epochs > 0) await saveModel(err.history);
+      const wrote = [err.checkpoint && `the checkpoint ${err.checkpoint}`, epochs > 0 && flags.save && `the model ${flags.save}`].filter(Boolean).join(' and ');
+      const after = epochs > 0 ? `after epoch ${err.history.epochs[epochs - 1].epoch}` : 'before the first epoch completed';
+      throw new CliError(`${signalled === 'SIGINT' ? 'interrupted' : 'terminated'} ${after}${wrote ? `; wrote ${wrote}` : '; nothing written'}`, exitCodeOf(signalled));
+    }
     if (err instanceof NonFiniteError) throw new CliError(`training stopped: ${err.message}; a lower --lr usually helps`);
     throw err;
   } finally {
-    process.off('SIGINT', onInterrupt);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 
   out.event('done', {
@@ -296,29 +378,21 @@ async function runTrain(flags: TrainFlags, out: Output, title: string, world: Wo
     epochs: history.epochs.length,
     seconds: history.seconds,
     workers: history.workers,
+    stopReason: history.stopReason,
     ...(world && { rank: history.rank, worldSize: history.worldSize }),
   });
+  if (history.stopReason === 'early-stopping')
+    out.note(`early stopping: ${config.train.earlyStopping!.monitor} did not improve for ${config.train.earlyStopping!.patience} epochs; the model is epoch ${history.bestEpoch}'s`);
   const final = history.epochs.at(-1)!;
   const result = final.testR2 !== undefined ? `R² ${fixed(final.testR2)}` : `accuracy ${percent(history.testAccuracy)}`;
   out.line(
     `done: ${data.evalRole} ${result} after ${plural(history.epochs.length, 'epoch')} in ${history.seconds.toFixed(1)} s ` +
       `(${history.workers === 0 ? 'serial' : `${history.workers} workers`})`,
   );
-
-  const record = {
-    command: title,
-    preset: config.preset,
-    // The precision the weights were trained in (a model file serves fp32 inference whatever it is).
-    precision: resolved.precision,
-    config: { ...config, train: { ...config.train, lr: resolved.lr } },
-    results: { evalRole: data.evalRole, testAccuracy: history.testAccuracy, seconds: history.seconds, workers: history.workers, epochs: history.epochs },
-  };
   // Every rank holds the same model (train() checked): rank 0 writes it.
   if (world && world.rank !== 0) return;
-  if (flags.save) {
-    await save(model, flags.save, { training: record });
-    out.note(`saved the model to ${flags.save}`);
-  }
+  await saveModel(history);
+  if (history.checkpoint) out.note(`wrote the checkpoint ${history.checkpoint}`);
   if (flags.report) {
     // Vega and sharp load only when a report is asked for: they take longer to import than a short run.
     const { writeReport } = await import('../diagnose/report.js');
@@ -377,7 +451,7 @@ function fixed(v: number | null | undefined): string {
 }
 
 /** The flags behind the training options the library checks in combination (e.g. batchSize with BatchNorm). */
-const TRAIN_OPTION_FLAGS: Record<string, string> = { epochs: '--epochs', batchSize: '--batch-size', lr: '--lr', seed: '--seed', workers: '--workers', precision: '--precision' };
+const TRAIN_OPTION_FLAGS: Record<string, string> = { epochs: '--epochs', batchSize: '--batch-size', lr: '--lr', seed: '--seed', workers: '--workers', precision: '--precision', earlyStopping: '--early-stopping-monitor' };
 
 /** Runs a library check whose RangeError starts with an option's name; the error becomes a UsageError naming its flag. */
 function withFlagNames<T>(check: () => T): T {
@@ -388,6 +462,11 @@ function withFlagNames<T>(check: () => T): T {
     const flag = TRAIN_OPTION_FLAGS[/^\w+/.exec(err.message)?.[0] ?? ''];
     throw new UsageError(flag ? `${flag}: ${err.message}` : err.message);
   }
+}
+
+/** The shell's convention: 128 + the signal's number. */
+function exitCodeOf(signal: NodeJS.Signals): number {
+  return signal === 'SIGINT' ? 130 : 143;
 }
 
 function plural(n: number, noun: string): string {
