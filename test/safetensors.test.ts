@@ -26,14 +26,20 @@ function littleEndianF32(values: number[]): Uint8Array {
   return bytes;
 }
 
-const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
+const bits = (a: Float32Array | Int32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
 
-/** Floats whose bit patterns a lossy path would change: −0, infinities, a subnormal, NaNs with payloads. */
-function awkwardFloats(length: number, seed: number): Float32Array {
+/**
+ * Floats whose bit patterns a lossy path would change: −0, a subnormal, the largest float, and
+ * unless `finite` (model files refuse them) infinities and NaNs with payloads.
+ */
+function awkwardFloats(length: number, seed: number, finite = false): Float32Array {
   const out = new Float32Array(length);
   const raw = new Uint32Array(out.buffer);
-  const special = [0x80000000, 0x7f800000, 0xff800000, 0x00000001, 0x7fc00001, 0xffbadbad];
-  for (let k = 0; k < length; k++) raw[k] = k < special.length ? special[k] : Math.imul(k + seed, 2654435761) >>> 0;
+  const special = finite ? [0x80000000, 0x00000001, 0x7f7fffff, 0x80800000] : [0x80000000, 0x7f800000, 0xff800000, 0x00000001, 0x7fc00001, 0xffbadbad];
+  for (let k = 0; k < length; k++) {
+    raw[k] = k < special.length ? special[k] : Math.imul(k + seed, 2654435761) >>> 0;
+    if (finite && (raw[k] & 0x7f800000) === 0x7f800000) raw[k] ^= 0x00800000; // exponent all ones: Inf or NaN
+  }
   return out;
 }
 
@@ -62,6 +68,21 @@ describe('safetensors round trip', () => {
       expect(bits(back.tensors.get(name)!.data)).toEqual(bits(t.data));
     }
     expect({ ...back.metadata }).toEqual(metadata);
+  });
+
+  it('keeps I32 tensors as I32, beside F32 ones', async () => {
+    const path = join(dir, 'int.safetensors');
+    const tensors = new Map<string, Tensor>([
+      ['order', { shape: [4], data: Int32Array.of(3, 0, -1, 2 ** 31 - 1) }],
+      ['w', { shape: [1], data: Float32Array.of(0.5) }],
+    ]);
+    await writeSafetensors(path, { tensors, metadata: {} });
+    const header = JSON.parse((await readFile(path)).subarray(8, 8 + Number((await readFile(path)).readBigUInt64LE(0))).toString('utf8'));
+    expect(header.order.dtype).toBe('I32');
+    const back = (await readSafetensors(path)).tensors;
+    expect(back.get('order')!.data).toBeInstanceOf(Int32Array);
+    expect([...back.get('order')!.data]).toEqual([3, 0, -1, 2 ** 31 - 1]);
+    expect(back.get('w')!.data).toBeInstanceOf(Float32Array);
   });
 
   it('writes the canonical layout: u64 length, JSON header padded to 8 bytes, little-endian data', async () => {
@@ -183,8 +204,8 @@ describe('model files', () => {
   for (const norm of NORMS) {
     it(`save → load returns the spec, the slabs bit for bit and the training record (${norm} norm)`, async () => {
       const model = randomModel({ layers: [5, 4, 3, 2], norm, activation: 'tanh', leakySlope: 0.3 }, 50);
-      model.params.set(awkwardFloats(model.params.length, 3));
-      model.buffers.set(awkwardFloats(model.buffers.length, 4));
+      model.params.set(awkwardFloats(model.params.length, 3, true));
+      model.buffers.set(awkwardFloats(model.buffers.length, 4, true));
       const training = { optimizer: 'adam', lr: 1e-3, epochs: 3, testAccuracy: 0.9731, history: [{ epoch: 1, loss: 0.41 }] };
       const path = join(dir, `model-${norm}.safetensors`);
       await saveModel(path, { ...model, training });
