@@ -382,7 +382,7 @@ async function runTrain(flags: TrainFlags, out: Output, title: string, world: Wo
     ...(world && { rank: history.rank, worldSize: history.worldSize }),
   });
   if (history.stopReason === 'early-stopping')
-    out.note(`early stopping: ${config.train.earlyStopping!.monitor} did not improve for ${config.train.earlyStopping!.patience} epochs; the model is epoch ${history.bestEpoch}'s`);
+    out.note(`early stopping: ${config.train.earlyStopping!.monitor} did not improve for ${plural(config.train.earlyStopping!.patience, 'epoch')}; the model is epoch ${history.bestEpoch}'s`);
   const final = history.epochs.at(-1)!;
   const result = final.testR2 !== undefined ? `R² ${fixed(final.testR2)}` : `accuracy ${percent(history.testAccuracy)}`;
   out.line(

@@ -1,5 +1,6 @@
-// fcnn train under real signals: a child process interrupted by SIGINT or SIGTERM keeps its work
-// (checkpoint and model of the last completed epoch), and --resume continues it exactly.
+// fcnn train's long-run flags: under real signals a child process interrupted by SIGINT or SIGTERM
+// keeps its work (checkpoint and model of the last completed epoch), --resume continues it
+// exactly, and --early-stopping ends a run that stopped improving.
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -99,5 +100,24 @@ describe('fcnn train interrupted by a signal', () => {
     const every = await runCli(['train', '--checkpoint-every', '2']);
     expect(every.code).toBe(2);
     expect(every.stderr).toMatch(/--checkpoint-every needs --checkpoint FILE/);
+  }, 60_000);
+});
+
+describe('fcnn train --early-stopping', () => {
+  it('stops when the test loss stops improving by the least change, and says so', async () => {
+    const r = await runCli(['train', '--json', '--limit', '1000', '--epochs', '30', '--workers', '0', '--early-stopping', '1', '--early-stopping-min-delta', '5']);
+    expect(r.code).toBe(0);
+    const done = jsonLines(r.stdout).pop()!;
+    expect(done).toMatchObject({ event: 'done', epochs: 2, stopReason: 'early-stopping' });
+    expect(r.stderr).toContain("early stopping: testLoss did not improve for 1 epoch; the model is epoch 1's");
+  }, 60_000);
+
+  it('refuses its settings without it, and monitors that are not epoch metrics', async () => {
+    const stray = await runCli(['train', '--early-stopping-monitor', 'testAccuracy']);
+    expect(stray.code).toBe(2);
+    expect(stray.stderr).toMatch(/--early-stopping-monitor needs --early-stopping PATIENCE/);
+    const bad = await runCli(['train', '--early-stopping', '2', '--early-stopping-monitor', 'val_loss']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--early-stopping-monitor must be one of loss, trainAccuracy, testLoss, testAccuracy, got "val_loss"/);
   }, 60_000);
 });
