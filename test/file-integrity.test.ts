@@ -7,7 +7,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killTrials } from '../bench/kill-writes.js';
+import { killTrials } from '../fuzz/kill-writes.js';
 import { load, save } from '../src/api/model-file.js';
 import { modelContents } from '../src/io/checkpoint.js';
 import { writeSafetensors } from '../src/io/safetensors.js';

@@ -75,7 +75,7 @@ function same(a: Float32Array, b: Float32Array): boolean {
 export async function killTrials(trials: number, seed = 1, maxDelayMs = 60): Promise<KillOutcomes> {
   // The writer runs from the build, also when this module is loaded from its source (by the tests).
   const self = fileURLToPath(import.meta.url);
-  const script = self.endsWith('.ts') ? join(dirname(self), '..', 'dist', 'bench', 'kill-writes.js') : self;
+  const script = self.endsWith('.ts') ? join(dirname(self), '..', 'dist', 'fuzz', 'kill-writes.js') : self;
   const rng = new Random(seed);
   const versions = [version(0).params, version(1).params];
   const outcomes: KillOutcomes = { trials, absent: 0, versionA: 0, versionB: 0, corrupt: 0, temporaryLeft: 0, temporaryAfterNextWrite: 0, failures: [] };
