@@ -120,6 +120,7 @@ describe('interrupt and resume', () => {
     await expect(resume({ lr: 0.1 })).rejects.toThrow(/^lr 0\.1 contradicts/);
     await expect(resume({ seed: 9 })).rejects.toThrow(/^seed 9 contradicts/);
     await expect(resume({ schedule: 'cosine' })).rejects.toThrow(/^schedule .* contradicts/);
+    await expect(resume({ precision: 'bf16' })).rejects.toThrow(/^precision "bf16"/); // contradicts, or this CPU lacks bf16
     await expect(resume({ earlyStopping: { patience: 2 } })).rejects.toThrow(/^earlyStopping .* contradicts/);
     await expect(resume({ epochs: 2 })).rejects.toThrow(/^epochs 2 is fewer than the 3 the checkpoint .* has completed/);
     await expect(resume({}, createModel({ layers: [12, 8, 3] }))).rejects.toThrow(/^layers \[12,8,3\] contradicts the checkpoint .*whose model has layers \[12,16,3\]/);

@@ -9,7 +9,7 @@ import type { TrainingData } from './data.js';
 import type { ResolvedTrainOptions, TrainOptions } from './options.js';
 
 /** Resolved options that must equal the checkpoint's (epochs may grow; workers, nonFinite and the rest may change). */
-const FIXED = ['batchSize', 'optimizer', 'lr', 'schedule', 'loss', 'seed', 'shuffle', 'earlyStopping'] as const;
+const FIXED = ['batchSize', 'optimizer', 'lr', 'schedule', 'loss', 'seed', 'shuffle', 'precision', 'earlyStopping'] as const;
 
 /** The checkpoint's options with the caller's given ones over them; refuses another model or other data. */
 export function optionsForResume(path: string, checkpoint: Checkpoint, model: Model, data: TrainingData, given: TrainOptions): TrainOptions {
@@ -35,6 +35,7 @@ export function optionsForResume(path: string, checkpoint: Checkpoint, model: Mo
     shuffle: s.shuffle,
     workers: s.workers,
     nonFinite: s.nonFinite,
+    precision: s.precision,
     earlyStopping: s.earlyStopping ?? undefined,
   };
   const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
