@@ -242,7 +242,7 @@ function earlyStoppingConfig(flags: TrainFlags): RunConfig['train']['earlyStoppi
 /** With --resume: the configuration the checkpoint was written with, the flags allowed over it applied. */
 async function resumedConfig(flags: TrainFlags, path: string): Promise<RunConfig> {
   for (const [key, value] of Object.entries(flags))
-    if (value !== undefined && !RESUME_FLAGS.has(key as keyof TrainFlags))
+    if (value !== undefined && !RESUME_FLAGS.has(key as keyof TrainFlags) && !(key === 'header' && value === true)) // --no-header's default
       throw new UsageError(`${flagName(key)} cannot be given with --resume: the run goes on with the configuration saved in ${path}`);
   const checkpoint = await readCheckpoint(path);
   const run = checkpoint.state.context?.run as RunConfig | undefined;
