@@ -7,6 +7,21 @@
 //   const { classes, probabilities } = await predict(model, test);
 //   await save(model, 'mnist.safetensors');
 
+// Errors: each with a stable `code` and the fields that say where (aborts reject with the signal's reason)
+export {
+  FcnnError,
+  InvalidOptionError,
+  DataFormatError,
+  ModelFileError,
+  NonFiniteError,
+  WorkerFailedError,
+  EngineClosedError,
+  EngineBusyError,
+  type FcnnErrorCode,
+  type DataLocation,
+  type NonFiniteReport,
+} from './errors.js';
+
 // Models
 export { Model, createModel, type ModelOptions } from './nn/model.js';
 export { DEFAULT_SPEC, TASKS, type HiddenActivation, type ModelSpec, type Norm, type Output, type Task } from './nn/spec.js';
@@ -47,8 +62,6 @@ export { TrainingAbortedError } from './train/aborted.js';
 export type { StopReason } from './train/checkpoint.js';
 export type { OptimizerName, OptimizerOptions } from './optim/optimizer.js';
 export type { Schedule } from './optim/schedule.js';
-export { NonFiniteError, type NonFiniteReport } from './train/guard.js';
-export { WorkerFailedError } from './train/worker-failed.js';
 export { trainEvents, type DoneEvent, type TrainEvent } from './api/events.js';
 
 // Inference

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { closeInference } from '../src/api/inference-pool.js';
 import { INLINE_MAX_ROWS, predict, predictSync, rowSource } from '../src/api/predict.js';
 import { loadMnist } from '../src/data/mnist.js';
+import { InvalidOptionError } from '../src/errors.js';
 import { takeFirst } from '../src/data/split.js';
 import { createModel } from '../src/nn/model.js';
 import { referenceForward } from '../src/nn/reference.js';
@@ -87,7 +88,7 @@ describe('predict', () => {
     await expect(predict(model, new Float32Array(30))).rejects.toThrow(/30 values, not a whole number of rows of the model's input width 20/);
     await expect(predict(model, [new Array(20).fill(0), new Array(19).fill(0)])).rejects.toThrow(/inputs\[1\] has 19 values/);
     await expect(predict(model, randomDataset(3, 21, 2, 1))).rejects.toThrow(/21 features per sample but the model's input width is 20/);
-    expect(() => predictSync(model, 'pixels' as never)).toThrow(TypeError);
+    expect(() => predictSync(model, 'pixels' as never)).toThrow(InvalidOptionError);
   });
 
   it('keeps the event loop free while a large batch runs on worker threads', async () => {

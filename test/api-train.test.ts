@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { availableParallelism } from 'node:os';
 import { type TrainEvent, trainEvents } from '../src/api/events.js';
 import { createModel } from '../src/nn/model.js';
-import { NonFiniteError } from '../src/train/guard.js';
+import { NonFiniteError } from '../src/errors.js';
 import { MAX_WORKERS_PER_CORE } from '../src/train/options.js';
 import { train } from '../src/train/trainer.js';
 import { blobs } from './helpers/arrays.js';

@@ -1,8 +1,7 @@
 // adviseHugePages: advice only, so the values stay; a clear error for anything but a typed array.
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { sharedBytes } from '../src/data/dataset.js';
-import { sharedFloats } from '../src/nn/model.js';
+import { sharedBytes, sharedFloats } from '../src/util/shared-memory.js';
 import { native } from '../src/native.js';
 
 const MIB = 1 << 20;

@@ -142,8 +142,10 @@ describe('without an MPI launcher', () => {
     );
   });
 
-  it('an unknown distributed kind is a RangeError naming the option', async () => {
+  it('an unknown distributed kind is an InvalidOptionError naming the option', async () => {
     const data = blobDataset(20, 4, 2, 1);
-    await expect(train(createModel({ layers: [4, 2] }), data, { distributed: 'nccl' as 'mpi', workers: 0 })).rejects.toThrow(/distributed must be 'mpi'/);
+    const refusal = train(createModel({ layers: [4, 2] }), data, { distributed: 'nccl' as 'mpi', workers: 0 });
+    await expect(refusal).rejects.toThrow(/distributed must be 'mpi'/);
+    await expect(refusal).rejects.toMatchObject({ name: 'InvalidOptionError', option: 'distributed' });
   });
 });

@@ -8,11 +8,10 @@ import { view } from '../src/nn/layout.js';
 import { type Model, createModel } from '../src/nn/model.js';
 import { referenceLoss } from '../src/nn/reference.js';
 import type { StepOutcome } from '../src/train/engine.js';
-import { NonFiniteError } from '../src/train/guard.js';
+import { EngineClosedError, NonFiniteError, WorkerFailedError } from '../src/errors.js';
 import { DataParallelEngine } from '../src/train/parallel/engine.js';
 import { SerialEngine } from '../src/train/serial.js';
 import { train } from '../src/train/trainer.js';
-import { WorkerFailedError } from '../src/train/worker-failed.js';
 import { arrayData } from './helpers/arrays.js';
 import { blobDataset, engineSetup, expectThreadsBackTo, processThreads } from './helpers/datasets.js';
 
@@ -217,7 +216,7 @@ describe('failures and shutdown', () => {
       const error = await engine.epoch(plan, () => {}).catch((e: unknown) => e);
       expect(performance.now() - started).toBeLessThan(1000);
       expect(error).toBeInstanceOf(WorkerFailedError);
-      expect(error).toMatchObject({ name: 'WorkerFailedError', worker: 1, workers: 3, step: 8, message: `data-parallel worker 1 of 3 failed during step 8: ${why}` });
+      expect(error).toMatchObject({ name: 'WorkerFailedError', code: 'FCNN_WORKER_FAILED', worker: 1, workers: 3, step: 8, message: `data-parallel worker 1 of 3 failed during step 8: ${why}` });
       await expect(engine.epoch(plan, () => {})).rejects.toThrow(/worker 1 of 3 failed/);
       await engine.close();
       await engine.close();
@@ -234,7 +233,9 @@ describe('failures and shutdown', () => {
     const data = blobDataset(20, 3, 2, 8);
     const engine = await DataParallelEngine.create(engineSetup(createModel({ layers: [3, 2] }), data, 5), 2);
     await Promise.all([engine.close(), engine.close()]);
-    await expect(engine.epoch({ steps: 1, lr: Float64Array.of(0.1), stopOnNonFinite: true }, () => {})).rejects.toThrow(/closed/);
+    const refusal = engine.epoch({ steps: 1, lr: Float64Array.of(0.1), stopOnNonFinite: true }, () => {});
+    await expect(refusal).rejects.toThrow(EngineClosedError);
+    await expect(refusal).rejects.toMatchObject({ code: 'FCNN_ENGINE_CLOSED', message: 'the data-parallel engine is closed' });
     await expectThreadsBackTo(before);
   });
 
@@ -251,7 +252,9 @@ describe('failures and shutdown', () => {
       }
       // One epoch at a time: a second one is refused without touching the running one's plan.
       const running = parallel.epoch({ steps: 4, lr: new Float64Array(4).fill(0.1), stopOnNonFinite: true }, () => {});
-      await expect(parallel.epoch({ steps: 1, lr: new Float64Array(1).fill(NaN), stopOnNonFinite: true }, () => {})).rejects.toThrow('one epoch or evaluation at a time');
+      const busy = parallel.epoch({ steps: 1, lr: new Float64Array(1).fill(NaN), stopOnNonFinite: true }, () => {});
+      await expect(busy).rejects.toThrow('one epoch or evaluation at a time');
+      await expect(busy).rejects.toMatchObject({ name: 'EngineBusyError', code: 'FCNN_ENGINE_BUSY' });
       await running;
       expect(setup.model.params.every(Number.isFinite)).toBe(true);
       // The refused plans left the parallel engine usable.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createModel } from '../src/nn/model.js';
-import { NonFiniteError } from '../src/train/guard.js';
+import { NonFiniteError } from '../src/errors.js';
 import { train } from '../src/train/trainer.js';
 import { arrayData, blobs } from './helpers/arrays.js';
 

@@ -1,6 +1,7 @@
 // evaluate(): the model's loss, accuracy, confusion matrix and per-class precision/recall on a
 // labelled data set, computed on worker threads for a large set.
 import { Dataset } from '../data/dataset.js';
+import { InvalidOptionError } from '../errors.js';
 import type { Model } from '../nn/model.js';
 import { type TaskMetrics, accumulateMetrics, metricSlots, summarizeMetrics } from '../train/metrics.js';
 import { identity } from '../train/serial.js';
@@ -37,16 +38,16 @@ export interface Evaluation {
 
 /** Inline for sets up to INLINE_MAX_ROWS samples, on worker threads above (see PredictOptions.inline). */
 export async function evaluate(model: Model, data: Dataset, options: PredictOptions = {}): Promise<Evaluation> {
-  if (!(data instanceof Dataset)) throw new TypeError('evaluate needs a Dataset with labels');
-  if (!data.hasLabels) throw new TypeError(`${data.source} has no labels to evaluate against`);
-  if (data.count === 0) throw new RangeError(`${data.source} is empty`);
+  if (!(data instanceof Dataset)) throw new InvalidOptionError('data', 'evaluate needs a Dataset with labels');
+  if (!data.hasLabels) throw new InvalidOptionError('data', `${data.source} has no labels to evaluate against`);
+  if (data.count === 0) throw new InvalidOptionError('data', `${data.source} is empty`);
   const { task } = model.spec;
-  if (data.task !== task) throw new RangeError(`${data.source} holds ${data.task} targets but the model's task is ${task}`);
+  if (data.task !== task) throw new InvalidOptionError('data', `${data.source} holds ${data.task} targets but the model's task is ${task}`);
   if (task === 'classification') data.requireLabelsBelow(model.classes, `the model has ${model.classes} outputs`);
   if (task === 'classification' && data.classes > model.classes)
-    throw new RangeError(`${data.source} has ${data.classes} classes but the model has only ${model.classes} outputs`);
+    throw new InvalidOptionError('data', `${data.source} has ${data.classes} classes but the model has only ${model.classes} outputs`);
   if (task !== 'classification' && data.classes !== model.outputs)
-    throw new RangeError(`${data.source} has ${data.classes} target values per sample but the model has ${model.outputs} outputs`);
+    throw new InvalidOptionError('data', `${data.source} has ${data.classes} target values per sample but the model has ${model.outputs} outputs`);
   const { source, rows } = rowSource(model, data);
   const { out, lossSum } = await infer(model, source, rows, true, options.inline);
   if (task === 'classification') {

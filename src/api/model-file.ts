@@ -5,6 +5,7 @@ import { type DataSchema, defaultSchema } from '../data/schema.js';
 import { NORMALIZATION_KINDS, type Normalization, type NormalizationKind } from '../data/normalize.js';
 import { loadModel, saveModel } from '../io/checkpoint.js';
 import { exportOnnx as writeOnnx } from '../io/onnx.js';
+import { ModelFileError } from '../errors.js';
 import { Model } from '../nn/model.js';
 import type { TrainHistory } from '../train/trainer.js';
 
@@ -67,7 +68,7 @@ export async function loadTrained(path: string): Promise<TrainedModel> {
   const width = file.spec.layers[0];
   const outputs = file.spec.layers[file.spec.layers.length - 1];
   const model = Model.fromArrays(file.spec, file.params, file.buffers);
-  const fail = (problem: string) => new Error(`${path}: the saved schema ${problem}`);
+  const fail = (problem: string) => new ModelFileError(path, `${path}: the saved schema ${problem}`);
   const schema = defaultSchema();
   const saved = file.schema as Partial<SavedSchema> | undefined;
   if (saved) {
@@ -80,7 +81,7 @@ export async function loadTrained(path: string): Promise<TrainedModel> {
     schema.targetNames = readNames(saved.targetNames, null, 'targetNames', fail);
   } else if (file.training?.normalization) {
     const old = file.training.normalization as SavedNormalization;
-    schema.normalization = readNormalization(old, width, 'normalization', (p) => new Error(`${path}: the saved normalization ${p}`));
+    schema.normalization = readNormalization(old, width, 'normalization', (p) => new ModelFileError(path, `${path}: the saved normalization ${p}`));
     schema.normalizationKind = old.kind ?? 'scale';
   }
   model.schema = schema;

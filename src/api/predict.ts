@@ -2,6 +2,7 @@
 // or a large batch (on worker threads, so that the caller's event loop never blocks).
 import { Dataset } from '../data/dataset.js';
 import { applySchema, restoreTargets } from '../data/schema.js';
+import { InvalidOptionError } from '../errors.js';
 import type { Model } from '../nn/model.js';
 import { type Outputs, type RowSource, inferInline, outputs } from './inference.js';
 import { inferOffThread, sharedOutputs } from './inference-pool.js';
@@ -83,18 +84,19 @@ export function rowSource(model: Model, inputs: PredictInput): { source: RowSour
   const { normalization } = model.schema;
   if (inputs instanceof Dataset) {
     if (inputs.width !== width)
-      throw new RangeError(`${inputs.source} has ${inputs.width} features per sample but the model's input width is ${width}`);
+      throw new InvalidOptionError('inputs', `${inputs.source} has ${inputs.width} features per sample but the model's input width is ${width}`);
     return { source: { kind: 'dataset', dataset: applySchema(model.schema, inputs) }, rows: inputs.count };
   }
   if (inputs instanceof Float32Array) {
     if (inputs.length % width !== 0)
-      throw new RangeError(`inputs has ${inputs.length} values, not a whole number of rows of the model's input width ${width}`);
+      throw new InvalidOptionError('inputs', `inputs has ${inputs.length} values, not a whole number of rows of the model's input width ${width}`);
     return { source: { kind: 'rows', x: inputs, normalization }, rows: inputs.length / width };
   }
-  if (!Array.isArray(inputs)) throw new TypeError('inputs must be a Dataset, a Float32Array of rows × inputs, or an array of rows');
+  if (!Array.isArray(inputs))
+    throw new InvalidOptionError('inputs', 'inputs must be a Dataset, a Float32Array of rows × inputs, or an array of rows');
   const x = new Float32Array(inputs.length * width);
   inputs.forEach((row, r) => {
-    if (row?.length !== width) throw new RangeError(`inputs[${r}] has ${row?.length} values but the model's input width is ${width}`);
+    if (row?.length !== width) throw new InvalidOptionError('inputs', `inputs[${r}] has ${row?.length} values but the model's input width is ${width}`);
     x.set(row, r * width);
   });
   return { source: { kind: 'rows', x, normalization }, rows: inputs.length };

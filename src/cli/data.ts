@@ -8,7 +8,7 @@ import { loadIdx, loadIdxDirectory } from '../data/idx.js';
 import { loadMnist } from '../data/mnist.js';
 import { NORMALIZATION_KINDS, type Normalization, type NormalizationKind, defaultNormalizationKind, fitNormalization } from '../data/normalize.js';
 import { splitDataset, takeFirst } from '../data/split.js';
-import { UsageError, asUsage, between, choice, integer, option } from './options.js';
+import { CliError, UsageError, asUsage, between, choice, integer, option } from './options.js';
 
 export type DataSource =
   | { kind: 'mnist' }
@@ -183,7 +183,7 @@ function pair(a: string | undefined, b: string | undefined, flagA: string, flagB
  */
 export async function loadData(config: DataConfig, fixed?: Normalization, classNames?: readonly string[] | null): Promise<LoadedData> {
   const { train: all, test } = await readSource(config.source, classNames ?? undefined);
-  if (!all.hasLabels) throw new Error(`${all.source}: the training data has no labels`);
+  if (!all.hasLabels) throw new CliError(`${all.source}: the training data has no labels`);
   const limited = config.limit === null ? all : takeFirst(all, config.limit);
   const valSplit = config.valSplit ?? (test ? null : DEFAULT_VAL_SPLIT);
   let train = limited;
@@ -196,7 +196,7 @@ export async function loadData(config: DataConfig, fixed?: Normalization, classN
     evalRole = 'validation';
   } else {
     evalSet = test!;
-    if (!evalSet.hasLabels) throw new Error(`${evalSet.source}: the test data has no labels; give --val-split to evaluate on held-out training samples`);
+    if (!evalSet.hasLabels) throw new CliError(`${evalSet.source}: the test data has no labels; give --val-split to evaluate on held-out training samples`);
   }
   const normalization = fixed ?? fitNormalization(config.normalize ?? defaultNormalizationKind(train.images), train);
   return { train: train.withNormalization(normalization), eval: evalSet.withNormalization(normalization), evalRole, normalization };

@@ -3,6 +3,7 @@
 // scaled to fit 20×20 and placed in a 28×28 frame with its centre of mass at the centre.
 import type Sharp from 'sharp';
 import type { OutputInfo } from 'sharp';
+import { DataFormatError } from '../errors.js';
 import { importOptional } from '../util/optional.js';
 
 const SIDE = 28;
@@ -32,7 +33,7 @@ export async function readDigitImage(path: string): Promise<DigitImage> {
   try {
     const { width = 0, height = 0 } = await sharp(path, { limitInputPixels: false }).metadata();
     if (width * height > MAX_IMAGE_PIXELS)
-      throw new RangeError(`${path}: the image declares ${width}×${height} pixels, more than the ${MAX_IMAGE_PIXELS} accepted`);
+      throw new DataFormatError({ file: path }, `${path}: the image declares ${width}×${height} pixels, more than the ${MAX_IMAGE_PIXELS} accepted`);
     // Transparent pixels become white: a digit drawn on a transparent canvas is dark on light.
     decoded = await sharp(path, { limitInputPixels: MAX_IMAGE_PIXELS })
       .flatten({ background: '#ffffff' })
@@ -40,8 +41,8 @@ export async function readDigitImage(path: string): Promise<DigitImage> {
       .raw()
       .toBuffer({ resolveWithObject: true });
   } catch (err) {
-    if (err instanceof RangeError) throw err;
-    throw new Error(`${path}: cannot decode the image (${(err as Error).message})`, { cause: err });
+    if (err instanceof DataFormatError) throw err;
+    throw new DataFormatError({ file: path }, `${path}: cannot decode the image (${(err as Error).message})`, { cause: err });
   }
   const { width, height } = decoded.info;
   const gray = new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, width * height);

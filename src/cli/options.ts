@@ -1,7 +1,8 @@
 // Flag values as commander hands them over (strings), turned into numbers and names here, once.
-// Every refusal is a UsageError that names the flag and says why: main.ts turns it into one line
+// Every refusal is a UsageError that names the flag and says why: program.ts turns it into one line
 // on stderr (or an error event with --json) and exit code 2, before any data is read or trained on.
 import { Option } from 'commander';
+import { InvalidOptionError } from '../errors.js';
 
 /** Ends the command: its message as one line (or an error event with --json) and this exit code. */
 export class CliError extends Error {
@@ -71,17 +72,21 @@ export function choice<T extends string>(flag: string, allowed: readonly T[]): P
   };
 }
 
-/** Wraps a library parser (parseInit, parseSchedule) so that its RangeError names the flag. */
+/** Wraps a library parser (parseInit, parseSchedule) so that its InvalidOptionError names the flag. */
 export function library<T>(flag: string, parse: (text: string) => T): Parse<T> {
   return (text) => asUsage(flag, () => parse(text));
 }
 
-/** Runs a library validator; its RangeError becomes a UsageError naming the flag. */
-export function asUsage<T>(flag: string, run: () => T): T {
+/**
+ * Runs a library validator; its InvalidOptionError becomes a UsageError naming the flag: `flag`
+ * itself, or per option name (for checks of several options at once) the flag that sets it.
+ */
+export function asUsage<T>(flag: string | Record<string, string>, run: () => T): T {
   try {
     return run();
   } catch (err) {
-    if (err instanceof RangeError) throw new UsageError(`${flag}: ${err.message}`);
-    throw err;
+    if (!(err instanceof InvalidOptionError)) throw err;
+    const name = typeof flag === 'string' ? flag : flag[err.option];
+    throw new UsageError(name ? `${name}: ${err.message}` : err.message);
   }
 }

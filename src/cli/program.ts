@@ -1,7 +1,9 @@
 // The fcnn command line as a function of its arguments and output streams. Commander parses and
 // writes --help; every failure ends here as one line on stderr (an error event on stdout with
-// --json) and an exit code: 2 for usage, 1 otherwise.
+// --json) and an exit code chosen by the error's class: 2 for usage, 1 otherwise
+// (train exits 130 when interrupted).
 import { Command, CommanderError } from 'commander';
+import { FcnnError, type FcnnErrorCode } from '../errors.js';
 import { registerBench } from './bench.js';
 import { registerEval } from './eval.js';
 import { registerExport } from './export.js';
@@ -29,6 +31,17 @@ function buildProgram(io: Io, args: string[]): Command {
   return program;
 }
 
+/** An option the library refused, which no flag mapping caught, is still a usage error. */
+const EXIT_CODES: Record<FcnnErrorCode, number> = {
+  FCNN_INVALID_OPTION: 2,
+  FCNN_DATA_FORMAT: 1,
+  FCNN_MODEL_FILE: 1,
+  FCNN_NON_FINITE: 1,
+  FCNN_WORKER_FAILED: 1,
+  FCNN_ENGINE_CLOSED: 1,
+  FCNN_ENGINE_BUSY: 1,
+};
+
 /** Runs the command that `args` (the arguments after the program name) ask for; resolves to the exit code. */
 export async function run(args: string[], io: Io): Promise<number> {
   try {
@@ -53,6 +66,9 @@ function fail(err: unknown, json: boolean, io: Io): number {
   } else if (err instanceof CliError) {
     message = err.message;
     exitCode = err.exitCode;
+  } else if (err instanceof FcnnError) {
+    message = err.message;
+    exitCode = EXIT_CODES[err.code];
   } else {
     message = err instanceof Error ? err.message : String(err);
     if (process.env.FCNN_DEBUG && err instanceof Error) io.stderr.write(`${err.stack}\n`);

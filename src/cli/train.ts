@@ -20,7 +20,7 @@ import { OPTIMIZERS, type OptimizerConfig, type OptimizerName, type OptimizerOpt
 import { parseSchedule } from '../optim/schedule.js';
 import { TrainingAbortedError } from '../train/aborted.js';
 import { readCheckpoint } from '../train/checkpoint.js';
-import { NonFiniteError } from '../train/guard.js';
+import { NonFiniteError } from '../errors.js';
 import type { Precision } from '../nn/dense.js';
 import { EPOCH_METRICS, type EpochEvent, type TrainOptions, checkPrecision, resolveTrainOptions } from '../train/options.js';
 import { PRESETS, type Preset, type PresetName } from '../train/presets.js';
@@ -288,7 +288,7 @@ async function runTrain(flags: TrainFlags, out: Output, title: string, world: Wo
     resume: flags.resume,
     checkpoint: flags.checkpoint ? { path: flags.checkpoint, everyEpochs: flags.checkpointEvery, context: { command: title, run: config } } : undefined,
   };
-  const resolved = withFlagNames(() => resolveTrainOptions(model, data.train, options));
+  const resolved = asUsage(TRAIN_OPTION_FLAGS, () => resolveTrainOptions(model, data.train, options));
   config.train.workers = resolved.workers;
   if (world) {
     const workers = config.train.workers === 0 ? 'serial' : plural(config.train.workers, 'worker');
@@ -452,17 +452,6 @@ function fixed(v: number | null | undefined): string {
 
 /** The flags behind the training options the library checks in combination (e.g. batchSize with BatchNorm). */
 const TRAIN_OPTION_FLAGS: Record<string, string> = { epochs: '--epochs', batchSize: '--batch-size', lr: '--lr', seed: '--seed', workers: '--workers', precision: '--precision', earlyStopping: '--early-stopping-monitor' };
-
-/** Runs a library check whose RangeError starts with an option's name; the error becomes a UsageError naming its flag. */
-function withFlagNames<T>(check: () => T): T {
-  try {
-    return check();
-  } catch (err) {
-    if (!(err instanceof RangeError)) throw err;
-    const flag = TRAIN_OPTION_FLAGS[/^\w+/.exec(err.message)?.[0] ?? ''];
-    throw new UsageError(flag ? `${flag}: ${err.message}` : err.message);
-  }
-}
 
 /** The shell's convention: 128 + the signal's number. */
 function exitCodeOf(signal: NodeJS.Signals): number {

@@ -8,8 +8,10 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Task } from '../nn/spec.js';
+import { DataFormatError, InvalidOptionError } from '../errors.js';
 import { abbreviate, loadTable } from './csv-table.js';
-import { Dataset, sharedBytes } from './dataset.js';
+import { Dataset } from './dataset.js';
+import { sharedBytes } from '../util/shared-memory.js';
 import { openDataFile } from './files.js';
 
 export interface CsvOptions {
@@ -50,7 +52,7 @@ const PLUS = 43;
 const KAGGLE_SHAPE = [28, 28];
 
 export async function loadCsv(path: string, options: CsvOptions = {}): Promise<Dataset> {
-  if (options.target !== undefined && options.label !== undefined) throw new RangeError('give target or label, not both');
+  if (options.target !== undefined && options.label !== undefined) throw new InvalidOptionError('target', 'give target or label, not both');
   const target = options.target !== undefined ? options.target : options.label;
   const targets = target === null ? [] : target === undefined ? undefined : Array.isArray(target) ? [...target] : [target as string | number];
   const bytesMayDo =
@@ -150,18 +152,22 @@ async function parseCsvFile(path: string, file: FileHandle, size: number, option
       if (parser) parser.feed(bytes, offset);
       offset += bytes.length;
     }
-    if (offset === 0) throw new Error(`${path}: empty file, expected a CSV header line such as label,pixel0,…,pixel783`);
+    if (offset === 0) throw new DataFormatError({ file: path, line: 1 }, `${path}: empty file, expected a CSV header line such as label,pixel0,…,pixel783`);
     if (!parser) {
       columns = parseHeader(path, Buffer.concat(headerParts).toString('utf8'));
-      throw new Error(`${path}: a header line of ${columns.length} columns but no data rows`);
+      throw new DataFormatError({ file: path, line: 2 }, `${path}: a header line of ${columns.length} columns but no data rows`);
     }
     parser.feed(Uint8Array.of(NEWLINE), offset); // a last line without its newline
   } catch (err) {
-    if (err instanceof CellProblem) throw new Error(`${path}: ${await describeProblem(file, columns, err)}`);
+    if (err instanceof CellProblem)
+      throw new DataFormatError(
+        { file: path, line: err.line, column: err.column + 1, offset: err.offset },
+        `${path}: ${await describeProblem(file, columns, err)}`,
+      );
     throw err;
   }
   const { images, labels, rows } = parser.result();
-  if (rows === 0) throw new Error(`${path}: a header line of ${columns.length} columns but no data rows`);
+  if (rows === 0) throw new DataFormatError({ file: path, line: 2 }, `${path}: a header line of ${columns.length} columns but no data rows`);
   const { width, labelColumn, blankLines } = parser;
   const features = columns.filter((_, c) => c !== labelColumn);
   const kaggle = features.length === 784 && features.every((name, j) => name === `pixel${j}`);
@@ -173,7 +179,10 @@ async function parseCsvFile(path: string, file: FileHandle, size: number, option
     shape: options.shape ?? (kaggle ? KAGGLE_SHAPE : null),
     classes: options.classes,
     source: options.source ?? basename(path),
-    labelAt: (sample) => `${path} line ${lineOf(blankLines, sample)}, column ${labelColumn + 1} (sample ${sample})`,
+    labelAt: (sample) => {
+      const line = lineOf(blankLines, sample), column = labelColumn + 1;
+      return { file: path, line, column, text: `${path} line ${line}, column ${column} (sample ${sample})` };
+    },
   });
 }
 
@@ -198,7 +207,8 @@ function parseHeader(path: string, line: string): string[] {
     .split(',')
     .map((n) => n.trim().replace(/^"(.*)"$/, '$1'));
   if (names.every((n) => n !== '' && Number.isFinite(Number(n))))
-    throw new Error(
+    throw new DataFormatError(
+      { file: path, line: 1 },
       `${path}: line 1 is a row of numbers (${abbreviate(line)}), expected a header line of column names such as label,pixel0,…,pixel783 ` +
         '(or no header: header: false, --no-header)',
     );
@@ -210,19 +220,21 @@ function resolveLabelColumn(path: string, columns: string[], label: CsvOptions['
   if (label === undefined) {
     const index = columns.indexOf('label');
     if (index >= 0 || columns.every((name, j) => name === `pixel${j}`)) return index;
-    throw new RangeError(
+    throw new InvalidOptionError(
+      'label',
       `${path}: no column named "label"; the header has ${abbreviate(columns.join(','))} ` +
         '(name the label column with the label option, or pass label: null for data without labels)',
     );
   }
   if (typeof label === 'number') {
     if (Number.isInteger(label) && label >= 0 && label < columns.length) return label;
-    throw new RangeError(
+    throw new InvalidOptionError(
+      'label',
       `${path}: label column index ${label} does not exist; the header has ${columns.length} columns (0 to ${columns.length - 1})`,
     );
   }
   const index = columns.indexOf(label);
-  if (index < 0) throw new RangeError(`${path}: no column named ${JSON.stringify(label)}; the header has ${abbreviate(columns.join(','))}`);
+  if (index < 0) throw new InvalidOptionError('label', `${path}: no column named ${JSON.stringify(label)}; the header has ${abbreviate(columns.join(','))}`);
   return index;
 }
 

@@ -8,7 +8,8 @@ import { native } from '../native.js';
 import type { Task } from '../nn/spec.js';
 import { type ArraysInit, datasetFromArrays } from './arrays.js';
 import { SCALE_TO_UNIT, type Normalization } from './normalize.js';
-import { sharedBuffer } from '../util/shared-memory.js';
+import { DataFormatError, type DataLocation, InvalidOptionError } from '../errors.js';
+import { sharedBuffer, sharedBytes } from '../util/shared-memory.js';
 
 export type Features = Uint8Array | Float32Array;
 export type Labels = Uint8Array | Uint16Array | Int32Array;
@@ -43,11 +44,13 @@ export interface DatasetInit {
   /** Float targets are gathered as (t·scale − mean[j])·invStd[j]; default: as stored. */
   targetNormalization?: Normalization | null;
   /**
-   * Where sample i's label is stored, for messages: "labels.idx1 byte 1234 (sample 1226)".
-   * Defaults to "source sample i".
+   * Where sample i's label is stored: the file and byte for DataFormatError, and the text for its
+   * message ("labels.idx1 byte 1234 (sample 1226)"). Defaults to the source and "source sample i".
    */
-  labelAt?: (sample: number) => string;
+  labelAt?: (sample: number) => LabelLocation;
 }
+
+export type LabelLocation = DataLocation & { text: string };
 
 /** What crosses to a worker thread: shared memory plus plain fields (structured-clone friendly). */
 export interface SharedDataset {
@@ -84,52 +87,53 @@ export class Dataset {
   readonly normalization: Normalization;
   readonly targetNormalization: Normalization | null;
   /** Where sample i's label is stored (DatasetInit.labelAt). */
-  readonly labelAt: (sample: number) => string;
+  readonly labelAt: (sample: number) => LabelLocation;
 
   constructor(init: DatasetInit) {
     const { count, width, source } = init;
-    if (!Number.isInteger(count) || count < 0) throw new RangeError(`${source}: count must be a non-negative integer, got ${count}`);
-    if (!Number.isInteger(width) || width < 1) throw new RangeError(`${source}: width must be a positive integer, got ${width}`);
+    if (!Number.isInteger(count) || count < 0) throw new InvalidOptionError('count', `${source}: count must be a non-negative integer, got ${count}`);
+    if (!Number.isInteger(width) || width < 1) throw new InvalidOptionError('width', `${source}: width must be a positive integer, got ${width}`);
     if (!(init.images instanceof Uint8Array || init.images instanceof Float32Array))
-      throw new TypeError(`${source}: images must be a Uint8Array or a Float32Array, got ${describeType(init.images)}`);
+      throw new InvalidOptionError('images', `${source}: images must be a Uint8Array or a Float32Array, got ${describeType(init.images)}`);
     if (init.images.length !== count * width)
-      throw new RangeError(
+      throw new InvalidOptionError(
+        'images',
         `${source}: images hold ${init.images.length} values, expected count × width = ${count} × ${width} = ${count * width}`,
       );
     const targets = init.targets ?? null;
-    if (init.labels && targets) throw new TypeError(`${source}: give labels (classes) or targets (float rows), not both`);
+    if (init.labels && targets) throw new InvalidOptionError('targets', `${source}: give labels (classes) or targets (float rows), not both`);
     if (init.labels && !(init.labels instanceof Uint8Array || init.labels instanceof Uint16Array || init.labels instanceof Int32Array))
-      throw new TypeError(`${source}: labels must be a Uint8Array, Uint16Array or Int32Array, got ${describeType(init.labels)}`);
-    if (init.labels && init.labels.length !== count) throw new RangeError(`${source}: ${init.labels.length} labels for ${count} samples`);
+      throw new InvalidOptionError('labels', `${source}: labels must be a Uint8Array, Uint16Array or Int32Array, got ${describeType(init.labels)}`);
+    if (init.labels && init.labels.length !== count) throw new InvalidOptionError('labels', `${source}: ${init.labels.length} labels for ${count} samples`);
     const task: Task = init.task ?? (targets ? 'regression' : 'classification');
     if ((task === 'classification') !== (targets === null) && (targets !== null || init.labels !== null))
-      throw new TypeError(`${source}: task ${task} needs ${task === 'classification' ? 'labels' : 'float targets'}`);
+      throw new InvalidOptionError('task', `${source}: task ${task} needs ${task === 'classification' ? 'labels' : 'float targets'}`);
     const shape = init.shape ? [...init.shape] : null;
     if (shape && shape.reduce((a, b) => a * b, 1) !== width)
-      throw new RangeError(`${source}: shape [${shape.join(', ')}] does not hold width ${width} features`);
+      throw new InvalidOptionError('shape', `${source}: shape [${shape.join(', ')}] does not hold width ${width} features`);
     let classes: number;
     if (targets) {
-      if (!(targets instanceof Float32Array)) throw new TypeError(`${source}: targets must be a Float32Array, got ${describeType(targets)}`);
+      if (!(targets instanceof Float32Array)) throw new InvalidOptionError('targets', `${source}: targets must be a Float32Array, got ${describeType(targets)}`);
       classes = init.classes ?? (count > 0 ? targets.length / count : 0);
       if (!Number.isInteger(classes) || classes < 1 || targets.length !== count * classes)
-        throw new RangeError(`${source}: ${targets.length} targets are not ${count} samples × ${init.classes ?? 'a whole number of'} values`);
+        throw new InvalidOptionError('targets', `${source}: ${targets.length} targets are not ${count} samples × ${init.classes ?? 'a whole number of'} values`);
       const bad = firstNonFinite(targets);
       if (bad >= 0)
-        throw new RangeError(`${source}: sample ${Math.floor(bad / classes)} target ${bad % classes} is ${targets[bad]}, not a finite number`);
+        throw new InvalidOptionError('targets', `${source}: sample ${Math.floor(bad / classes)} target ${bad % classes} is ${targets[bad]}, not a finite number`);
       if (task === 'multilabel') {
         const i = targets.findIndex((t) => t !== 0 && t !== 1);
-        if (i >= 0) throw new RangeError(`${source}: sample ${Math.floor(i / classes)} label ${i % classes} is ${targets[i]}, expected 0 or 1`);
+        if (i >= 0) throw new InvalidOptionError('targets', `${source}: sample ${Math.floor(i / classes)} label ${i % classes} is ${targets[i]}, expected 0 or 1`);
       }
     } else {
       classes = init.classes ?? (init.labels ? maxOf(init.labels) + 1 : 0);
       if (!Number.isInteger(classes) || classes < 0 || classes > MAX_CLASSES)
-        throw new RangeError(`${source}: classes must be an integer from 0 to ${MAX_CLASSES}, got ${classes}`);
+        throw new InvalidOptionError('classes', `${source}: classes must be an integer from 0 to ${MAX_CLASSES}, got ${classes}`);
     }
-    const labelAt = init.labelAt ?? ((sample: number) => `${source} sample ${sample}`);
+    const labelAt = init.labelAt ?? ((sample: number) => ({ file: source, text: `${source} sample ${sample}` }));
     if (init.labels) requireLabelsBelow(init.labels, classes, 'the classes given', labelAt);
     const classNames = init.classNames ? [...init.classNames] : null;
     if (classNames && classNames.length !== classes)
-      throw new RangeError(`${source}: ${classNames.length} class names for ${classes} ${targets ? 'outputs' : 'classes'}`);
+      throw new InvalidOptionError('classNames', `${source}: ${classNames.length} class names for ${classes} ${targets ? 'outputs' : 'classes'}`);
     const normalization = init.normalization ?? SCALE_TO_UNIT;
     checkNormalization(source, 'normalization', normalization, width);
     const targetNormalization = targets ? (init.targetNormalization ?? null) : null;
@@ -151,7 +155,7 @@ export class Dataset {
   }
 
   /**
-   * Throws a RangeError naming where the first label ≥ classes is stored; `limit` says what
+   * Throws a DataFormatError naming where the first label ≥ classes is stored; `limit` says what
    * sets the bound ("the model's 10 outputs").
    */
   requireLabelsBelow(classes: number, limit: string): void {
@@ -225,7 +229,7 @@ export class Dataset {
     for (let r = 0; r < n; r++) {
       const i = indices[r];
       if (!(Number.isInteger(i) && i >= 0 && i < this.count))
-        throw new RangeError(`${this.source}: index ${i} is outside [0, ${this.count})`);
+        throw new InvalidOptionError('indices', `${this.source}: index ${i} is outside [0, ${this.count})`);
       images.set(this.images.subarray(i * w, i * w + w), r * w);
       if (labels) labels[r] = this.labels![i];
       if (targets) targets.set(this.targets!.subarray(i * k, i * k + k), r * k);
@@ -307,10 +311,6 @@ export function datasetFromShared(shared: SharedDataset): Dataset {
 }
 
 /** Zeroed bytes in a SharedArrayBuffer of their own, as a Dataset keeps them. */
-export function sharedBytes(length: number): Uint8Array {
-  return new Uint8Array(sharedBuffer(length));
-}
-
 /** The smallest label array that holds `classes` classes, zeroed, in shared memory. */
 export function sharedLabels(length: number, classes: number): Labels {
   if (classes <= 256) return sharedBytes(length);
@@ -324,9 +324,11 @@ function firstLabelOutside(labels: Labels, classes: number): number {
   return -1;
 }
 
-function requireLabelsBelow(labels: Labels, classes: number, limit: string, labelAt: (sample: number) => string): void {
+function requireLabelsBelow(labels: Labels, classes: number, limit: string, labelAt: (sample: number) => LabelLocation): void {
   const i = firstLabelOutside(labels, classes);
-  if (i >= 0) throw new RangeError(`${labelAt(i)}: label ${labels[i]} is outside [0, ${classes}), ${limit}`);
+  if (i < 0) return;
+  const { text, ...where } = labelAt(i);
+  throw new DataFormatError(where, `${text}: label ${labels[i]} is outside [0, ${classes}), ${limit}`);
 }
 
 type Typed = Features | Labels;
@@ -359,7 +361,7 @@ function firstNonFinite(a: Float32Array): number {
 function checkNormalization(source: string, what: string, n: Normalization, width: number): void {
   for (const name of ['mean', 'invStd'] as const) {
     const v = n[name];
-    if (v && v.length !== width) throw new RangeError(`${source}: ${what}.${name} has ${v.length} values, expected ${width}`);
+    if (v && v.length !== width) throw new InvalidOptionError(what, `${source}: ${what}.${name} has ${v.length} values, expected ${width}`);
   }
 }
 

@@ -7,7 +7,9 @@ import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import { Dataset, sharedBytes } from './dataset.js';
+import { DataFormatError } from '../errors.js';
+import { Dataset } from './dataset.js';
+import { sharedBytes } from '../util/shared-memory.js';
 import { openDataFile, readFully } from './files.js';
 
 const gunzipAsync = promisify(gunzip);
@@ -38,7 +40,7 @@ export async function loadIdx(imagesPath: string, labelsPath: string, options: I
   const labels = await readIdx(labelsPath, 'labels');
   const count = images.dims[0];
   if (labels.dims[0] !== count)
-    throw new Error(`${imagesPath} holds ${count} images but ${labelsPath} holds ${labels.dims[0]} labels; they must match`);
+    throw new DataFormatError({ file: labelsPath }, `${imagesPath} holds ${count} images but ${labelsPath} holds ${labels.dims[0]} labels; they must match`);
   const shape = images.dims.slice(1);
   return new Dataset({
     images: images.data,
@@ -48,8 +50,11 @@ export async function loadIdx(imagesPath: string, labelsPath: string, options: I
     shape,
     classes: options.classes,
     source: options.source ?? basename(imagesPath),
-    labelAt: (sample) =>
-      `${labelsPath} byte ${labels.headerBytes + sample}${labels.compressed ? ' once decompressed' : ''} (sample ${sample})`,
+    labelAt: (sample) => ({
+      file: labelsPath,
+      offset: labels.headerBytes + sample,
+      text: `${labelsPath} byte ${labels.headerBytes + sample}${labels.compressed ? ' once decompressed' : ''} (sample ${sample})`,
+    }),
   });
 }
 
@@ -68,18 +73,19 @@ function findIdxFile(dir: string, split: string, kind: string, dims: number): st
     const path = join(dir, candidate);
     if (existsSync(path)) return path;
   }
-  throw new Error(`${dir}: no ${split} ${kind} file; looked for ${candidates.join(', ')}`);
+  throw new DataFormatError({ file: dir }, `${dir}: no ${split} ${kind} file; looked for ${candidates.join(', ')}`);
 }
 
 async function readIdx(path: string, role: 'images' | 'labels'): Promise<IdxArray> {
   const { file, size } = await openDataFile(path, `an IDX ${role} file`);
   try {
-    if (size === 0) throw new Error(`${path}: empty file, expected an IDX ${role} file`);
+    if (size === 0) throw new DataFormatError({ file: path, offset: 0 }, `${path}: empty file, expected an IDX ${role} file`);
     const head = new Uint8Array(Math.min(size, MAX_HEADER));
     await readFully(path, file, head, 0);
     if (head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1]) return parseIdx(path, role, await gunzipFile(path, file));
     if (path.endsWith('.gz'))
-      throw new Error(
+      throw new DataFormatError(
+        { file: path, offset: 0 },
         `${path}: named .gz but not gzip-compressed (expected bytes 1f 8b at offset 0, found ${hex(head[0])} ${hex(head[1] ?? 0)})`,
       );
     const dims = parseHeader(path, role, head, size);
@@ -94,7 +100,7 @@ async function readIdx(path: string, role: 'images' | 'labels'): Promise<IdxArra
 
 /** A decompressed IDX image in memory: the same checks as a plain file, then one copy into shared memory. */
 function parseIdx(path: string, role: 'images' | 'labels', bytes: Uint8Array): IdxArray {
-  if (bytes.length === 0) throw new Error(`${path}: decompresses to nothing, expected an IDX ${role} file`);
+  if (bytes.length === 0) throw new DataFormatError({ file: path, offset: 0 }, `${path}: decompresses to nothing, expected an IDX ${role} file`);
   const dims = parseHeader(path, role, bytes, bytes.length);
   const data = sharedBytes(bytes.length - 4 - 4 * dims.length);
   data.set(bytes.subarray(bytes.length - data.length));
@@ -106,25 +112,26 @@ function parseIdx(path: string, role: 'images' | 'labels', bytes: Uint8Array): I
  * the total length `size`, so that truncated or padded files fail here rather than mid-training.
  */
 function parseHeader(path: string, role: 'images' | 'labels', head: Uint8Array, size: number): number[] {
-  if (size < 4) throw new Error(`${path}: ${size} bytes, too short for an IDX header (4 bytes of magic number)`);
+  if (size < 4) throw new DataFormatError({ file: path, offset: size }, `${path}: ${size} bytes, too short for an IDX header (4 bytes of magic number)`);
   const found = `0x${[...head.subarray(0, 4)].map((b) => hex(b)).join('')}`;
   const expected = role === 'images' ? '0x00000803 (unsigned-byte images)' : '0x00000801 (unsigned-byte labels)';
   if (head[0] !== 0 || head[1] !== 0)
-    throw new Error(`${path}: not an IDX file: magic number at offset 0 is ${found}, expected ${expected}`);
+    throw new DataFormatError({ file: path, offset: 0 }, `${path}: not an IDX file: magic number at offset 0 is ${found}, expected ${expected}`);
   if (head[2] !== UNSIGNED_BYTE)
-    throw new Error(`${path}: IDX data type 0x${hex(head[2])} at offset 2 is not supported, expected 0x08 (unsigned byte)`);
+    throw new DataFormatError({ file: path, offset: 2 }, `${path}: IDX data type 0x${hex(head[2])} at offset 2 is not supported, expected 0x08 (unsigned byte)`);
   const rank = head[3];
   if (role === 'labels' ? rank !== 1 : rank < 2)
-    throw new Error(`${path}: IDX file with ${rank} dimension(s) (magic ${found}), expected ${expected}`);
+    throw new DataFormatError({ file: path, offset: 3 }, `${path}: IDX file with ${rank} dimension(s) (magic ${found}), expected ${expected}`);
   if (size < 4 + 4 * rank)
-    throw new Error(`${path}: truncated IDX header: ${rank} dimensions need ${4 + 4 * rank} bytes, the file has ${size}`);
+    throw new DataFormatError({ file: path, offset: size }, `${path}: truncated IDX header: ${rank} dimensions need ${4 + 4 * rank} bytes, the file has ${size}`);
   const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
   const dims: number[] = [];
   for (let d = 0; d < rank; d++) dims.push(view.getUint32(4 + 4 * d, false));
   const needed = 4 + 4 * rank + dims.reduce((a, b) => a * b, 1);
   if (needed !== size) {
     const what = size < needed ? 'truncated' : 'trailing bytes';
-    throw new Error(
+    throw new DataFormatError(
+      { file: path, offset: Math.min(size, needed) },
       `${path}: ${what}: the IDX ${role} dimensions ${dims.join(' × ')} need ${needed} bytes (header included), the data has ${size}`,
     );
   }
@@ -136,7 +143,7 @@ async function gunzipFile(path: string, file: FileHandle): Promise<Uint8Array> {
   try {
     return await gunzipAsync(compressed);
   } catch (err) {
-    throw new Error(`${path}: corrupt gzip stream: ${(err as Error).message}`, { cause: err });
+    throw new DataFormatError({ file: path }, `${path}: corrupt gzip stream: ${(err as Error).message}`, { cause: err });
   }
 }
 

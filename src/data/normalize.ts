@@ -2,6 +2,7 @@
 // a minibatch is gathered. A normalization is this small description, never a float copy of the
 // data; the model keeps the one it was trained with and applies it to raw inputs (and the same form
 // standardizes regression targets).
+import { InvalidOptionError } from '../errors.js';
 import type { Dataset } from './dataset.js';
 
 export interface Normalization {
@@ -52,7 +53,7 @@ export function fitNormalization(kind: NormalizationKind, train: Dataset): Norma
     case 'standardize':
       return standardization(train);
     default:
-      throw new RangeError(`normalization must be one of ${NORMALIZATION_KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
+      throw new InvalidOptionError('normalization', `normalization must be one of ${NORMALIZATION_KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
   }
 }
 
@@ -72,7 +73,7 @@ export function normalizeSplits<S extends { train: Dataset } & Record<string, Da
  * Σx² loses the variance of values far from 0 to cancellation). A constant column gets invStd 1.
  */
 export function standardizeColumns(values: Float32Array, n: number, w: number, source: string): Normalization {
-  if (n === 0) throw new RangeError(`${source}: cannot standardize with statistics of an empty data set`);
+  if (n === 0) throw new InvalidOptionError('normalization', `${source}: cannot standardize with statistics of an empty data set`);
   const sum = new Float64Array(w);
   for (let r = 0; r < n; r++) for (let j = 0; j < w; j++) sum[j] += values[r * w + j];
   const mean = new Float32Array(w);
@@ -93,7 +94,7 @@ export function standardizeColumns(values: Float32Array, n: number, w: number, s
 
 /** Float features from their [min, max] in the training rows to [0, 1]; a constant feature to 0. */
 function rangeScaling(values: Float32Array, n: number, w: number, source: string): Normalization {
-  if (n === 0) throw new RangeError(`${source}: cannot scale by the range of an empty data set`);
+  if (n === 0) throw new InvalidOptionError('normalization', `${source}: cannot scale by the range of an empty data set`);
   const min = Float32Array.from(values.subarray(0, w));
   const max = Float32Array.from(values.subarray(0, w));
   for (let r = 1; r < n; r++)
@@ -113,7 +114,7 @@ function rangeScaling(values: Float32Array, n: number, w: number, source: string
 function standardization(train: Dataset): Normalization {
   const { count: n, width: w, images } = train;
   if (images instanceof Float32Array) return standardizeColumns(images, n, w, train.source);
-  if (n === 0) throw new RangeError(`${train.source}: cannot standardize with statistics of an empty data set`);
+  if (n === 0) throw new InvalidOptionError('normalization', `${train.source}: cannot standardize with statistics of an empty data set`);
   // Integer sums are exact in double while n·Σx² < 2^53 (n < 1.3e8 samples of bytes), so a constant
   // feature gives exactly zero variance instead of a rounding residue that would blow up 1/std.
   const sum = new Float64Array(w);

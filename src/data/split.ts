@@ -1,5 +1,6 @@
 // Choosing which samples train and which validate: a held-out fraction picked by a seeded shuffle,
 // per class (stratified), or from the end; and a limit to the first N samples for quick runs.
+import { InvalidOptionError } from '../errors.js';
 import { Random } from '../util/random.js';
 import type { Dataset } from './dataset.js';
 
@@ -28,7 +29,7 @@ export interface Split {
 
 /** The first `limit` samples (all of them when the data set is smaller). */
 export function takeFirst(dataset: Dataset, limit: number): Dataset {
-  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, got ${limit}`);
+  if (!Number.isInteger(limit) || limit < 1) throw new InvalidOptionError('limit', `limit must be a positive integer, got ${limit}`);
   if (limit >= dataset.count) return dataset;
   return dataset.subset(range(0, limit), `${dataset.source} (first ${limit})`);
 }
@@ -36,14 +37,15 @@ export function takeFirst(dataset: Dataset, limit: number): Dataset {
 /** Both parts keep the original sample order; only membership is drawn. */
 export function splitDataset(dataset: Dataset, options: SplitOptions): Split {
   const { valSplit, order = 'random', seed = 0 } = options;
-  if (!(valSplit >= 0 && valSplit < 1)) throw new RangeError(`valSplit must be in [0, 1), got ${valSplit}`);
-  if (!SPLIT_ORDERS.includes(order)) throw new RangeError(`order must be one of ${SPLIT_ORDERS.join(', ')}, got ${JSON.stringify(order)}`);
+  if (!(valSplit >= 0 && valSplit < 1)) throw new InvalidOptionError('valSplit', `valSplit must be in [0, 1), got ${valSplit}`);
+  if (!SPLIT_ORDERS.includes(order)) throw new InvalidOptionError('order', `order must be one of ${SPLIT_ORDERS.join(', ')}, got ${JSON.stringify(order)}`);
   const data = options.limit === undefined ? dataset : takeFirst(dataset, options.limit);
   if (valSplit === 0) return { train: data, validation: null };
   const n = data.count;
   const validationCount = Math.round(n * valSplit);
   if (validationCount < 1 || validationCount >= n)
-    throw new RangeError(
+    throw new InvalidOptionError(
+      'valSplit',
       `valSplit ${valSplit} of ${n} samples leaves ${validationCount} for validation and ${n - validationCount} for training; ` +
         'both need at least 1',
     );
@@ -72,7 +74,7 @@ export function splitDataset(dataset: Dataset, options: SplitOptions): Split {
  * the remainders go to the classes with the largest fractional parts so the total is exact.
  */
 function markStratified(data: Dataset, total: number, random: Random, isValidation: Uint8Array): void {
-  if (!data.labels) throw new TypeError(`${data.source} has no labels, so it cannot be split by class`);
+  if (!data.labels) throw new InvalidOptionError('order', `${data.source} has no labels, so it cannot be split by class`);
   const labels = data.labels;
   const counts = data.classCounts();
   const members = counts.map((c) => new Int32Array(c));

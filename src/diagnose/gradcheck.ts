@@ -2,6 +2,7 @@
 // central differences of an independent float64 reference of the same network (src/nn/reference.ts).
 // Differences in float64 resolve steps that float32 cannot, so what remains is the float32 rounding
 // of the analytic side, which the default threshold allows for.
+import { InvalidOptionError } from '../errors.js';
 import { type Loss, defaultLoss } from '../nn/loss.js';
 import type { Model } from '../nn/model.js';
 import { Network } from '../nn/network.js';
@@ -48,8 +49,8 @@ export function gradientCheck(
   const h = options.step ?? 1e-5;
   const threshold = options.threshold ?? 1e-3;
   const inputs = model.inputs;
-  if (x.length < rows * inputs) throw new RangeError(`x has ${x.length} values but ${rows} rows of ${inputs} need ${rows * inputs}`);
-  if (labels.length < rows) throw new RangeError(`labels has ${labels.length} values but rows is ${rows}`);
+  if (x.length < rows * inputs) throw new InvalidOptionError('x', `x has ${x.length} values but ${rows} rows of ${inputs} need ${rows * inputs}`);
+  if (labels.length < rows) throw new InvalidOptionError('labels', `labels has ${labels.length} values but rows is ${rows}`);
 
   const grads = new Float32Array(model.layout.paramCount);
   const net = new Network(model, rows, grads, { buffers: model.buffers.slice() });

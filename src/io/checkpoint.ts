@@ -4,6 +4,7 @@
 // the spec is re-validated, the tensors must be exactly those of its layout and finite, so a model
 // never comes back half loaded, mis-shaped or NaN. A training checkpoint (train/checkpoint.ts) is
 // the same file with more tensors and another format tag.
+import { InvalidOptionError, ModelFileError } from '../errors.js';
 import { layoutOf, view, type Layout, type TensorInfo } from '../nn/layout.js';
 import { resolveSpec, type ModelSpec } from '../nn/spec.js';
 import { readChecked, requireFinite, writeChecked } from './integrity.js';
@@ -52,7 +53,8 @@ export function modelContents(path: string, model: Model, format: string): Safet
  */
 export function decodeModel(path: string, file: Safetensors, format: string, extra: ReadonlySet<string> = new Set()): Model {
   const { tensors, metadata } = file;
-  const fail = (problem: string) => new Error(`${path}: not an fcnn ${format === MODEL_FORMAT ? 'model' : 'file'}: ${problem}`);
+  const fail = (problem: string, tensor?: string) =>
+    new ModelFileError(path, `${path}: not an fcnn ${format === MODEL_FORMAT ? 'model' : 'file'}: ${problem}`, tensor);
   if (metadata.format !== format)
     throw fail(`__metadata__.format is ${JSON.stringify(metadata.format)}, expected ${JSON.stringify(format)}`);
   const specJson = parseObject(metadata.spec, 'spec', fail);
@@ -69,14 +71,14 @@ export function decodeModel(path: string, file: Safetensors, format: string, ext
   const expected = [...layout.params, ...layout.buffers];
   const expectedNames = new Set(expected.map((t) => t.name));
   for (const name of tensors.keys())
-    if (!expectedNames.has(name) && !extra.has(name)) throw fail(`tensor ${JSON.stringify(name)} is not part of the architecture ${JSON.stringify(spec.layers)}`);
+    if (!expectedNames.has(name) && !extra.has(name)) throw fail(`tensor ${JSON.stringify(name)} is not part of the architecture ${JSON.stringify(spec.layers)}`, name);
   for (const t of expected) {
     const found = tensors.get(t.name);
-    if (!found) throw fail(`tensor ${JSON.stringify(t.name)} is missing`);
+    if (!found) throw fail(`tensor ${JSON.stringify(t.name)} is missing`, t.name);
     if (found.shape.length !== t.shape.length || found.shape.some((d, i) => d !== t.shape[i]))
-      throw fail(`tensor ${JSON.stringify(t.name)} has shape ${JSON.stringify(found.shape)}, expected ${JSON.stringify(t.shape)}`);
-    if (!(found.data instanceof Float32Array)) throw fail(`tensor ${JSON.stringify(t.name)} is not F32`);
-    requireFinite(t.name, found.data, fail);
+      throw fail(`tensor ${JSON.stringify(t.name)} has shape ${JSON.stringify(found.shape)}, expected ${JSON.stringify(t.shape)}`, t.name);
+    if (!(found.data instanceof Float32Array)) throw fail(`tensor ${JSON.stringify(t.name)} is not F32`, t.name);
+    requireFinite(t.name, found.data, (problem) => fail(problem, t.name));
   }
 
   const params = new Float32Array(layout.paramCount);
@@ -93,12 +95,12 @@ export function checkedModel(model: Model, context: string): { spec: ModelSpec; 
   try {
     spec = resolveSpec(model.spec);
   } catch (err) {
-    throw new RangeError(`${context}: invalid spec: ${(err as Error).message}`, { cause: err });
+    throw new InvalidOptionError('model.spec', `${context}: invalid spec: ${(err as Error).message}`, { cause: err });
   }
   const layout = layoutOf(spec);
   const check = (name: string, slab: Float32Array, length: number) => {
     if (!(slab instanceof Float32Array) || slab.length !== length)
-      throw new RangeError(`${context}: ${name} must be a Float32Array of ${length} elements (the layout of the spec), got ${slab?.length}`);
+      throw new InvalidOptionError(`model.${name}`, `${context}: ${name} must be a Float32Array of ${length} elements (the layout of the spec), got ${slab?.length}`);
   };
   check('params', model.params, layout.paramCount);
   check('buffers', model.buffers, layout.bufferCount);

@@ -6,6 +6,7 @@
 // sized by it is allocated.
 import { open, type FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
+import { ModelFileError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
 
 export interface Tensor {
@@ -28,11 +29,11 @@ const ELEMENT_BYTES = 4;
 export async function writeSafetensors(path: string, contents: Safetensors): Promise<void> {
   requireLittleEndianHost();
   const header: Record<string, unknown> = Object.create(null);
-  header.__metadata__ = checkedMetadata(contents.metadata, (problem) => new Error(`cannot write ${path}: ${problem}`));
+  header.__metadata__ = checkedMetadata(contents.metadata, (problem) => new ModelFileError(path, `cannot write ${path}: ${problem}`));
   const chunks: Uint8Array[] = [];
   let offset = 0;
   for (const [name, { shape, data }] of contents.tensors) {
-    const fail = (problem: string) => new RangeError(`cannot write ${path}: tensor ${JSON.stringify(name)} ${problem}`);
+    const fail = (problem: string) => new ModelFileError(path, `cannot write ${path}: tensor ${JSON.stringify(name)} ${problem}`, name);
     if (name === '' || name === '__metadata__') throw fail('has a reserved name');
     if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw fail(`has an invalid shape ${JSON.stringify(shape)}`);
     const elements = shape.reduce((a, b) => a * b, 1);
@@ -52,8 +53,8 @@ export async function writeSafetensors(path: string, contents: Safetensors): Pro
 
 export async function readSafetensors(path: string): Promise<Safetensors> {
   requireLittleEndianHost();
-  const fail = (problem: string) => new Error(`${path}: not a valid safetensors file: ${problem}`);
-  const file = await open(path, 'r');
+  const fail: Fail = (problem, tensor) => new ModelFileError(path, `${path}: not a valid safetensors file: ${problem}`, tensor);
+  const file = await openModelFile(path);
   try {
     const size = (await file.stat()).size;
     if (size < 8) throw fail(`it is ${size} bytes long, shorter than the 8-byte header length`);
@@ -76,6 +77,19 @@ export async function readSafetensors(path: string): Promise<Safetensors> {
     return { tensors, metadata };
   } finally {
     await file.close();
+  }
+}
+
+/** The error for a problem in the file, naming the tensor it is about, if one. */
+type Fail = (problem: string, tensor?: string) => Error;
+
+async function openModelFile(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'r');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    throw new ModelFileError(path, `${path}: ${why}, expected a safetensors model file`, undefined, { cause: err });
   }
 }
 
@@ -119,7 +133,7 @@ function repeatedKey(json: string): string | null {
 function parseHeader(
   bytes: Uint8Array,
   dataLength: number,
-  fail: (problem: string) => Error,
+  fail: Fail,
 ): { entries: Entry[]; metadata: Record<string, string> } {
   let header: unknown;
   let text: string;
@@ -140,7 +154,7 @@ function parseHeader(
       metadata = checkedMetadata(value, fail);
       continue;
     }
-    const bad = (problem: string) => fail(`tensor ${JSON.stringify(name)} ${problem}`);
+    const bad = (problem: string) => fail(`tensor ${JSON.stringify(name)} ${problem}`, name);
     if (typeof value !== 'object' || value === null) throw bad('is not described by an object');
     const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
     if (dtype !== 'F32' && dtype !== 'I32') throw bad(`has dtype ${JSON.stringify(dtype)}; only F32 and I32 are supported`);
@@ -176,7 +190,7 @@ function parseHeader(
   return { entries, metadata };
 }
 
-function checkedMetadata(value: unknown, fail: (problem: string) => Error): Record<string, string> {
+function checkedMetadata(value: unknown, fail: Fail): Record<string, string> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw fail('__metadata__ is not an object');
   const metadata: Record<string, string> = Object.create(null);
   for (const [key, text] of Object.entries(value)) {
@@ -196,7 +210,7 @@ async function readInto(file: FileHandle, target: Uint8Array, position: number, 
   let done = 0;
   while (done < target.length) {
     const { bytesRead } = await file.read(target, done, target.length - done, position + done);
-    if (bytesRead === 0) throw new Error(`${path}: the file ended early (changed while being read?)`);
+    if (bytesRead === 0) throw new ModelFileError(path, `${path}: the file ended early (changed while being read?)`);
     done += bytesRead;
   }
 }

@@ -1,6 +1,6 @@
 // The dense layer, forward and backward side by side: z = x·Wᵀ + b with W stored outputs × inputs.
 import { native } from '../native.js';
-import { alignedSharedFloats } from './model.js';
+import { alignedSharedFloats } from '../util/shared-memory.js';
 
 /**
  * The operands of a layer's matrix products: fp32 (sgemm), or bf16 (gemmBf16: x, W and the

@@ -1,6 +1,7 @@
 // Weight initializers. The scale of the first weights decides whether activations keep a healthy
 // spread through the layers: He for ReLU-like units, Glorot for tanh/sigmoid, LeCun for linear/SELU-like;
 // uniform(−a, a) is kept for reproducing hand-written networks (it also draws the biases).
+import { InvalidOptionError } from '../errors.js';
 import { Random } from '../util/random.js';
 import { type Layout, view } from './layout.js';
 
@@ -18,10 +19,10 @@ export function parseInit(text: string): Init {
   const u = /^uniform:(.+)$/.exec(text);
   if (u) {
     const limit = Number(u[1]);
-    if (!(Number.isFinite(limit) && limit > 0)) throw new RangeError(`init uniform:A needs a positive limit A, got ${u[1]}`);
+    if (!(Number.isFinite(limit) && limit > 0)) throw new InvalidOptionError('init', `init uniform:A needs a positive limit A, got ${u[1]}`);
     return { kind: 'uniform', limit };
   }
-  throw new RangeError(
+  throw new InvalidOptionError('init', 
     `init must be he, he-uniform, glorot, glorot-uniform, lecun, lecun-uniform or uniform:A, got ${JSON.stringify(text)}`,
   );
 }

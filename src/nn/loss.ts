@@ -1,6 +1,7 @@
 // Output heads with their losses, forward and backward side by side. Softmax is fused with
 // cross-entropy: its backward is (p − y)/n, never the softmax Jacobian times dL/dp; sigmoid is fused
 // with binary cross-entropy the same way, from the logits.
+import { InvalidOptionError } from '../errors.js';
 import { native } from '../native.js';
 import { headActivation } from './activations.js';
 import type { ModelSpec, Output, Task } from './spec.js';
@@ -16,13 +17,15 @@ export function defaultLoss(output: Output, task: Task = 'classification'): Loss
 
 /** Cross-entropy belongs to softmax, binary cross-entropy to multi-label sigmoid, MSE to the rest. */
 export function checkLoss(output: Output, loss: Loss, task: Task = 'classification'): void {
-  if (!LOSSES.includes(loss)) throw new RangeError(`loss must be one of ${LOSSES.join(', ')}, got ${JSON.stringify(loss)}`);
+  if (!LOSSES.includes(loss)) throw new InvalidOptionError('loss', `loss must be one of ${LOSSES.join(', ')}, got ${JSON.stringify(loss)}`);
   const expected = defaultLoss(output, task);
   if (loss === expected) return;
-  if (loss === 'cross-entropy') throw new RangeError(`loss cross-entropy needs the softmax output, got output ${output} (use loss ${expected})`);
-  if (loss === 'bce') throw new RangeError(`loss bce needs task multilabel (sigmoid outputs against 0/1 targets), got task ${task}`);
-  if (output === 'softmax') throw new RangeError('loss mse is not supported with the softmax output: use cross-entropy (or a sigmoid/linear output with mse)');
-  throw new RangeError(`task ${task} trains with loss ${expected}, got loss ${loss}`);
+  if (loss === 'cross-entropy')
+    throw new InvalidOptionError('loss', `loss cross-entropy needs the softmax output, got output ${output} (use loss ${expected})`);
+  if (loss === 'bce') throw new InvalidOptionError('loss', `loss bce needs task multilabel (sigmoid outputs against 0/1 targets), got task ${task}`);
+  if (output === 'softmax')
+    throw new InvalidOptionError('loss', 'loss mse is not supported with the softmax output: use cross-entropy (or a sigmoid/linear output with mse)');
+  throw new InvalidOptionError('loss', `task ${task} trains with loss ${expected}, got loss ${loss}`);
 }
 
 /** Whether the task's targets are float rows (rows × outputs) rather than class indices. */

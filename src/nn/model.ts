@@ -1,11 +1,11 @@
 // A model is its spec plus two slabs: trained parameters and saved buffers (BatchNorm running
 // statistics). Both sit on SharedArrayBuffers so that worker threads read them without copies.
 import { type DataSchema, defaultSchema } from '../data/schema.js';
-import { native } from '../native.js';
+import { InvalidOptionError } from '../errors.js';
 import { type Init, initialize, parseInit } from './init.js';
 import { type Layout, layoutOf } from './layout.js';
 import { type ModelSpec, resolveSpec } from './spec.js';
-import { sharedBuffer } from '../util/shared-memory.js';
+import { sharedFloats } from '../util/shared-memory.js';
 
 export interface ModelOptions {
   /** Weight initializer: 'he' (default for relu/leaky_relu), 'glorot' (default otherwise), 'lecun', '…-uniform', 'uniform:A'. */
@@ -30,9 +30,9 @@ export class Model {
     this.spec = resolveSpec(spec);
     this.layout = layoutOf(this.spec);
     if (params.length !== this.layout.paramCount)
-      throw new RangeError(`params has ${params.length} values but the architecture needs ${this.layout.paramCount}`);
+      throw new InvalidOptionError('params', `params has ${params.length} values but the architecture needs ${this.layout.paramCount}`);
     if (buffers.length !== this.layout.bufferCount)
-      throw new RangeError(`buffers has ${buffers.length} values but the architecture needs ${this.layout.bufferCount}`);
+      throw new InvalidOptionError('buffers', `buffers has ${buffers.length} values but the architecture needs ${this.layout.bufferCount}`);
     this.params = params;
     this.buffers = buffers;
   }
@@ -80,15 +80,4 @@ export function createModel(spec: Partial<ModelSpec> & { layers: number[] }, opt
 export function defaultInit(spec: ModelSpec): Init {
   const reluLike = spec.activation === 'relu' || spec.activation === 'leaky_relu';
   return { kind: reluLike ? 'he' : 'glorot', distribution: 'normal' };
-}
-
-export function sharedFloats(length: number): Float32Array {
-  return new Float32Array(sharedBuffer(length * Float32Array.BYTES_PER_ELEMENT));
-}
-
-/** Shared floats starting on a 64-byte boundary, as a packed SGEMM operand must. */
-export function alignedSharedFloats(length: number): Float32Array {
-  const whole = sharedFloats(length + 16);
-  const gap = native.alignmentGap(whole);
-  return whole.subarray(gap, gap + length);
 }

@@ -1,4 +1,5 @@
 // What a network is, as plain data: enough to rebuild it from a saved file or an ONNX graph.
+import { InvalidOptionError } from '../errors.js';
 
 export const HIDDEN_ACTIVATIONS = ['relu', 'leaky_relu', 'tanh', 'sigmoid', 'linear'] as const;
 export const OUTPUTS = ['softmax', 'sigmoid', 'linear'] as const;
@@ -53,10 +54,10 @@ export const DEFAULT_SPEC: Omit<ModelSpec, 'layers'> = {
 export function resolveSpec(spec: Partial<ModelSpec> & { layers: number[] }): ModelSpec {
   const full: ModelSpec = { ...DEFAULT_SPEC, ...spec, layers: [...spec.layers] };
   if (!Array.isArray(spec.layers) || full.layers.length < 2)
-    throw new RangeError(`layers must list at least an input and an output width, got ${JSON.stringify(spec.layers)}`);
+    throw new InvalidOptionError('layers', `layers must list at least an input and an output width, got ${JSON.stringify(spec.layers)}`);
   full.layers.forEach((w, i) => {
     if (!Number.isInteger(w) || w < 1 || w > 1 << 20)
-      throw new RangeError(`layers[${i}] must be an integer from 1 to 1048576, got ${w}`);
+      throw new InvalidOptionError('layers', `layers[${i}] must be an integer from 1 to 1048576, got ${w}`);
   });
   oneOf('activation', full.activation, HIDDEN_ACTIVATIONS);
   oneOf('output', full.output, OUTPUTS);
@@ -68,16 +69,16 @@ export function resolveSpec(spec: Partial<ModelSpec> & { layers: number[] }): Mo
     throw new RangeError('task regression needs a linear (or sigmoid) output, got output softmax');
   positive('sigmoidAlpha', full.sigmoidAlpha);
   positive('normEps', full.normEps);
-  if (!(full.leakySlope >= 0 && full.leakySlope < 1)) throw new RangeError(`leakySlope must be in [0, 1), got ${full.leakySlope}`);
+  if (!(full.leakySlope >= 0 && full.leakySlope < 1)) throw new InvalidOptionError('leakySlope', `leakySlope must be in [0, 1), got ${full.leakySlope}`);
   if (!(full.normMomentum > 0 && full.normMomentum <= 1))
-    throw new RangeError(`normMomentum must be in (0, 1], got ${full.normMomentum}`);
+    throw new InvalidOptionError('normMomentum', `normMomentum must be in (0, 1], got ${full.normMomentum}`);
   return full;
 }
 
 function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): void {
-  if (!allowed.includes(value as T)) throw new RangeError(`${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+  if (!allowed.includes(value as T)) throw new InvalidOptionError(name, `${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
 }
 
 function positive(name: string, value: number): void {
-  if (!(Number.isFinite(value) && value > 0)) throw new RangeError(`${name} must be a positive number, got ${value}`);
+  if (!(Number.isFinite(value) && value > 0)) throw new InvalidOptionError(name, `${name} must be a positive number, got ${value}`);
 }

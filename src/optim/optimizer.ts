@@ -1,6 +1,7 @@
 // An optimizer is a configuration (plain data, so it crosses into worker threads) plus an update
 // rule over a flat slice of the parameter slab. Its state (velocity, Adam moments) is a number of
 // slabs laid out like the parameters, so a worker can update any 1/W slice on its own.
+import { InvalidOptionError } from '../errors.js';
 import { adam } from './adam.js';
 import { momentum, sgd } from './sgd.js';
 
@@ -46,7 +47,7 @@ export interface OptimizerOptions {
 export function resolveOptimizer(input: OptimizerName | OptimizerOptions): OptimizerConfig {
   const o: OptimizerOptions = typeof input === 'string' ? { kind: input } : input;
   if (!OPTIMIZERS.includes(o.kind))
-    throw new RangeError(`optimizer must be one of ${OPTIMIZERS.join(', ')}, got ${JSON.stringify(o.kind)}`);
+    throw new InvalidOptionError('optimizer', `optimizer must be one of ${OPTIMIZERS.join(', ')}, got ${JSON.stringify(o.kind)}`);
   const weightDecay = check('weightDecay', o.weightDecay ?? (o.kind === 'adamw' ? 0.01 : 0), 0, Infinity);
   switch (o.kind) {
     case 'sgd':
@@ -71,6 +72,6 @@ export function resolveOptimizer(input: OptimizerName | OptimizerOptions): Optim
 
 function check(name: string, value: number, min: number, max: number, openEnds = false): number {
   const ok = Number.isFinite(value) && (openEnds ? value > min && value < max : value >= min && value < max);
-  if (!ok) throw new RangeError(`${name} must be in ${openEnds ? '(' : '['}${min}, ${max}), got ${value}`);
+  if (!ok) throw new InvalidOptionError(name, `${name} must be in ${openEnds ? '(' : '['}${min}, ${max}), got ${value}`);
   return value;
 }

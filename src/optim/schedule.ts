@@ -1,4 +1,5 @@
 // Learning-rate schedules, evaluated per step so that the serial and parallel trainers agree.
+import { InvalidOptionError } from '../errors.js';
 
 export type Schedule =
   | { kind: 'constant'; warmupSteps: number }
@@ -11,7 +12,7 @@ export function parseSchedule(text: string): Schedule {
   let warmupSteps = 0;
   for (const part of rest) {
     const w = /^warmup:(\d+)$/.exec(part);
-    if (!w) throw new RangeError(`schedule: expected ',warmup:STEPS' after ${JSON.stringify(main)}, got ${JSON.stringify(part)}`);
+    if (!w) throw new InvalidOptionError('schedule', `schedule: expected ',warmup:STEPS' after ${JSON.stringify(main)}, got ${JSON.stringify(part)}`);
     warmupSteps = Number(w[1]);
   }
   const [kind, a, b] = main.split(':');
@@ -19,16 +20,16 @@ export function parseSchedule(text: string): Schedule {
   if (kind === 'step') {
     const everyEpochs = Number(a);
     const gamma = Number(b ?? 0.1);
-    if (!(Number.isInteger(everyEpochs) && everyEpochs > 0)) throw new RangeError(`schedule step:EVERY:GAMMA needs a positive integer EVERY, got ${a}`);
-    if (!(gamma > 0 && gamma <= 1)) throw new RangeError(`schedule step:EVERY:GAMMA needs GAMMA in (0, 1], got ${b}`);
+    if (!(Number.isInteger(everyEpochs) && everyEpochs > 0)) throw new InvalidOptionError('schedule', `schedule step:EVERY:GAMMA needs a positive integer EVERY, got ${a}`);
+    if (!(gamma > 0 && gamma <= 1)) throw new InvalidOptionError('schedule', `schedule step:EVERY:GAMMA needs GAMMA in (0, 1], got ${b}`);
     return { kind, everyEpochs, gamma, warmupSteps };
   }
   if (kind === 'cosine') {
     const minFactor = a === undefined ? 0 : Number(a);
-    if (!(minFactor >= 0 && minFactor < 1)) throw new RangeError(`schedule cosine:MIN needs MIN in [0, 1), got ${a}`);
+    if (!(minFactor >= 0 && minFactor < 1)) throw new InvalidOptionError('schedule', `schedule cosine:MIN needs MIN in [0, 1), got ${a}`);
     return { kind, minFactor, warmupSteps };
   }
-  throw new RangeError(`schedule must be constant, step:EVERY:GAMMA or cosine[:MIN] (optionally ,warmup:STEPS), got ${JSON.stringify(text)}`);
+  throw new InvalidOptionError('schedule', `schedule must be constant, step:EVERY:GAMMA or cosine[:MIN] (optionally ,warmup:STEPS), got ${JSON.stringify(text)}`);
 }
 
 /** The learning rate of 0-based global step `step`, out of `totalSteps`, with `stepsPerEpoch` steps per epoch. */

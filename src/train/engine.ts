@@ -6,7 +6,7 @@ import type { Precision } from '../nn/dense.js';
 import type { Model } from '../nn/model.js';
 import type { OptimizerConfig } from '../optim/optimizer.js';
 import type { TrainingData } from './data.js';
-import type { NonFiniteReport } from './guard.js';
+import type { NonFiniteReport } from '../errors.js';
 
 export interface EngineSetup {
   model: Model;

@@ -4,35 +4,7 @@
 import { native } from '../native.js';
 import type { Layout } from '../nn/layout.js';
 import type { Network } from '../nn/network.js';
-
-export interface NonFiniteReport {
-  /** 1-based layer number, or 0 for the loss itself. */
-  layer: number;
-  quantity: 'pre-activation' | 'loss' | 'gradient';
-  /** Tensor name for gradients (e.g. layers.1.weight). */
-  tensor?: string;
-  /** Largest finite magnitude seen in the offending tensor (0 when none is finite). */
-  maxFinite: number;
-  /** How many values were NaN or infinite. */
-  nonFinite: number;
-}
-
-export class NonFiniteError extends Error {
-  override readonly name = 'NonFiniteError';
-  constructor(
-    readonly epoch: number,
-    readonly step: number,
-    readonly report: NonFiniteReport,
-  ) {
-    super(`epoch ${epoch} step ${step}: ${describe(report)}`);
-  }
-}
-
-export function describe(r: NonFiniteReport): string {
-  const symbol = r.quantity === 'pre-activation' ? 'z' : r.quantity === 'gradient' ? 'g' : 'loss';
-  const where = r.quantity === 'loss' ? 'the loss' : r.tensor ? `${r.tensor} ${r.quantity}` : `layer ${r.layer} ${r.quantity}`;
-  return `${where} is not finite (${r.nonFinite} NaN/Inf values; max finite |${symbol}| = ${r.maxFinite.toExponential(2)})`;
-}
+import type { NonFiniteReport } from '../errors.js';
 
 /** After a forward pass over `rows`: the first layer with a non-finite pre-activation, or the loss. */
 export function inspectForward(net: Network, rows: number, lossSum: number): NonFiniteReport | null {

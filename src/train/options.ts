@@ -1,6 +1,7 @@
 // Training options: what a caller may pass, the defaults, and one place that refuses values that
 // cannot be right, naming the option.
 import { availableParallelism } from 'node:os';
+import { InvalidOptionError } from '../errors.js';
 import { native } from '../native.js';
 import type { Precision } from '../nn/dense.js';
 import { type Loss, checkLoss, defaultLoss } from '../nn/loss.js';
@@ -173,31 +174,31 @@ export const MAX_WORKERS_PER_CORE = 4;
 const DEFAULT_LR: Record<OptimizerName, number> = { sgd: 0.1, momentum: 0.05, adam: 0.001, adamw: 0.001 };
 
 export function resolveTrainOptions(model: Model, data: TrainingData, o: TrainOptions): ResolvedTrainOptions {
-  checkData('training data', model, data);
-  if (o.evalData) checkData('evalData', model, o.evalData);
+  checkData('data', 'training data', model, data);
+  if (o.evalData) checkData('evalData', 'evalData', model, o.evalData);
   const epochs = o.epochs ?? 10;
-  if (!(Number.isInteger(epochs) && epochs >= 1)) throw new RangeError(`epochs must be a positive integer, got ${epochs}`);
+  if (!(Number.isInteger(epochs) && epochs >= 1)) throw new InvalidOptionError('epochs', `epochs must be a positive integer, got ${epochs}`);
   const fullBatch = o.batchSize === 'full';
   const requested = fullBatch ? data.count : (o.batchSize ?? 128);
   if (!(Number.isInteger(requested) && (requested as number) >= 1))
-    throw new RangeError(`batchSize must be a positive integer or 'full', got ${JSON.stringify(o.batchSize)}`);
+    throw new InvalidOptionError('batchSize', `batchSize must be a positive integer or 'full', got ${JSON.stringify(o.batchSize)}`);
   const batchNorm = model.spec.norm === 'batch';
   if (batchNorm && Math.min(requested as number, data.count) < 2)
-    throw new RangeError('batchSize must be at least 2 with BatchNorm (one sample has no batch statistics)');
+    throw new InvalidOptionError('batchSize', 'batchSize must be at least 2 with BatchNorm (one sample has no batch statistics)');
   const optimizer = resolveOptimizer(o.optimizer ?? 'momentum');
   const lr = o.lr ?? DEFAULT_LR[optimizer.kind];
-  if (!(Number.isFinite(lr) && lr > 0)) throw new RangeError(`lr must be a positive number, got ${lr}`);
+  if (!(Number.isFinite(lr) && lr > 0)) throw new InvalidOptionError('lr', `lr must be a positive number, got ${lr}`);
   const loss = o.loss ?? defaultLoss(model.spec.output, model.spec.task);
   checkLoss(model.spec.output, loss, model.spec.task);
   const seed = o.seed ?? 1;
-  if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
+  if (!Number.isInteger(seed)) throw new InvalidOptionError('seed', `seed must be an integer, got ${seed}`);
   const batchSize = Math.min(requested as number, data.count);
   const workers = o.workers ?? Math.min(availableParallelism(), batchSize);
   checkWorkers(workers, batchSize);
   const nonFinite = o.nonFinite ?? 'stop';
-  if (nonFinite !== 'stop' && nonFinite !== 'skip') throw new RangeError(`nonFinite must be 'stop' or 'skip', got ${JSON.stringify(nonFinite)}`);
+  if (nonFinite !== 'stop' && nonFinite !== 'skip') throw new InvalidOptionError('nonFinite', `nonFinite must be 'stop' or 'skip', got ${JSON.stringify(nonFinite)}`);
   const distributed = o.distributed ?? null;
-  if (distributed !== null && distributed !== 'mpi') throw new RangeError(`distributed must be 'mpi' when given, got ${JSON.stringify(distributed)}`);
+  if (distributed !== null && distributed !== 'mpi') throw new InvalidOptionError('distributed', `distributed must be 'mpi' when given, got ${JSON.stringify(distributed)}`);
   const precision = checkPrecision(o.precision ?? 'fp32');
   return {
     earlyStopping: o.earlyStopping ? resolveEarlyStopping(o.earlyStopping, o.evalData !== undefined) : null,
@@ -226,14 +227,15 @@ export function resolveTrainOptions(model: Model, data: TrainingData, o: TrainOp
  */
 function checkWorkers(workers: number, batchSize: number): void {
   if (!(Number.isInteger(workers) && workers >= 0 && workers <= 1024))
-    throw new RangeError(`workers must be an integer from 0 (serial) to 1024, got ${workers}`);
+    throw new InvalidOptionError('workers', `workers must be an integer from 0 (serial) to 1024, got ${workers}`);
   const cores = availableParallelism();
   if (workers > MAX_WORKERS_PER_CORE * cores)
-    throw new RangeError(
+    throw new InvalidOptionError(
+      'workers',
       `workers (${workers}) is more than ${MAX_WORKERS_PER_CORE} per core of the ${cores} available: the threads would take turns on the cores`,
     );
   if (workers > batchSize)
-    throw new RangeError(`workers (${workers}) is more than the ${batchSize} rows of a batch: a worker without rows only waits`);
+    throw new InvalidOptionError('workers', `workers (${workers}) is more than the ${batchSize} rows of a batch: a worker without rows only waits`);
 }
 
 /**
@@ -242,10 +244,11 @@ function checkWorkers(workers: number, batchSize: number): void {
  * emulated, slower than fp32, so asking for them is an error rather than a silent slowdown.
  */
 export function checkPrecision(precision: unknown): Precision {
-  if (precision !== 'fp32' && precision !== 'bf16') throw new RangeError(`precision must be 'fp32' or 'bf16', got ${JSON.stringify(precision)}`);
+  if (precision !== 'fp32' && precision !== 'bf16') throw new InvalidOptionError('precision', `precision must be 'fp32' or 'bf16', got ${JSON.stringify(precision)}`);
   if (precision === 'bf16' && native.bf16Kernel() !== 'avx512bf16') {
     const forced = process.env.FCNN_ISA ? ` (FCNN_ISA=${process.env.FCNN_ISA})` : '';
-    throw new RangeError(
+    throw new InvalidOptionError(
+      'precision',
       `precision 'bf16' needs a CPU with AVX512-BF16 (vdpbf16ps) on the avx512 ISA; this one runs the ${native.isa()} ISA${forced}, ` +
         `where bf16 products are only emulated (slower than fp32): use precision 'fp32'`,
     );
@@ -253,18 +256,18 @@ export function checkPrecision(precision: unknown): Precision {
   return precision;
 }
 
-function checkData(what: string, model: Model, data: TrainingData): void {
-  if (data.count < 1) throw new RangeError(`${what} is empty`);
+function checkData(option: string, what: string, model: Model, data: TrainingData): void {
+  if (data.count < 1) throw new InvalidOptionError(option, `${what} is empty`);
   if (data.width !== model.inputs)
-    throw new RangeError(`${what} has ${data.width} features per sample but the model's input width is ${model.inputs}`);
+    throw new InvalidOptionError(option, `${what} has ${data.width} features per sample but the model's input width is ${model.inputs}`);
   const task = data.task ?? 'classification';
-  if (task !== model.spec.task) throw new RangeError(`${what} holds ${task} targets but the model's task is ${model.spec.task}`);
+  if (task !== model.spec.task) throw new InvalidOptionError(option, `${what} holds ${task} targets but the model's task is ${model.spec.task}`);
   if (task === 'classification' && data.classes > model.classes) {
     data.requireLabelsBelow?.(model.classes, `the model has ${model.classes} outputs`);
-    throw new RangeError(`${what} has ${data.classes} classes but the model has only ${model.classes} outputs`);
+    throw new InvalidOptionError(option, `${what} has ${data.classes} classes but the model has only ${model.classes} outputs`);
   }
   if (task !== 'classification' && data.classes !== model.outputs)
-    throw new RangeError(`${what} has ${data.classes} target values per sample but the model has ${model.outputs} outputs`);
+    throw new InvalidOptionError(option, `${what} has ${data.classes} target values per sample but the model has ${model.outputs} outputs`);
 }
 
 function resolveEarlyStopping(e: EarlyStoppingOptions, hasEvalData: boolean): ResolvedEarlyStopping {

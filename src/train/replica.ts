@@ -5,7 +5,8 @@ import type { Model } from '../nn/model.js';
 import type { ModelSpec } from '../nn/spec.js';
 import { Network, type NetworkOptions } from '../nn/network.js';
 import type { TrainingData } from './data.js';
-import { type NonFiniteReport, inspectForward } from './guard.js';
+import type { NonFiniteReport } from '../errors.js';
+import { inspectForward } from './guard.js';
 import { accumulateMetrics } from './metrics.js';
 
 /** Evaluation runs in chunks of at most this many rows, whatever the training batch size. */

@@ -1,9 +1,10 @@
 // The serial engine: one replica in the caller's thread, the optimizer over the whole slab.
 import { GradientAllreduce } from '../distributed/gradient.js';
-import { sharedFloats } from '../nn/model.js';
+import { sharedFloats } from '../util/shared-memory.js';
 import { type UpdateRule, updateRule } from '../optim/optimizer.js';
 import { type Engine, type EngineSetup, type EpochPlan, type Evaluation, type StepOutcome, type StepVisitor, checkPlan } from './engine.js';
-import { type NonFiniteReport, inspectGradients } from './guard.js';
+import type { NonFiniteReport } from '../errors.js';
+import { inspectGradients } from './guard.js';
 import { Shard, evaluationPart, minShardRows, shardCapacity } from './parallel/partition.js';
 import { metricSlots } from './metrics.js';
 import { Replica } from './replica.js';

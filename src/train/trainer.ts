@@ -9,7 +9,8 @@ import { applySchema, fitSchema, targetStd } from '../data/schema.js';
 import { type World, joinWorld } from '../distributed/mpi.js';
 import { averageBuffers, broadcastModel, checkModelsAgree, checkSameRun, failJob, sumOverRanks } from '../distributed/rank.js';
 import type { Model } from '../nn/model.js';
-import { sharedFloats } from '../nn/model.js';
+import { hasFloatTargets } from '../nn/loss.js';
+import { sharedBuffer, sharedFloats } from '../util/shared-memory.js';
 import { updateRule } from '../optim/optimizer.js';
 import { learningRate } from '../optim/schedule.js';
 import { Random } from '../util/random.js';
@@ -17,14 +18,12 @@ import { TrainingAbortedError } from './aborted.js';
 import { type Checkpoint, type EarlyStoppingState, type StopReason, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import type { TrainingData } from './data.js';
 import type { Engine, EngineSetup } from './engine.js';
-import { hasFloatTargets } from '../nn/loss.js';
-import { NonFiniteError } from './guard.js';
+import { NonFiniteError } from '../errors.js';
 import { summarizeMetrics } from './metrics.js';
 import { type EpochEvent, type ResolvedTrainOptions, type TrainOptions, resolveTrainOptions } from './options.js';
 import { Shard, minShardRows } from './parallel/partition.js';
 import { checkResumed, normalizationOf, optionsForResume } from './resume.js';
 import { SerialEngine, identity } from './serial.js';
-import { sharedBuffer } from '../util/shared-memory.js';
 
 export interface TrainHistory {
   /** Every epoch of the run, those before a resume included. */

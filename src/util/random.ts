@@ -1,5 +1,6 @@
 // A small seeded generator (xoshiro128**, seeded through splitmix32), so that the same seed gives
 // bit-identical initial weights, shuffles and splits on every machine and in every worker.
+import { InvalidOptionError } from '../errors.js';
 
 export interface RandomState {
   words: number[];
@@ -14,7 +15,7 @@ export class Random {
   private spareNormal: number | undefined;
 
   constructor(seed: number) {
-    if (!Number.isFinite(seed)) throw new RangeError(`seed must be a finite number, got ${seed}`);
+    if (!Number.isFinite(seed)) throw new InvalidOptionError('seed', `seed must be a finite number, got ${seed}`);
     let x = seed >>> 0 ^ Math.floor(seed / 2 ** 32);
     const next = () => {
       // splitmix32: spreads any seed (0 included) over a non-zero state.

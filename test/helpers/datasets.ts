@@ -3,7 +3,7 @@
 import { Dataset } from '../../src/data/dataset.js';
 import type { Precision } from '../../src/nn/dense.js';
 import type { Model } from '../../src/nn/model.js';
-import { sharedFloats } from '../../src/nn/model.js';
+import { sharedFloats } from '../../src/util/shared-memory.js';
 import { type OptimizerName, resolveOptimizer, updateRule } from '../../src/optim/optimizer.js';
 import type { EngineSetup } from '../../src/train/engine.js';
 import { identity } from '../../src/train/serial.js';

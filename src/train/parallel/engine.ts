@@ -17,14 +17,14 @@ import type { ResourceLimits } from 'node:worker_threads';
 import type { SharedDataset } from '../../data/dataset.js';
 import { native } from '../../native.js';
 import { allocatePackedWeight } from '../../nn/dense.js';
-import { sharedFloats } from '../../nn/model.js';
+import { EngineBusyError, EngineClosedError, type NonFiniteReport, WorkerFailedError } from '../../errors.js';
+import { sharedFloats } from '../../util/shared-memory.js';
 import type { TrainingData } from '../data.js';
 import { type Engine, type EngineSetup, type EpochPlan, type Evaluation, type StepOutcome, type StepVisitor, batchesIn, checkPlan } from '../engine.js';
-import { type NonFiniteReport, inspectGradients } from '../guard.js';
+import { inspectGradients } from '../guard.js';
 import { metricSlots } from '../metrics.js';
 import { identity } from '../serial.js';
 import { evaluationPart } from './partition.js';
-import { WorkerFailedError } from '../worker-failed.js';
 import { type WorkerPool, createPool } from './pool.js';
 import { Command, Control, type FaultForTesting, Result, StepStatus, type StepLog, type TrainTask, Word, createStepLog } from './protocol.js';
 
@@ -224,7 +224,7 @@ export class DataParallelEngine implements Engine {
       await Promise.all(this.tasks);
     } else {
       // A command in flight (or a failed worker): release everyone and fail the command.
-      this.failure ??= new Error(`the data-parallel engine was closed ${this.activity()}`);
+      this.failure ??= new EngineClosedError(`the data-parallel engine was closed ${this.activity()}`);
       this.abort();
     }
     await this.destroy();
@@ -254,8 +254,8 @@ export class DataParallelEngine implements Engine {
 
   private checkIdle(): void {
     if (this.failure) throw this.failure;
-    if (this.closing) throw new Error('the data-parallel engine is closed');
-    if (this.busy) throw new Error('the data-parallel engine runs one epoch or evaluation at a time');
+    if (this.closing) throw new EngineClosedError('the data-parallel engine is closed');
+    if (this.busy) throw new EngineBusyError('the data-parallel engine runs one epoch or evaluation at a time');
   }
 
   /** Resolves when ints[word] reaches target; rejects as soon as a worker failed. */
