@@ -316,7 +316,7 @@ async function timePass(
   }
 }
 
-function parseScalingArgs(argv: string[] = process.argv.slice(2)): ScalingOptions {
+function parseScalingArgs(argv: string[] = process.argv.slice(2)): ScalingOptions & { plot?: string } {
   const base = parseBenchArgs(argv);
   const value = (flag: string): number | undefined => {
     const i = argv.indexOf(flag);
@@ -325,7 +325,8 @@ function parseScalingArgs(argv: string[] = process.argv.slice(2)): ScalingOption
     if (!(Number.isInteger(n) && n >= 1)) throw new RangeError(`${flag} must be a positive integer, got ${argv[i + 1]}`);
     return n;
   };
-  return { ...base, maxWorkers: value('--max-workers') ?? availableParallelism(), steps: value('--steps') };
+  const plot = argv.indexOf('--plot');
+  return { ...base, maxWorkers: value('--max-workers') ?? availableParallelism(), steps: value('--steps'), plot: plot < 0 ? undefined : argv[plot + 1] };
 }
 
 async function main(): Promise<void> {
@@ -343,6 +344,12 @@ async function main(): Promise<void> {
   report(result.sync, opts.json);
   if (!opts.json) console.log('\nTraining throughput (timedSteps < epochSteps: a partial epoch, extrapolated):');
   report(result.rows, opts.json);
+  if (opts.plot) {
+    // Vega and resvg load only when a plot is asked for.
+    const { writeScalingPlot } = await import('./plot.js');
+    await writeScalingPlot(opts.plot, result.rows);
+    if (!opts.json) console.log(`\nwrote ${opts.plot}`);
+  }
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -24,7 +24,9 @@ export {
 
 // Models
 export { Model, createModel, type ModelOptions } from './nn/model.js';
-export { DEFAULT_SPEC, TASKS, type HiddenActivation, type ModelSpec, type Norm, type Output, type Task } from './nn/spec.js';
+export { DEFAULT_SPEC, TASKS, type ModelSpec, type Norm, type Task } from './nn/spec.js';
+export { ACTIVATION_NAMES, type ActivationName } from './nn/activations.js';
+export { OUTPUTS, LOSSES, type Output } from './nn/loss.js';
 export type { Init } from './nn/init.js';
 export type { Loss } from './nn/loss.js';
 

@@ -6,13 +6,17 @@ import { loadAddon } from './addon.js';
 export type Isa = 'avx512' | 'avx2' | 'portable';
 export type Bf16Kernel = 'avx512bf16' | 'emulated';
 
-/** Activation codes shared with native/kernels/activations.h. */
+/**
+ * The codes of native/kernels/activations.h's Activation, which is their one definition; what each
+ * computes is described in src/nn/activations.ts (and test/activations.test.ts checks the two agree).
+ */
 export enum ActivationCode {
   Linear = 0,
   Relu = 1,
   LeakyRelu = 2,
   Tanh = 3,
   Sigmoid = 4,
+  Silu = 5,
 }
 
 export interface Native {
@@ -92,13 +96,14 @@ export interface Native {
   /**
    * a[i] = f(z[i]) for i < n; alpha is LeakyReLU's slope or the sigmoid's input scale. NaN propagates
    * (relu(NaN) is NaN), ±Inf give the limits, sigmoid is sign-branched (sigmoid(±1e30) is exactly
-   * 1 or 0), and LeakyReLU with slope 0 is ReLU (0, not NaN, at −Inf). tanh and sigmoid use a
-   * vectorized e^x, not libm: within 2.4 float32 ulps of the exact value. a must not overlap z.
+   * 1 or 0), and LeakyReLU with slope 0 is ReLU (0, not NaN, at −Inf). tanh, sigmoid and SiLU use a
+   * vectorized e^x, not libm: tanh and sigmoid within 2.4 float32 ulps of the exact value, SiLU
+   * (x·sigmoid(x), 0 at −Inf) within 3. a must not overlap z.
    */
   activationForward(kind: ActivationCode, alpha: number, z: Float32Array, a: Float32Array, n: number): void;
   /**
    * dz[i] = da[i]·f'(z[i]) for i < n. tanh and sigmoid take f' from a = f(z): 1 − a² and
-   * alpha·a·(1 − a). ReLU/LeakyReLU use the left slope at exactly 0 (as PyTorch), give NaN for a NaN
+   * alpha·a·(1 − a); SiLU computes f' from z. ReLU/LeakyReLU use the left slope at exactly 0 (as PyTorch), give NaN for a NaN
    * z, and select rather than multiply, so an infinite da gives 0 (not NaN) where the slope is 0.
    * dz must not overlap z, a or da.
    */

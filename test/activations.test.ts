@@ -1,16 +1,28 @@
+// The native kernels against the activation table's float64 definitions: each table entry's code
+// must compute what the entry says, which is what ties the TypeScript table to the C++ enum.
 import { describe, expect, it } from 'vitest';
+import { ACTIVATIONS, ACTIVATION_NAMES, type ActivationDef } from '../src/nn/activations.js';
 import { ActivationCode, native } from '../src/native.js';
-import { LENGTHS, Rng, activation, activationDerivative, expectClose } from './reference.js';
+import { LENGTHS, Rng, expectClose } from './reference.js';
 
-const KINDS = [
-  ['linear', ActivationCode.Linear, 0],
-  ['relu', ActivationCode.Relu, 0],
-  ['leaky_relu', ActivationCode.LeakyRelu, 0.01],
-  ['leaky_relu with slope 0.3', ActivationCode.LeakyRelu, 0.3],
-  ['tanh', ActivationCode.Tanh, 0],
-  ['sigmoid', ActivationCode.Sigmoid, 1],
-  ['sigmoid(2.5·x)', ActivationCode.Sigmoid, 2.5],
-] as const;
+/** Parameter values worth testing for each kind of parameter. */
+const ALPHAS = { leakySlope: [0.01, 0.3], sigmoidAlpha: [1, 2.5] };
+
+const KINDS = ACTIVATION_NAMES.flatMap((name) => {
+  const { code, parameter }: ActivationDef = ACTIVATIONS[name];
+  return (parameter === null ? [0] : ALPHAS[parameter]).map((alpha) => [parameter === null ? name : `${name}, ${parameter} ${alpha}`, code, alpha] as const);
+});
+
+const definition = (code: ActivationCode): ActivationDef => ACTIVATIONS[ACTIVATION_NAMES.find((n) => ACTIVATIONS[n].code === code)!];
+const activation = (code: ActivationCode, alpha: number, z: number) => definition(code).f(z, alpha);
+const activationDerivative = (code: ActivationCode, alpha: number, z: number, a: number) => definition(code).derivative(z, a, alpha);
+
+it('the table gives every native activation code exactly once, and the addon knows no other', () => {
+  const codes = ACTIVATION_NAMES.map((name) => ACTIVATIONS[name].code).sort((a, b) => a - b);
+  expect(codes).toEqual(codes.map((_, i) => i));
+  const z = new Float32Array(1);
+  expect(() => native.activationForward(codes.length, 0, z, new Float32Array(1), 1)).toThrow(`ActivationCode from 0 to ${codes.length - 1}, got ${codes.length}`);
+});
 
 function forward(kind: ActivationCode, alpha: number, z: Float32Array): Float32Array {
   const a = new Float32Array(z.length);
@@ -74,7 +86,7 @@ describe('accuracy of the vectorized tanh and sigmoid', () => {
   // far tails. The C++ implementation was also checked against double on every float (≤ 2.4 ulp).
   const z = Float32Array.from({ length: 80001 }, (_, i) => (i % 2 ? -1 : 1) * 10 ** (-8 + (10.2 * i) / 80000));
 
-  it.each([['tanh', ActivationCode.Tanh, 1], ['sigmoid', ActivationCode.Sigmoid, 1], ['sigmoid(3·x)', ActivationCode.Sigmoid, 3]] as const)(
+  it.each([['tanh', ActivationCode.Tanh, 1], ['sigmoid', ActivationCode.Sigmoid, 1], ['sigmoid(3·x)', ActivationCode.Sigmoid, 3], ['silu', ActivationCode.Silu, 1]] as const)(
     '%s is within 3 float32 ulps of float64 on a dense sweep', (_name, kind, alpha) => {
       const a = forward(kind, alpha, z);
       let worst = 0;
@@ -97,6 +109,17 @@ describe('activation edge cases', () => {
     expect(a[4]).toBe(0.5);
     // The derivative at saturation is exactly 0, not NaN.
     expect(Array.from(backward(ActivationCode.Sigmoid, 1, z.subarray(0, 2), new Float32Array([1, 1])))).toEqual([0, 0]);
+  });
+
+  it('silu is 0 at −Inf and x far above 0, and its slope goes to 0 and 1, never NaN', () => {
+    const z = new Float32Array([-Infinity, -1e30, -200, -104, 200, 1e30, Infinity]);
+    const a = forward(ActivationCode.Silu, 0, z);
+    expect(Array.from(a.subarray(0, 3), (v) => v + 0)).toEqual([0, 0, 0]);
+    expect(a[3]).toBeLessThan(0); // −104·e^−104 ≈ −7e−44 is a float32 subnormal, though e^−104 is not
+    expectClose([a[3]], [-104 * Math.exp(-104)], 0.05);
+    expect(Array.from(a.subarray(4))).toEqual([200, 1e30, Infinity].map(Math.fround));
+    const dz = backward(ActivationCode.Silu, 0, z, new Float32Array(z.length).fill(1));
+    expect(Array.from(dz, (v) => v + 0)).toEqual([0, 0, 0, 0, 1, 1, 1]);
   });
 
   it('leaky_relu with slope 0 is relu, including 0 (not NaN) at −Inf', () => {

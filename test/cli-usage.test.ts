@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { jsonLines, runCli, runInProcess } from './helpers/cli.js';
 
-const COMMANDS = ['train', 'eval', 'predict', 'gradcheck', 'bench', 'export'];
+const COMMANDS = ['train', 'eval', 'predict', 'gradcheck', 'export'];
 
 describe('fcnn --help', () => {
   it('lists every command', async () => {

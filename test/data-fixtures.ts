@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { Random } from '../src/util/random.js';
 
 /** A temporary folder and a cleanup function for afterAll. */
 export function tempDir(): { dir: string; path: (name: string) => string; cleanup: () => void } {
@@ -36,15 +37,10 @@ export function writeIdxPair(
   writeFileSync(labelsPath, pack(idxBytes([labels.length], labels)));
 }
 
-/** Deterministic pseudo-random bytes (a linear congruential sequence; tests only need variety). */
+/** Seeded random bytes below `modulo`. */
 export function patternBytes(length: number, seed: number, modulo = 256): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed >>> 0;
-  for (let i = 0; i < length; i++) {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    out[i] = (x >>> 24) % modulo;
-  }
-  return out;
+  const random = new Random(seed);
+  return Uint8Array.from({ length }, () => random.int(modulo));
 }
 
 /** The message of the Error that `promise` rejects with; fails the test if it resolves. */

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { gradientCheck } from '../src/diagnose/gradcheck.js';
 import { createModel } from '../src/nn/model.js';
-import { HIDDEN_ACTIVATIONS, NORMS, type Output } from '../src/nn/spec.js';
+import { ACTIVATION_NAMES } from '../src/nn/activations.js';
+import { OUTPUTS } from '../src/nn/loss.js';
+import { NORMS } from '../src/nn/spec.js';
 import { Random } from '../src/util/random.js';
-
-const HEADS: Output[] = ['softmax', 'sigmoid', 'linear'];
 
 function batch(rows: number, inputs: number, classes: number, seed: number) {
   const rng = new Random(seed);
@@ -14,8 +14,8 @@ function batch(rows: number, inputs: number, classes: number, seed: number) {
 }
 
 describe('gradient check (float32 analytic vs float64 central differences)', () => {
-  for (const activation of HIDDEN_ACTIVATIONS)
-    for (const output of HEADS)
+  for (const activation of ACTIVATION_NAMES)
+    for (const output of OUTPUTS)
       for (const norm of NORMS)
         it(`${activation} hidden, ${output} head (${output === 'softmax' ? 'cross-entropy' : 'mse'}), norm ${norm}`, () => {
           const model = createModel(

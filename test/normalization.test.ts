@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { native } from '../src/native.js';
-import {
-  type NormInput, Rng, SHAPES, batchNormTraining, columnSums, expectClose, finiteDifferenceGradients, layerNorm,
-} from './reference.js';
+import { type NormInput, batchNormTraining, layerNorm } from '../src/nn/reference.js';
+import { Rng, SHAPES, columnSums, expectClose, finiteDifferenceGradients } from './reference.js';
 
 function input(rows: number, cols: number, seed: number, offset = 0): NormInput & { x: Float32Array; gamma: Float32Array; beta: Float32Array } {
   const rng = new Rng(seed);

@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportOnnx, ONNX_OPSET, onnxOutputName } from '../src/io/onnx.js';
 import { referenceForward } from '../src/nn/reference.js';
-import { HIDDEN_ACTIVATIONS, NORMS, OUTPUTS } from '../src/nn/spec.js';
+import { ACTIVATION_NAMES } from '../src/nn/activations.js';
+import { OUTPUTS } from '../src/nn/loss.js';
+import { NORMS } from '../src/nn/spec.js';
 import { expectClose, randomInputs, randomModel, runOnnx, temporaryDirectory } from './helpers/models.js';
 import { checkAndDecodeOnnx, pythonWithOnnx } from './helpers/python-onnx.js';
 
@@ -16,7 +18,7 @@ describe('ONNX export run by ONNX Runtime matches the float64 reference (eval mo
   const rows = 9;
   let seed = 1;
   for (const norm of NORMS)
-    for (const activation of HIDDEN_ACTIVATIONS)
+    for (const activation of ACTIVATION_NAMES)
       for (const output of OUTPUTS) {
         const modelSeed = seed++;
         it(`${norm} norm, ${activation}, ${output} head`, async () => {
@@ -49,7 +51,7 @@ describe.skipIf(!pythonWithOnnx)('ONNX file structure, read by Python onnx', () 
     const paths: string[] = [];
     let seed = 40;
     for (const norm of NORMS)
-      for (const activation of HIDDEN_ACTIVATIONS)
+      for (const activation of ACTIVATION_NAMES)
         for (const output of OUTPUTS) {
           const model = randomModel({ layers: [6, 7, 5, 4], activation, output, norm, leakySlope: 0.2, sigmoidAlpha: 1.7 }, seed++);
           paths.push(join(dir, `checked-${norm}-${activation}-${output}.onnx`));

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { layoutOf, view } from '../src/nn/layout.js';
 import { referenceForward, referenceLoss } from '../src/nn/reference.js';
-import { HIDDEN_ACTIVATIONS, NORMS, resolveSpec, type ModelSpec } from '../src/nn/spec.js';
+import { ACTIVATION_NAMES } from '../src/nn/activations.js';
+import { NORMS, resolveSpec, type ModelSpec } from '../src/nn/spec.js';
 import { expectClose, randomInputs, randomModel } from './helpers/models.js';
 
 const sigmoid = (t: number) => 1 / (1 + Math.exp(-t));
@@ -100,7 +101,7 @@ describe('referenceForward properties on random networks', () => {
   it('softmax rows are distributions, for every activation and norm', () => {
     let seed = 10;
     for (const norm of NORMS)
-      for (const activation of HIDDEN_ACTIVATIONS) {
+      for (const activation of ACTIVATION_NAMES) {
         const model = randomModel({ layers: [5, 8, 6, 7], activation, norm }, seed++);
         for (const mode of ['train', 'eval'] as const) {
           const out = referenceForward(model.spec, model.params, model.buffers, Float64Array.from(randomInputs(6, 5, seed)), 6, mode);

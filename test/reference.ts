@@ -1,28 +1,13 @@
-// Straightforward float64 references of the native kernels, the seeded inputs the kernel tests
-// draw, and the comparison they use. Written from the math, not from the C++ (no shared tricks):
-// softmax here is exp(x − max)/Σ, variances are plain two-pass sums, and so on.
+// What the kernel tests share beyond the library's float64 reference (src/nn/reference.ts, whose
+// activations, softmax and norms they compare against): the seeded inputs they draw, the comparison
+// they use, and float64 forms of the kernels the network reference does not need (losses' pieces,
+// reductions, optimizer steps), written from the math, not from the C++.
 import { expect } from 'vitest';
-import { ActivationCode } from '../src/native.js';
+import type { NormInput } from '../src/nn/reference.js';
+import { Random } from '../src/util/random.js';
 
-/** Small seeded generator (mulberry32), so that a failing case replays exactly. */
-export class Rng {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  /** Uniform in [0, 1). */
-  next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  uniform(lo: number, hi: number): number {
-    return lo + (hi - lo) * this.next();
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
+/** The library's generator with the draws the kernel tests need. */
+export class Rng extends Random {
   floats(n: number, lo = -1, hi = 1): Float32Array {
     return Float32Array.from({ length: n }, () => this.uniform(lo, hi));
   }
@@ -50,58 +35,7 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   }
 }
 
-// ---- activations -------------------------------------------------------------------------------
-
-export function activation(kind: ActivationCode, alpha: number, z: number): number {
-  switch (kind) {
-    case ActivationCode.Linear:
-      return z;
-    case ActivationCode.Relu:
-      return Number.isNaN(z) ? z : Math.max(z, 0);
-    case ActivationCode.LeakyRelu:
-      return z < 0 ? (alpha === 0 ? 0 : alpha * z) : z;
-    case ActivationCode.Tanh:
-      return Math.tanh(z);
-    case ActivationCode.Sigmoid:
-      return 1 / (1 + Math.exp(-alpha * z));
-  }
-}
-
-/**
- * f'(z), with the left slope at 0 for the piecewise-linear units; tanh and sigmoid take it from
- * a = f(z) as the contract says (so a float32 a gives the same derivative to both sides).
- */
-export function activationDerivative(kind: ActivationCode, alpha: number, z: number, a: number): number {
-  switch (kind) {
-    case ActivationCode.Linear:
-      return 1;
-    case ActivationCode.Relu:
-      return Number.isNaN(z) ? z : z > 0 ? 1 : 0;
-    case ActivationCode.LeakyRelu:
-      return Number.isNaN(z) ? z : z > 0 ? 1 : alpha;
-    case ActivationCode.Tanh:
-      return 1 - a * a;
-    case ActivationCode.Sigmoid:
-      return alpha * a * (1 - a);
-  }
-}
-
-// ---- softmax and losses ------------------------------------------------------------------------
-
-/** Softmax of finite rows, and the cross-entropy of each row against its label. */
-export function softmaxCrossEntropy(x: ArrayLike<number>, labels: ArrayLike<number>, rows: number, cols: number) {
-  const probs = new Float64Array(rows * cols);
-  const losses = new Float64Array(rows);
-  for (let r = 0; r < rows; r++) {
-    let max = -Infinity;
-    for (let j = 0; j < cols; j++) max = Math.max(max, x[r * cols + j]);
-    let sum = 0;
-    for (let j = 0; j < cols; j++) sum += Math.exp(x[r * cols + j] - max);
-    for (let j = 0; j < cols; j++) probs[r * cols + j] = Math.exp(x[r * cols + j] - max) / sum;
-    losses[r] = max + Math.log(sum) - x[r * cols + labels[r]];
-  }
-  return { probs, losses, loss: losses.reduce((a, b) => a + b, 0) };
-}
+// ---- losses ------------------------------------------------------------------------------------
 
 export function oneHotDifference(p: ArrayLike<number>, labels: ArrayLike<number>, rows: number, cols: number): Float64Array {
   const d = Float64Array.from(p);
@@ -125,50 +59,6 @@ export function argmax(x: ArrayLike<number>, from: number, cols: number): number
 }
 
 // ---- normalization -----------------------------------------------------------------------------
-
-/** Mean and biased variance of n values read through at(i). */
-function moments(n: number, at: (i: number) => number): { mean: number; variance: number } {
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += at(i);
-  const mean = sum / n;
-  let squares = 0;
-  for (let i = 0; i < n; i++) squares += (at(i) - mean) ** 2;
-  return { mean, variance: squares / n };
-}
-
-export interface NormInput {
-  x: ArrayLike<number>;
-  gamma: ArrayLike<number>;
-  beta: ArrayLike<number>;
-  rows: number;
-  cols: number;
-  eps: number;
-}
-
-export function layerNorm({ x, gamma, beta, rows, cols, eps }: NormInput) {
-  const y = new Float64Array(rows * cols), mean = new Float64Array(rows), rstd = new Float64Array(rows);
-  for (let r = 0; r < rows; r++) {
-    const m = moments(cols, (j) => x[r * cols + j]);
-    mean[r] = m.mean;
-    rstd[r] = 1 / Math.sqrt(m.variance + eps);
-    for (let j = 0; j < cols; j++) y[r * cols + j] = (x[r * cols + j] - mean[r]) * rstd[r] * gamma[j] + beta[j];
-  }
-  return { y, mean, rstd };
-}
-
-/** BatchNorm with batch statistics; unbiasedVar is what the running variance moves toward. */
-export function batchNormTraining({ x, gamma, beta, rows, cols, eps }: NormInput) {
-  const y = new Float64Array(rows * cols), mean = new Float64Array(cols), rstd = new Float64Array(cols);
-  const unbiasedVar = new Float64Array(cols);
-  for (let j = 0; j < cols; j++) {
-    const m = moments(rows, (r) => x[r * cols + j]);
-    mean[j] = m.mean;
-    rstd[j] = 1 / Math.sqrt(m.variance + eps);
-    unbiasedVar[j] = (m.variance * rows) / (rows - 1);
-    for (let r = 0; r < rows; r++) y[r * cols + j] = (x[r * cols + j] - mean[j]) * rstd[j] * gamma[j] + beta[j];
-  }
-  return { y, mean, rstd, unbiasedVar };
-}
 
 /**
  * Gradients of L = Σ y·dy with respect to x, gamma and beta by central differences of a float64

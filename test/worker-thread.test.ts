@@ -5,7 +5,8 @@
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { expect, it } from 'vitest';
-import { Rng, columnSums, expectClose, softmaxCrossEntropy } from './reference.js';
+import { softmaxCrossEntropy } from '../src/nn/reference.js';
+import { Rng, columnSums, expectClose } from './reference.js';
 
 const ADDON = fileURLToPath(new URL('../build/Release/fcnn.node', import.meta.url));
 const WORKERS = 2, ROWS = 10, COLS = 7, LR = 0.5;

@@ -13,6 +13,28 @@ Activation canonical(Activation kind, float alpha) {
   return kind == Activation::LeakyRelu && alpha == 0.0f ? Activation::Relu : kind;
 }
 
+// x·sigmoid(x) and its derivative sigmoid(x)·(1 + x·sigmoid(−x)), from e = e^−|x| as sigmoid, so
+// that no exponential overflows and 1 − sigmoid(x) = sigmoid(−x) is taken without cancellation.
+// Far below 0 the result is subnormal, and x·e would multiply e's subnormal rounding by |x|: there
+// it is (x·h)·(h/(1 + e)) with h = e^(−|x|/2), whose factors are normal, rounded once at the end.
+// Where an exponential underflows to 0 the products with x are dropped: what they stand for is
+// below every float there, and at ±Inf they would be ±Inf·0 = NaN where the limits are 0 and 1 (or x).
+inline float silu(float x) {
+  float e = expNonPositive(-std::fabs(x));
+  float h = expNonPositive(-0.5f * std::fabs(x));
+  float d = 1.0f + e;
+  float negative = blend(e < 1e-30f, (x * h) * (h / d), x * e / d);
+  return blend(x >= 0.0f, x / d, blend(h == 0.0f, 0.0f, negative));
+}
+
+inline float siluSlope(float x) {
+  float e = expNonPositive(-std::fabs(x));
+  float d = 1.0f + e;
+  float s = blend(x >= 0.0f, 1.0f / d, e / d);
+  float complement = blend(x >= 0.0f, e / d, 1.0f / d);
+  return s + blend(e == 0.0f, 0.0f, x * s * complement);
+}
+
 // tanh|x| = (1 − e)/(1 + e) with e = e^−2|x| for |x| ≥ 0.625, where 1 − e ≥ 0.71 loses nothing to
 // cancellation; below, Cephes' odd polynomial (peak relative error 1.3e−7 there). Both are
 // computed and one selected, so that the loop vectorizes.
@@ -46,6 +68,9 @@ void activationForward(Activation kind, float alpha, const float* __restrict z, 
     case Activation::Sigmoid:
       for (size_t i = 0; i < n; i++) a[i] = sigmoid(alpha * z[i]);
       return;
+    case Activation::Silu:
+      for (size_t i = 0; i < n; i++) a[i] = silu(z[i]);
+      return;
   }
 }
 
@@ -74,6 +99,9 @@ void activationBackward(Activation kind, float alpha, const float* __restrict z,
       return;
     case Activation::Sigmoid:
       for (size_t i = 0; i < n; i++) dz[i] = da[i] * (alpha * a[i] * (1.0f - a[i]));
+      return;
+    case Activation::Silu:
+      for (size_t i = 0; i < n; i++) dz[i] = da[i] * siluSlope(z[i]);
       return;
   }
 }

@@ -4,9 +4,10 @@
 import type { Command } from 'commander';
 import { type TrainedModel, loadTrained } from '../api/model-file.js';
 import { formatInit, parseInit } from '../nn/init.js';
-import { LOSSES, type Loss, checkLoss, defaultLoss } from '../nn/loss.js';
+import { ACTIVATIONS, ACTIVATION_NAMES } from '../nn/activations.js';
+import { LOSSES, type Loss, OUTPUTS, checkLoss, defaultLoss } from '../nn/loss.js';
 import { Model, defaultInit } from '../nn/model.js';
-import { HIDDEN_ACTIVATIONS, type ModelSpec, NORMS, OUTPUTS, type Task, resolveSpec } from '../nn/spec.js';
+import { type ModelSpec, NORMS, type Task, resolveSpec } from '../nn/spec.js';
 import type { Dataset } from '../data/dataset.js';
 import type { DataConfig } from './data.js';
 import { UsageError, asUsage, choice, library, option, positive } from './options.js';
@@ -40,7 +41,7 @@ export function fitLayers(spec: ModelSpec, width: number, outputs: number): Mode
 export function addModelOptions(cmd: Command): Command {
   return cmd
     .addOption(option('--layers <widths>', 'widths from input to output, comma-separated (default: the preset’s hidden layers between the data’s input and output widths)', parseLayers, DEFAULT_LAYERS.join(',')))
-    .addOption(option('--activation <name>', `hidden activation: ${HIDDEN_ACTIVATIONS.join(', ')}`, choice('--activation', HIDDEN_ACTIVATIONS), 'relu'))
+    .addOption(option('--activation <name>', `hidden activation: ${ACTIVATION_NAMES.join(', ')}`, choice('--activation', ACTIVATION_NAMES), 'relu'))
     .addOption(option('--output <head>', `output head: ${OUTPUTS.join(', ')}`, choice('--output', OUTPUTS), 'softmax'))
     .addOption(option('--sigmoid-alpha <a>', 'input scale of sigmoids: sigmoid(a·x)', positive('--sigmoid-alpha'), 1))
     .addOption(option('--norm <kind>', `normalization of hidden layers: ${NORMS.join(', ')}`, choice('--norm', NORMS), 'none'))
@@ -49,7 +50,7 @@ export function addModelOptions(cmd: Command): Command {
         '--init <scheme>',
         'weights: he, glorot, lecun (normal), he-uniform, glorot-uniform, lecun-uniform, or uniform:A for U(-A, A) weights and biases',
         library('--init', (text) => formatInit(parseInit(text))),
-        'he for relu/leaky_relu, glorot otherwise',
+        `he for ${ACTIVATION_NAMES.filter((a) => ACTIVATIONS[a].init === 'he').join('/')}, glorot otherwise`,
       ),
     )
     .addOption(option('--loss <name>', 'cross-entropy (softmax), mse (sigmoid or linear outputs), bce (multilabel)', choice('--loss', LOSSES), 'the task’s'));

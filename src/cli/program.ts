@@ -4,7 +4,6 @@
 // (train exits 130 when interrupted).
 import { Command, CommanderError } from 'commander';
 import { FcnnError, type FcnnErrorCode } from '../errors.js';
-import { registerBench } from './bench.js';
 import { registerEval } from './eval.js';
 import { registerExport } from './export.js';
 import { registerGradcheck } from './gradcheck.js';
@@ -26,7 +25,6 @@ function buildProgram(io: Io, args: string[]): Command {
   registerEval(program, io);
   registerPredict(program, io);
   registerGradcheck(program, io);
-  registerBench(program, io);
   registerExport(program, io);
   return program;
 }

@@ -16,7 +16,7 @@ import type { Diagnostics } from '../diagnose/report.js';
 import { Probe } from '../diagnose/stats.js';
 import { save } from '../api/model-file.js';
 import { createModel } from '../nn/model.js';
-import { OPTIMIZERS, type OptimizerConfig, type OptimizerName, type OptimizerOptions, resolveOptimizer } from '../optim/optimizer.js';
+import { OPTIMIZERS, type OptimizerConfig, type OptimizerName, type OptimizerOptions, defaultLr, resolveOptimizer } from '../optim/optimizer.js';
 import { parseSchedule } from '../optim/schedule.js';
 import { TrainingAbortedError } from '../train/aborted.js';
 import { readCheckpoint } from '../train/checkpoint.js';
@@ -101,7 +101,7 @@ export function registerTrain(program: Command, io: Io, args: string[]): void {
   addModelOptions(cmd);
   cmd
     .addOption(option('--optimizer <name>', `${OPTIMIZERS.join(', ')} (another than the preset's drops its lr and settings)`, choice('--optimizer', OPTIMIZERS)))
-    .addOption(option('--lr <rate>', 'base learning rate (default: the preset’s, else sgd 0.1, momentum 0.05, adam/adamw 0.001)', positive('--lr')))
+    .addOption(option('--lr <rate>', `base learning rate (default: the preset’s, else ${OPTIMIZERS.map((k) => `${k} ${defaultLr(k)}`).join(', ')})`, positive('--lr')))
     .addOption(option('--momentum <m>', 'momentum coefficient (momentum optimizer)', between('--momentum', 0, 1, true), 0.9))
     .addOption(option('--weight-decay <wd>', 'weight decay (L2 for sgd/momentum/adam, decoupled for adamw)', positive('--weight-decay', true)))
     .addOption(

@@ -3,6 +3,8 @@
 // pre-activations and activations, dead ReLUs, saturated sigmoids, gradient norms and the size of
 // an update relative to the weights. The batch is drawn once, so that epochs compare like with like.
 import { native } from '../native.js';
+import { ACTIVATIONS, type ActivationDef, type ActivationName } from '../nn/activations.js';
+import { OUTPUT_HEADS } from '../nn/loss.js';
 import type { LayerState } from '../nn/network.js';
 import { Network } from '../nn/network.js';
 import type { Model } from '../nn/model.js';
@@ -11,9 +13,6 @@ import { Random } from '../util/random.js';
 
 const DEFAULT_PROBE_SAMPLES = 512;
 const HISTOGRAM_BINS = 40;
-/** Sigmoid outputs below or above these, or |tanh| above the upper one, count as saturated. */
-const SATURATION_LOW = 0.01;
-const SATURATION_HIGH = 0.99;
 
 export interface Histogram {
   /** Equal-width bins from min to max. */
@@ -32,11 +31,11 @@ export interface LayerStats {
   /** Dense output x·Wᵀ + b, over the batch and the units. */
   preActivation: { mean: number; std: number; maxAbs: number };
   activationStats: { mean: number; std: number };
-  /** ReLU layers: fraction of units that are zero for every sample of the batch. */
+  /** Activations whose units can die (ReLU): fraction of units that are zero for every sample of the batch. */
   deadFraction: number | null;
-  /** Sigmoid or tanh: fraction of outputs within 0.01 of their limits. */
+  /** Activations with flat tails (sigmoid, tanh): fraction of outputs in them (within 0.01 of a limit). */
   saturatedFraction: number | null;
-  /** Sigmoid or tanh: mean derivative f'(z), the factor every gradient through the layer is multiplied by. */
+  /** The same activations: mean derivative f'(z), the factor every gradient through the layer is multiplied by. */
   meanSlope: number | null;
   weightStd: number;
   /** The weights' std when the probe was made (before training, as the CLI makes it): what the init gave. */
@@ -89,6 +88,8 @@ export class Probe {
     const last = net.layers.length - 1;
     const layers = net.layers.map((L, i): LayerStats => {
       const activation = i < last ? model.spec.activation : model.spec.output;
+      const f = i < last ? model.spec.activation : OUTPUT_HEADS[model.spec.output].activation;
+      const def: ActivationDef | null = f === null ? null : ACTIVATIONS[f];
       const n = rows * L.dense.outputs;
       const z = moments(L.z, n);
       const a = moments(L.a, n);
@@ -101,8 +102,8 @@ export class Probe {
         outputs: L.dense.outputs,
         preActivation: { mean: z.mean, std: z.std, maxAbs: native.maxAbs(L.z, n) },
         activationStats: a,
-        deadFraction: activation === 'relu' ? deadFraction(L, rows) : null,
-        ...saturation(activation, L.a, n, activation === 'sigmoid' ? model.spec.sigmoidAlpha : 1),
+        deadFraction: def?.canDie ? deadFraction(L, rows) : null,
+        ...saturation(f, L, n, model),
         weightStd: moments(L.dense.weight, L.dense.weight.length).std,
         initialWeightStd: this.initialWeightStd[i],
         weightNorm,
@@ -138,20 +139,17 @@ function deadFraction(L: LayerState, rows: number): number {
   return dead / units;
 }
 
-/** Saturated fraction and mean slope of sigmoid(alpha·z) or tanh outputs, from the outputs alone. */
-function saturation(activation: string, a: Float32Array, n: number, alpha: number): Pick<LayerStats, 'saturatedFraction' | 'meanSlope'> {
-  if (activation !== 'sigmoid' && activation !== 'tanh') return { saturatedFraction: null, meanSlope: null };
+/** Saturated fraction and mean slope of an activation with flat tails (null for the others). */
+function saturation(name: ActivationName | null, L: LayerState, n: number, model: Model): Pick<LayerStats, 'saturatedFraction' | 'meanSlope'> {
+  const def: ActivationDef | null = name === null ? null : ACTIVATIONS[name];
+  if (!def?.saturated) return { saturatedFraction: null, meanSlope: null };
+  const alpha = def.parameter === null ? 0 : model.spec[def.parameter];
+  const z = L.norm ? L.norm.out : L.z; // what the activation was applied to
   let saturated = 0;
   let slope = 0;
   for (let i = 0; i < n; i++) {
-    const v = a[i];
-    if (activation === 'sigmoid') {
-      if (v < SATURATION_LOW || v > SATURATION_HIGH) saturated++;
-      slope += alpha * v * (1 - v);
-    } else {
-      if (Math.abs(v) > SATURATION_HIGH) saturated++;
-      slope += 1 - v * v;
-    }
+    if (def.saturated(L.a[i])) saturated++;
+    slope += def.derivative(z[i], L.a[i], alpha);
   }
   return { saturatedFraction: saturated / n, meanSlope: slope / n };
 }

@@ -3,17 +3,18 @@
 //
 // Graph: input "input" float [N, inputs] (N symbolic). Per layer a Gemm (transB = 1: the weight
 // is stored out × in, as in the slab); on hidden layers the norm (LayerNormalization over the last
-// axis, or BatchNormalization with the running statistics) and the activation. The head gives the
-// output, named after what it holds:
-//   softmax  → "probabilities" (Softmax over the last axis; rows sum to 1)
-//   sigmoid  → "outputs"       (independent sigmoids, not a distribution)
-//   linear   → "outputs"
-// Tensors keep their layout names (layers.0.weight …) as initializers. With the model's schema,
-// the graph takes raw inputs: the input normalization comes first, as the gather computes it
-// (Mul by the scale, Sub the per-feature mean, Mul by the per-feature 1/std, in float32), and
-// standardized regression outputs are mapped back (Mul by the std, Add the mean).
+// axis, or BatchNormalization with the running statistics) and the activation, lowered as its entry
+// in nn/activations.ts says. The head gives the output, named after what it holds (nn/loss.ts):
+// "probabilities" for softmax (Softmax over the last axis; rows sum to 1), "outputs" for the
+// elementwise heads (independent sigmoids, or linear values). Tensors keep their layout names
+// (layers.0.weight …) as initializers. With the model's schema, the graph takes raw inputs: the
+// input normalization comes first, as the gather computes it (Mul by the scale, Sub the per-feature
+// mean, Mul by the per-feature 1/std, in float32), and standardized regression outputs are mapped
+// back (Mul by the std, Add the mean).
 import * as onnx from './onnx-proto.js';
+import { ACTIVATIONS, type ActivationDef, type ActivationName, type OnnxBuilder } from '../nn/activations.js';
 import { view, type Layout, type TensorInfo } from '../nn/layout.js';
+import { OUTPUT_HEADS } from '../nn/loss.js';
 import type { ModelSpec } from '../nn/spec.js';
 import type { Normalization } from '../data/normalize.js';
 import { writeFileAtomic } from './atomic.js';
@@ -26,7 +27,7 @@ export const ONNX_INPUT = 'input';
 
 /** The graph output's name for the spec's head. */
 export function onnxOutputName(spec: ModelSpec): string {
-  return spec.output === 'softmax' ? 'probabilities' : 'outputs';
+  return OUTPUT_HEADS[spec.output].onnxOutput;
 }
 
 /** The parts of a model's schema that the graph computes; without one, the graph takes the network's inputs. */
@@ -51,14 +52,18 @@ function modelProto(spec: ModelSpec, layout: Layout, model: Model, schema: OnnxS
   };
   const param = (t: TensorInfo) => initializer(initializers, t.name, t.shape, view(model.params, t));
   const buffer = (t: TensorInfo) => initializer(initializers, t.name, t.shape, view(model.buffers, t));
-  let alphaName: string | undefined;
-  // sigmoid(alpha·x): ONNX's Sigmoid has no scale, so a Mul by a scalar initializer comes first.
-  const sigmoid = (x: string, output: string) => {
-    if (spec.sigmoidAlpha !== 1) {
-      alphaName ??= initializer(initializers, 'sigmoid_alpha', [], new Float32Array([spec.sigmoidAlpha]));
-      x = node('Mul', [x, alphaName], `${output}.scaled`);
-    }
-    return node('Sigmoid', [x], output);
+  const scalars = new Set<string>();
+  const builder: OnnxBuilder = {
+    node: (op, inputs, output, floats = {}) => node(op, inputs, output, Object.entries(floats).map(([name, f]) => float(name, f))),
+    scalar: (name, value) => {
+      if (!scalars.has(name)) initializer(initializers, name, [], new Float32Array([value]));
+      scalars.add(name);
+      return name;
+    },
+  };
+  const activation = (name: ActivationName, x: string, output: string) => {
+    const def: ActivationDef = ACTIVATIONS[name];
+    return def.onnx(builder, x, output, def.parameter === null ? 0 : spec[def.parameter]);
   };
 
   let x = ONNX_INPUT;
@@ -78,22 +83,15 @@ function modelProto(spec: ModelSpec, layout: Layout, model: Model, schema: OnnxS
         ? node('LayerNormalization', [x, param(weight), param(bias)], `layers.${i}.norm`, [int('axis', -1), eps])
         : node('BatchNormalization', [x, param(weight), param(bias), buffer(runningMean!), buffer(runningVar!)], `layers.${i}.norm`, [eps]);
     }
-    const output = `layers.${i}.activation`;
-    switch (spec.activation) {
-      case 'relu': x = node('Relu', [x], output); break;
-      case 'leaky_relu': x = node('LeakyRelu', [x], output, [float('alpha', spec.leakySlope)]); break;
-      case 'tanh': x = node('Tanh', [x], output); break;
-      case 'sigmoid': x = sigmoid(x, output); break;
-      case 'linear': x = node('Identity', [x], output); break;
-    }
+    x = activation(spec.activation, x, `layers.${i}.activation`);
   });
   const output = onnxOutputName(spec);
   const classes = layout.layers[last].outputs;
   const t = spec.task === 'regression' ? schema?.targetNormalization : null;
   const head = t ? 'head' : output;
-  if (spec.output === 'softmax') node('Softmax', [x], head, [int('axis', -1)]);
-  else if (spec.output === 'sigmoid') sigmoid(x, head);
-  else node('Identity', [x], head);
+  const headActivation = OUTPUT_HEADS[spec.output].activation;
+  if (headActivation === null) node('Softmax', [x], head, [int('axis', -1)]);
+  else activation(headActivation, x, head);
   if (t) {
     const std = Float32Array.from({ length: classes }, (_, j) => (t.invStd ? 1 / t.invStd[j] : 1) / t.scale);
     const mean = Float32Array.from({ length: classes }, (_, j) => (t.mean ? t.mean[j] / t.scale : 0));

@@ -22,7 +22,8 @@ export function parseInit(text: string): Init {
     if (!(Number.isFinite(limit) && limit > 0)) throw new InvalidOptionError('init', `init uniform:A needs a positive limit A, got ${u[1]}`);
     return { kind: 'uniform', limit };
   }
-  throw new InvalidOptionError('init', 
+  throw new InvalidOptionError(
+    'init',
     `init must be he, he-uniform, glorot, glorot-uniform, lecun, lecun-uniform or uniform:A, got ${JSON.stringify(text)}`,
   );
 }

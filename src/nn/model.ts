@@ -2,13 +2,14 @@
 // statistics). Both sit on SharedArrayBuffers so that worker threads read them without copies.
 import { type DataSchema, defaultSchema } from '../data/schema.js';
 import { InvalidOptionError } from '../errors.js';
+import { ACTIVATIONS } from './activations.js';
 import { type Init, initialize, parseInit } from './init.js';
 import { type Layout, layoutOf } from './layout.js';
 import { type ModelSpec, resolveSpec } from './spec.js';
 import { sharedFloats } from '../util/shared-memory.js';
 
 export interface ModelOptions {
-  /** Weight initializer: 'he' (default for relu/leaky_relu), 'glorot' (default otherwise), 'lecun', '…-uniform', 'uniform:A'. */
+  /** Weight initializer: 'he', 'glorot', 'lecun', '…-uniform', 'uniform:A'; default: the hidden activation's (He for rectifiers, Glorot otherwise). */
   init?: Init | string;
   /** Seed of the initializer (default 1). */
   seed?: number;
@@ -77,7 +78,7 @@ export function createModel(spec: Partial<ModelSpec> & { layers: number[] }, opt
   return model;
 }
 
+/** The hidden activation's initializer (activations.ts), normal. */
 export function defaultInit(spec: ModelSpec): Init {
-  const reluLike = spec.activation === 'relu' || spec.activation === 'leaky_relu';
-  return { kind: reluLike ? 'he' : 'glorot', distribution: 'normal' };
+  return { kind: ACTIVATIONS[spec.activation].init, distribution: 'normal' };
 }

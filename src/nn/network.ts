@@ -2,7 +2,7 @@
 // (llm.c style: memory laid out up front, no allocation per step). forward() and backward() are
 // the algorithm, layer by layer; callers fill `input` (and `labels`) first.
 import { native } from '../native.js';
-import { type ActivationFn, hiddenActivation } from './activations.js';
+import { type ActivationFn, activationFn } from './activations.js';
 import { type DenseParams, type PackedWeight, type Precision, denseForward, denseInputGradient, denseWeightGradient } from './dense.js';
 import { view } from './layout.js';
 import { hasFloatTargets, headBackward, headForward } from './loss.js';
@@ -53,7 +53,7 @@ export class Network {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
     this.spec = model.spec;
     this.capacity = capacity;
-    this.activation = hiddenActivation(model.spec);
+    this.activation = activationFn(model.spec.activation, model.spec);
     const { buffers = model.buffers, packed = null, precision = 'fp32' } = options;
     this.input = new Float32Array(capacity * model.inputs);
     const last = model.layout.layers.length - 1;

@@ -1,7 +1,10 @@
 // The whole network as plain float64 loops, written straight from the definitions and sharing
 // nothing with the fast path: the independent reference for tests and for gradient checking
-// (central differences need float64 to resolve small steps). Slow by design.
+// (central differences need float64 to resolve small steps), with the float64 forms of its parts
+// (activation, softmax, LayerNorm, BatchNorm) that the kernels' tests compare against. Slow by design.
+import { ACTIVATIONS, type ActivationDef, type ActivationName } from './activations.js';
 import { layoutOf, type TensorInfo } from './layout.js';
+import { OUTPUT_HEADS } from './loss.js';
 import type { ModelSpec } from './spec.js';
 
 /** 'train': BatchNorm uses the batch statistics; 'eval': the running statistics. */
@@ -21,13 +24,13 @@ export function referenceForward(
   for (let r = 0; r < rows; r++) {
     const z = logits.subarray(r * classes, (r + 1) * classes);
     const o = out.subarray(r * classes, (r + 1) * classes);
-    if (spec.output === 'softmax') {
+    const { activation } = OUTPUT_HEADS[spec.output];
+    if (activation === null) {
       const lse = logSumExp(z);
       for (let c = 0; c < classes; c++) o[c] = Math.exp(z[c] - lse);
-    } else if (spec.output === 'sigmoid') {
-      for (let c = 0; c < classes; c++) o[c] = sigmoid(spec.sigmoidAlpha * z[c]);
     } else {
-      o.set(z);
+      const f = activate(spec, activation);
+      for (let c = 0; c < classes; c++) o[c] = f(z[c]);
     }
   }
   return out;
@@ -78,13 +81,14 @@ function referenceLogits(
   if (buffers.length !== layout.bufferCount) throw new RangeError(`buffers has ${buffers.length} elements, the layout needs ${layout.bufferCount}`);
   if (x.length !== rows * spec.layers[0]) throw new RangeError(`x has ${x.length} elements, expected rows × inputs = ${rows * spec.layers[0]}`);
 
-  let a = x;
+  const f = activate(spec, spec.activation);
+  let a: Float64Array = x;
   const last = layout.layers.length - 1;
   layout.layers.forEach((layer, l) => {
     const { inputs, outputs } = layer;
     const w = read(params, layer.weight);
     const b = read(params, layer.bias);
-    const z = new Float64Array(rows * outputs);
+    let z: Float64Array = new Float64Array(rows * outputs);
     for (let r = 0; r < rows; r++) {
       for (let o = 0; o < outputs; o++) {
         let s = b[o];
@@ -92,80 +96,101 @@ function referenceLogits(
         z[r * outputs + o] = s;
       }
     }
-    a = z;
-    if (l === last) return; // its head is applied by the caller
-    if (layer.norm) {
-      if (spec.norm === 'layer') layerNorm(z, rows, outputs, spec.normEps);
-      else if (mode === 'train') batchNorm(z, rows, outputs, spec.normEps, batchStatistics(z, rows, outputs));
-      else batchNorm(z, rows, outputs, spec.normEps, { mean: read(buffers, layer.norm.runningMean!), variance: read(buffers, layer.norm.runningVar!) });
-      const gamma = read(params, layer.norm.weight);
-      const beta = read(params, layer.norm.bias);
-      for (let r = 0; r < rows; r++)
-        for (let o = 0; o < outputs; o++) z[r * outputs + o] = z[r * outputs + o] * gamma[o] + beta[o];
+    if (l < last) {
+      // The head is applied by the caller.
+      if (layer.norm) {
+        const input: NormInput = { x: z, gamma: read(params, layer.norm.weight), beta: read(params, layer.norm.bias), rows, cols: outputs, eps: spec.normEps };
+        if (spec.norm === 'layer') z = layerNorm(input).y;
+        else if (mode === 'train') z = batchNormTraining(input).y;
+        else z = batchNormEval(input, read(buffers, layer.norm.runningMean!), read(buffers, layer.norm.runningVar!));
+      }
+      for (let k = 0; k < z.length; k++) z[k] = f(z[k]);
     }
-    for (let k = 0; k < z.length; k++) z[k] = activate(spec, z[k]);
+    a = z;
   });
   return a;
 }
 
-/** Normalizes each row in place to zero mean and unit (biased) variance. */
-function layerNorm(z: Float64Array, rows: number, cols: number, eps: number): void {
-  for (let r = 0; r < rows; r++) {
-    const row = z.subarray(r * cols, (r + 1) * cols);
-    let mean = 0;
-    for (let c = 0; c < cols; c++) mean += row[c];
-    mean /= cols;
-    let variance = 0;
-    for (let c = 0; c < cols; c++) variance += (row[c] - mean) ** 2;
-    variance /= cols;
-    const rstd = 1 / Math.sqrt(variance + eps);
-    for (let c = 0; c < cols; c++) row[c] = (row[c] - mean) * rstd;
-  }
+/** The activation `name` as a function of z, with its parameter taken from the spec. */
+function activate(spec: ModelSpec, name: ActivationName): (z: number) => number {
+  const def: ActivationDef = ACTIVATIONS[name];
+  const alpha = def.parameter === null ? 0 : spec[def.parameter];
+  return (z) => def.f(z, alpha);
 }
 
-/** Per-column mean and biased variance over the batch (the variance BatchNorm normalizes with). */
-function batchStatistics(z: Float64Array, rows: number, cols: number): { mean: Float64Array; variance: Float64Array } {
-  const mean = new Float64Array(cols);
-  const variance = new Float64Array(cols);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) mean[c] += z[r * cols + c];
-  for (let c = 0; c < cols; c++) mean[c] /= rows;
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) variance[c] += (z[r * cols + c] - mean[c]) ** 2;
-  for (let c = 0; c < cols; c++) variance[c] /= rows;
-  return { mean, variance };
-}
-
-function batchNorm(
-  z: Float64Array, rows: number, cols: number, eps: number, stats: { mean: Float64Array; variance: Float64Array },
-): void {
-  for (let r = 0; r < rows; r++)
-    for (let c = 0; c < cols; c++) z[r * cols + c] = (z[r * cols + c] - stats.mean[c]) / Math.sqrt(stats.variance[c] + eps);
-}
-
-function activate(spec: ModelSpec, v: number): number {
-  switch (spec.activation) {
-    case 'relu':
-      return v > 0 ? v : 0;
-    case 'leaky_relu':
-      return v > 0 ? v : spec.leakySlope * v;
-    case 'tanh':
-      return Math.tanh(v);
-    case 'sigmoid':
-      return sigmoid(spec.sigmoidAlpha * v);
-    case 'linear':
-      return v;
-  }
-}
-
-function sigmoid(t: number): number {
-  return 1 / (1 + Math.exp(-t));
-}
-
-function logSumExp(z: Float64Array): number {
+/** ln Σ e^z, shifted by the maximum so that nothing overflows. */
+export function logSumExp(z: ArrayLike<number>): number {
   let max = -Infinity;
   for (let c = 0; c < z.length; c++) if (z[c] > max) max = z[c];
   let sum = 0;
   for (let c = 0; c < z.length; c++) sum += Math.exp(z[c] - max);
   return max + Math.log(sum);
+}
+
+/** Softmax of finite rows, and the cross-entropy of each row against its label (their sum in `loss`). */
+export function softmaxCrossEntropy(x: ArrayLike<number>, labels: ArrayLike<number>, rows: number, cols: number) {
+  const probs = new Float64Array(rows * cols);
+  const losses = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const row = Array.from({ length: cols }, (_, j) => x[r * cols + j]);
+    const lse = logSumExp(row);
+    for (let j = 0; j < cols; j++) probs[r * cols + j] = Math.exp(row[j] - lse);
+    losses[r] = lse - row[labels[r]];
+  }
+  return { probs, losses, loss: losses.reduce((a, b) => a + b, 0) };
+}
+
+export interface NormInput {
+  x: ArrayLike<number>;
+  gamma: ArrayLike<number>;
+  beta: ArrayLike<number>;
+  rows: number;
+  cols: number;
+  eps: number;
+}
+
+/** Mean and biased variance of n values read through at(i), in two passes. */
+function moments(n: number, at: (i: number) => number): { mean: number; variance: number } {
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += at(i);
+  const mean = sum / n;
+  let squares = 0;
+  for (let i = 0; i < n; i++) squares += (at(i) - mean) ** 2;
+  return { mean, variance: squares / n };
+}
+
+/** Each row to zero mean and unit (biased) variance, then scaled by gamma and shifted by beta. */
+export function layerNorm({ x, gamma, beta, rows, cols, eps }: NormInput) {
+  const y = new Float64Array(rows * cols), mean = new Float64Array(rows), rstd = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const m = moments(cols, (j) => x[r * cols + j]);
+    mean[r] = m.mean;
+    rstd[r] = 1 / Math.sqrt(m.variance + eps);
+    for (let j = 0; j < cols; j++) y[r * cols + j] = (x[r * cols + j] - mean[r]) * rstd[r] * gamma[j] + beta[j];
+  }
+  return { y, mean, rstd };
+}
+
+/** BatchNorm with the batch statistics (biased variance); unbiasedVar is what the running variance moves toward. */
+export function batchNormTraining({ x, gamma, beta, rows, cols, eps }: NormInput) {
+  const y = new Float64Array(rows * cols), mean = new Float64Array(cols), rstd = new Float64Array(cols);
+  const unbiasedVar = new Float64Array(cols);
+  for (let j = 0; j < cols; j++) {
+    const m = moments(rows, (r) => x[r * cols + j]);
+    mean[j] = m.mean;
+    rstd[j] = 1 / Math.sqrt(m.variance + eps);
+    unbiasedVar[j] = (m.variance * rows) / (rows - 1);
+    for (let r = 0; r < rows; r++) y[r * cols + j] = (x[r * cols + j] - mean[j]) * rstd[j] * gamma[j] + beta[j];
+  }
+  return { y, mean, rstd, unbiasedVar };
+}
+
+/** BatchNorm with running statistics (evaluation). */
+export function batchNormEval({ x, gamma, beta, rows, cols, eps }: NormInput, runningMean: ArrayLike<number>, runningVar: ArrayLike<number>): Float64Array {
+  const y = new Float64Array(rows * cols);
+  for (let r = 0; r < rows; r++)
+    for (let j = 0; j < cols; j++) y[r * cols + j] = ((x[r * cols + j] - runningMean[j]) / Math.sqrt(runningVar[j] + eps)) * gamma[j] + beta[j];
+  return y;
 }
 
 function read(slab: Slab, t: TensorInfo): Float64Array {

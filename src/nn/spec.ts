@@ -1,8 +1,8 @@
 // What a network is, as plain data: enough to rebuild it from a saved file or an ONNX graph.
 import { InvalidOptionError } from '../errors.js';
+import { ACTIVATION_NAMES, type ActivationName } from './activations.js';
+import { OUTPUTS, type Output, headsFor } from './loss.js';
 
-export const HIDDEN_ACTIVATIONS = ['relu', 'leaky_relu', 'tanh', 'sigmoid', 'linear'] as const;
-export const OUTPUTS = ['softmax', 'sigmoid', 'linear'] as const;
 export const NORMS = ['none', 'layer', 'batch'] as const;
 /**
  * What the outputs mean and what they are trained against: one class per sample (class indices),
@@ -10,8 +10,6 @@ export const NORMS = ['none', 'layer', 'batch'] as const;
  */
 export const TASKS = ['classification', 'regression', 'multilabel'] as const;
 
-export type HiddenActivation = (typeof HIDDEN_ACTIVATIONS)[number];
-export type Output = (typeof OUTPUTS)[number];
 export type Norm = (typeof NORMS)[number];
 export type Task = (typeof TASKS)[number];
 
@@ -19,11 +17,8 @@ export interface ModelSpec {
   /** Widths from input to output, e.g. [784, 128, 10]. */
   layers: number[];
   /** Activation of every hidden layer. */
-  activation: HiddenActivation;
-  /**
-   * Output head: softmax (classification, cross-entropy), sigmoid (classification or regression with
-   * MSE; multi-label with binary cross-entropy) or linear (classification or regression with MSE).
-   */
+  activation: ActivationName;
+  /** Output head: an entry of OUTPUT_HEADS (nn/loss.ts), which says the tasks it serves and their losses. */
   output: Output;
   /** Defaults to classification (what a model file written without a task holds). */
   task: Task;
@@ -59,14 +54,13 @@ export function resolveSpec(spec: Partial<ModelSpec> & { layers: number[] }): Mo
     if (!Number.isInteger(w) || w < 1 || w > 1 << 20)
       throw new InvalidOptionError('layers', `layers[${i}] must be an integer from 1 to 1048576, got ${w}`);
   });
-  oneOf('activation', full.activation, HIDDEN_ACTIVATIONS);
+  oneOf('activation', full.activation, ACTIVATION_NAMES);
   oneOf('output', full.output, OUTPUTS);
   oneOf('norm', full.norm, NORMS);
   oneOf('task', full.task, TASKS);
-  if (full.task === 'multilabel' && full.output !== 'sigmoid')
-    throw new RangeError(`task multilabel needs the sigmoid output (one independent probability per label), got output ${full.output}`);
-  if (full.task === 'regression' && full.output === 'softmax')
-    throw new RangeError('task regression needs a linear (or sigmoid) output, got output softmax');
+  const heads = headsFor(full.task);
+  if (!heads.includes(full.output))
+    throw new InvalidOptionError('output', `task ${full.task} needs the ${heads.join(' or ')} output, got output ${full.output}`);
   positive('sigmoidAlpha', full.sigmoidAlpha);
   positive('normEps', full.normEps);
   if (!(full.leakySlope >= 0 && full.leakySlope < 1)) throw new InvalidOptionError('leakySlope', `leakySlope must be in [0, 1), got ${full.leakySlope}`);

@@ -1,6 +1,7 @@
 // An optimizer is a configuration (plain data, so it crosses into worker threads) plus an update
 // rule over a flat slice of the parameter slab. Its state (velocity, Adam moments) is a number of
-// slabs laid out like the parameters, so a worker can update any 1/W slice on its own.
+// slabs laid out like the parameters, so a worker can update any 1/W slice on its own. Each
+// optimizer is one entry of OPTIMIZER_TABLE: its rule, its defaults, and how its options resolve.
 import { InvalidOptionError } from '../errors.js';
 import { adam } from './adam.js';
 import { momentum, sgd } from './sgd.js';
@@ -8,10 +9,17 @@ import { momentum, sgd } from './sgd.js';
 export type OptimizerConfig =
   | { kind: 'sgd'; weightDecay: number }
   | { kind: 'momentum'; momentum: number; nesterov: boolean; weightDecay: number }
-  | { kind: 'adam' | 'adamw'; beta1: number; beta2: number; eps: number; weightDecay: number };
+  | ({ kind: 'adam' } & AdamHyper)
+  | ({ kind: 'adamw' } & AdamHyper);
+
+interface AdamHyper {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+}
 
 export type OptimizerName = OptimizerConfig['kind'];
-export const OPTIMIZERS: readonly OptimizerName[] = ['sgd', 'momentum', 'adam', 'adamw'];
 
 export interface UpdateRule<C extends OptimizerConfig = OptimizerConfig> {
   /** How many state slabs (each as long as the parameters) the rule keeps. */
@@ -20,18 +28,6 @@ export interface UpdateRule<C extends OptimizerConfig = OptimizerConfig> {
   update(config: C, params: Float32Array, grads: Float32Array, state: Float32Array[], lr: number, step: number): void;
 }
 
-const RULES: { [K in OptimizerName]: UpdateRule<Extract<OptimizerConfig, { kind: K }>> } = {
-  sgd,
-  momentum,
-  adam,
-  adamw: adam,
-};
-
-export function updateRule(config: OptimizerConfig): UpdateRule {
-  return RULES[config.kind] as UpdateRule;
-}
-
-/** Fills defaults (PyTorch's) and checks every field, naming it in the error. */
 /** What a caller may give: a name, or a name with any of the hyper-parameters. */
 export interface OptimizerOptions {
   kind: OptimizerName;
@@ -43,31 +39,59 @@ export interface OptimizerOptions {
   eps?: number;
 }
 
+interface OptimizerDef<K extends OptimizerName> {
+  rule: UpdateRule<Extract<OptimizerConfig, { kind: K }>>;
+  /** The learning rate when the caller gives none. */
+  lr: number;
+  weightDecay: number;
+  /** The configuration from the caller's options (defaults PyTorch's), every field checked. */
+  resolve(o: OptimizerOptions, weightDecay: number): Extract<OptimizerConfig, { kind: K }>;
+}
+
+const OPTIMIZER_TABLE: { [K in OptimizerName]: OptimizerDef<K> } = {
+  sgd: { rule: sgd, lr: 0.1, weightDecay: 0, resolve: (_, weightDecay) => ({ kind: 'sgd', weightDecay }) },
+  momentum: {
+    rule: momentum,
+    lr: 0.05,
+    weightDecay: 0,
+    resolve: (o, weightDecay) => ({
+      kind: 'momentum',
+      momentum: check('momentum', o.momentum ?? 0.9, 0, 1, true),
+      nesterov: o.nesterov ?? false,
+      weightDecay,
+    }),
+  },
+  adam: { rule: adam, lr: 0.001, weightDecay: 0, resolve: (o, weightDecay) => ({ kind: 'adam', ...adamHyper(o), weightDecay }) },
+  // Decoupled weight decay is what AdamW is for: it has some by default.
+  adamw: { rule: adam, lr: 0.001, weightDecay: 0.01, resolve: (o, weightDecay) => ({ kind: 'adamw', ...adamHyper(o), weightDecay }) },
+};
+
+export const OPTIMIZERS = Object.keys(OPTIMIZER_TABLE) as OptimizerName[];
+
+export function updateRule(config: OptimizerConfig): UpdateRule {
+  return OPTIMIZER_TABLE[config.kind].rule as UpdateRule;
+}
+
+/** The learning rate an optimizer trains with when none is given. */
+export function defaultLr(kind: OptimizerName): number {
+  return OPTIMIZER_TABLE[kind].lr;
+}
+
 /** Fills defaults (PyTorch's) and checks every field, naming it in the error. */
 export function resolveOptimizer(input: OptimizerName | OptimizerOptions): OptimizerConfig {
   const o: OptimizerOptions = typeof input === 'string' ? { kind: input } : input;
   if (!OPTIMIZERS.includes(o.kind))
     throw new InvalidOptionError('optimizer', `optimizer must be one of ${OPTIMIZERS.join(', ')}, got ${JSON.stringify(o.kind)}`);
-  const weightDecay = check('weightDecay', o.weightDecay ?? (o.kind === 'adamw' ? 0.01 : 0), 0, Infinity);
-  switch (o.kind) {
-    case 'sgd':
-      return { kind: 'sgd', weightDecay };
-    case 'momentum':
-      return {
-        kind: 'momentum',
-        momentum: check('momentum', o.momentum ?? 0.9, 0, 1, true),
-        nesterov: o.nesterov ?? false,
-        weightDecay,
-      };
-    default:
-      return {
-        kind: o.kind,
-        beta1: check('beta1', o.beta1 ?? 0.9, 0, 1, true),
-        beta2: check('beta2', o.beta2 ?? 0.999, 0, 1, true),
-        eps: check('eps', o.eps ?? 1e-8, 0, Infinity, true),
-        weightDecay,
-      };
-  }
+  const def: { weightDecay: number; resolve(o: OptimizerOptions, weightDecay: number): OptimizerConfig } = OPTIMIZER_TABLE[o.kind];
+  return def.resolve(o, check('weightDecay', o.weightDecay ?? def.weightDecay, 0, Infinity));
+}
+
+function adamHyper(o: OptimizerOptions): Omit<AdamHyper, 'weightDecay'> {
+  return {
+    beta1: check('beta1', o.beta1 ?? 0.9, 0, 1, true),
+    beta2: check('beta2', o.beta2 ?? 0.999, 0, 1, true),
+    eps: check('eps', o.eps ?? 1e-8, 0, Infinity, true),
+  };
 }
 
 function check(name: string, value: number, min: number, max: number, openEnds = false): number {

@@ -6,7 +6,7 @@ import { native } from '../native.js';
 import type { Precision } from '../nn/dense.js';
 import { type Loss, checkLoss, defaultLoss } from '../nn/loss.js';
 import type { Model } from '../nn/model.js';
-import { type OptimizerConfig, type OptimizerName, type OptimizerOptions, resolveOptimizer } from '../optim/optimizer.js';
+import { type OptimizerConfig, type OptimizerName, type OptimizerOptions, defaultLr, resolveOptimizer } from '../optim/optimizer.js';
 import { type Schedule, parseSchedule } from '../optim/schedule.js';
 import type { TargetNormalizationKind } from '../data/schema.js';
 import type { NormalizationKind } from '../data/normalize.js';
@@ -171,8 +171,6 @@ export interface ResolvedTrainOptions {
 /** Worker threads per available core that train may start (time-shared cores only slow a step). */
 export const MAX_WORKERS_PER_CORE = 4;
 
-const DEFAULT_LR: Record<OptimizerName, number> = { sgd: 0.1, momentum: 0.05, adam: 0.001, adamw: 0.001 };
-
 export function resolveTrainOptions(model: Model, data: TrainingData, o: TrainOptions): ResolvedTrainOptions {
   checkData('data', 'training data', model, data);
   if (o.evalData) checkData('evalData', 'evalData', model, o.evalData);
@@ -186,7 +184,7 @@ export function resolveTrainOptions(model: Model, data: TrainingData, o: TrainOp
   if (batchNorm && Math.min(requested as number, data.count) < 2)
     throw new InvalidOptionError('batchSize', 'batchSize must be at least 2 with BatchNorm (one sample has no batch statistics)');
   const optimizer = resolveOptimizer(o.optimizer ?? 'momentum');
-  const lr = o.lr ?? DEFAULT_LR[optimizer.kind];
+  const lr = o.lr ?? defaultLr(optimizer.kind);
   if (!(Number.isFinite(lr) && lr > 0)) throw new InvalidOptionError('lr', `lr must be a positive number, got ${lr}`);
   const loss = o.loss ?? defaultLoss(model.spec.output, model.spec.task);
   checkLoss(model.spec.output, loss, model.spec.task);

@@ -1,5 +1,6 @@
-// A small seeded generator (xoshiro128**, seeded through splitmix32), so that the same seed gives
-// bit-identical initial weights, shuffles and splits on every machine and in every worker.
+// The one seeded generator (xoshiro128**, seeded through splitmix32), so that the same seed gives
+// bit-identical initial weights, shuffles and splits on every machine and in every worker, and a
+// failing test case replays exactly.
 import { InvalidOptionError } from '../errors.js';
 
 export interface RandomState {
@@ -62,11 +63,12 @@ export class Random {
     return result;
   }
 
-  /** Uniform in [0, 1) with 53 random bits. */
-  uniform(): number {
-    const hi = this.nextUint32() >>> 5; // 27 bits
-    const lo = this.nextUint32() >>> 6; // 26 bits
-    return (hi * 67108864 + lo) / 9007199254740992;
+  /** Uniform in [lo, hi), [0, 1) by default, from 53 random bits. */
+  uniform(lo = 0, hi = 1): number {
+    const top = this.nextUint32() >>> 5; // 27 bits
+    const bottom = this.nextUint32() >>> 6; // 26 bits
+    const u = (top * 67108864 + bottom) / 9007199254740992;
+    return lo === 0 && hi === 1 ? u : lo + (hi - lo) * u;
   }
 
   /** Uniform integer in [0, n). */

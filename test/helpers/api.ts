@@ -5,13 +5,13 @@ import { loadMnist } from '../../src/data/mnist.js';
 import { takeFirst } from '../../src/data/split.js';
 import { type Model, createModel } from '../../src/nn/model.js';
 import { train } from '../../src/train/trainer.js';
-import { seededRandom } from './models.js';
+import { Random } from '../../src/util/random.js';
 
 /** count samples of random bytes with labels below `classes`, scaled by 1/255. */
 export function randomDataset(count: number, width: number, classes: number, seed: number): Dataset {
-  const random = seededRandom(seed);
-  const images = Uint8Array.from({ length: count * width }, () => Math.floor(256 * random()));
-  const labels = Uint8Array.from({ length: count }, () => Math.floor(classes * random()));
+  const random = new Random(seed);
+  const images = Uint8Array.from({ length: count * width }, () => random.int(256));
+  const labels = Uint8Array.from({ length: count }, () => random.int(classes));
   return new Dataset({ images, labels, count, width, classes, source: `random ${count}×${width}` });
 }
 

@@ -7,6 +7,7 @@
 // (roundToBf16, the rounding the packing does); alpha, beta, C and the bias stay fp32.
 import { expect } from 'vitest';
 import { native } from '../../src/native.js';
+import { Random } from '../../src/util/random.js';
 
 export type Precision = 'fp32' | 'bf16';
 
@@ -14,14 +15,10 @@ export const U = 2 ** -24;
 const GUARD = 5;
 export const SENTINEL = 1234.5;
 
+/** Uniforms in [0, 1) from the library's seeded generator: reproducible cases. */
 export function rng(seed: number): () => number {
-  // mulberry32: reproducible cases
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new Random(seed);
+  return () => random.uniform();
 }
 
 export interface Matrix {
@@ -183,12 +180,12 @@ export const SCALINGS: [number, number][] = [
 ];
 
 export function integers(seed: number): () => number {
-  const r = rng(seed);
-  return () => Math.floor(r() * 9) - 4;
+  const r = new Random(seed);
+  return () => r.int(9) - 4;
 }
 
 export function reals(seed: number): () => number {
-  const r = rng(seed);
-  return () => r() * 2 - 1;
+  const r = new Random(seed);
+  return () => r.uniform(-1, 1);
 }
 

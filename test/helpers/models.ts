@@ -7,18 +7,7 @@ import { expect } from 'vitest';
 import type { Model } from '../../src/io/checkpoint.js';
 import { layoutOf, view } from '../../src/nn/layout.js';
 import { resolveSpec, type ModelSpec } from '../../src/nn/spec.js';
-
-/** mulberry32: a small seeded generator of uniforms in [0, 1), so failures reproduce. */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { Random } from '../../src/util/random.js';
 
 /**
  * A model with random weights (uniform in ±2/√fan-in, so activations stay O(1)), norm gains
@@ -27,8 +16,8 @@ export function seededRandom(seed: number): () => number {
 export function randomModel(spec: Partial<ModelSpec> & { layers: number[] }, seed: number): Model {
   const full = resolveSpec(spec);
   const layout = layoutOf(full);
-  const random = seededRandom(seed);
-  const uniform = (lo: number, hi: number) => lo + (hi - lo) * random();
+  const random = new Random(seed);
+  const uniform = (lo: number, hi: number) => random.uniform(lo, hi);
   const params = new Float32Array(layout.paramCount);
   const buffers = new Float32Array(layout.bufferCount);
   for (const layer of layout.layers) {
@@ -46,8 +35,8 @@ export function randomModel(spec: Partial<ModelSpec> & { layers: number[] }, see
 
 /** rows × width uniforms in [−2, 2), exactly representable in float32. */
 export function randomInputs(rows: number, width: number, seed: number): Float32Array {
-  const random = seededRandom(seed);
-  return Float32Array.from({ length: rows * width }, () => 4 * random() - 2);
+  const random = new Random(seed);
+  return Float32Array.from({ length: rows * width }, () => random.uniform(-2, 2));
 }
 
 /** Runs an exported ONNX file on x (rows × width) with ONNX Runtime's CPU provider. */
