@@ -41,7 +41,7 @@ const REFUSALS: [string[], RegExp][] = [
   [['--val-split', '1'], /--val-split must be in \(0, 1\), got "1"/],
   [['--val-split', '0'], /--val-split must be in \(0, 1\), got "0"/],
   [['--val-split', '-0.2'], /--val-split must be in \(0, 1\)/],
-  [['--activation', 'swish'], /--activation must be one of relu, leaky_relu, tanh, sigmoid, linear, got "swish"/],
+  [['--activation', 'swish'], /--activation must be one of relu, leaky_relu, tanh, sigmoid, linear, silu, got "swish"/],
   [['--output', 'softplus'], /--output must be one of softmax, sigmoid, linear/],
   [['--loss', 'hinge'], /--loss must be one of cross-entropy, mse/],
   [['--norm', 'group'], /--norm must be one of none, layer, batch/],

@@ -16,7 +16,7 @@ import type { Diagnostics } from '../diagnose/report.js';
 import { Probe } from '../diagnose/stats.js';
 import { save } from '../api/model-file.js';
 import { createModel } from '../nn/model.js';
-import { OPTIMIZERS, type OptimizerConfig, type OptimizerName, type OptimizerOptions, defaultLr, resolveOptimizer } from '../optim/optimizer.js';
+import { OPTIMIZERS, type OptimizerConfig, type OptimizerName, type OptimizerOptions, defaultLr, describeOptimizer, resolveOptimizer } from '../optim/optimizer.js';
 import { parseSchedule } from '../optim/schedule.js';
 import { TrainingAbortedError } from '../train/aborted.js';
 import { readCheckpoint } from '../train/checkpoint.js';
@@ -462,11 +462,6 @@ function plural(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
-function describeOptimizer(o: OptimizerConfig): string {
-  const wd = o.weightDecay ? `, weight decay ${o.weightDecay}` : '';
-  if (o.kind === 'momentum') return `momentum ${o.momentum}${o.nesterov ? ' (Nesterov)' : ''}${wd}`;
-  return `${o.kind}${wd}`;
-}
 
 function flatConfig(config: RunConfig, data: LoadedData, lr: number, batchSize: number): Record<string, string | number | boolean | null> {
   const { spec, init, loss } = config.model;

@@ -3,7 +3,7 @@
 import { type Init, initStd } from '../nn/init.js';
 import { defaultInit } from '../nn/model.js';
 import type { ModelSpec } from '../nn/spec.js';
-import type { OptimizerConfig } from '../optim/optimizer.js';
+import { type OptimizerConfig, stepScale } from '../optim/optimizer.js';
 import type { NetworkStats } from './stats.js';
 
 export interface AdviceContext {
@@ -76,8 +76,8 @@ export function advise(stats: NetworkStats, context: AdviceContext): string[] {
 
   // lr·‖g‖/‖W‖ is the step of plain gradient descent (momentum multiplies it by up to 1/(1 − μ));
   // adaptive optimizers rescale every parameter, so the ratio says nothing about their steps.
-  if (optimizer.kind === 'sgd' || optimizer.kind === 'momentum') {
-    const factor = optimizer.kind === 'momentum' ? 1 / (1 - optimizer.momentum) : 1;
+  const factor = stepScale(optimizer);
+  if (factor !== null) {
     for (const L of stats.layers) {
       const step = L.updateRatio * factor;
       if (step < TINY_UPDATE)

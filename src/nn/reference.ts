@@ -4,12 +4,11 @@
 // (activation, softmax, LayerNorm, BatchNorm) that the kernels' tests compare against. Slow by design.
 import { ACTIVATIONS, type ActivationDef, type ActivationName } from './activations.js';
 import { layoutOf, type TensorInfo } from './layout.js';
-import { OUTPUT_HEADS } from './loss.js';
+import { type Loss, OUTPUT_HEADS } from './loss.js';
 import type { ModelSpec } from './spec.js';
 
 /** 'train': BatchNorm uses the batch statistics; 'eval': the running statistics. */
 export type ForwardMode = 'train' | 'eval';
-export type LossKind = 'cross-entropy' | 'mse';
 
 /** Float32Array or Float64Array slabs; values are read as numbers. */
 type Slab = ArrayLike<number>;
@@ -43,7 +42,7 @@ export function referenceForward(
  */
 export function referenceLoss(
   spec: ModelSpec, params: Slab, buffers: Slab, x: Float64Array, labels: Int32Array, rows: number,
-  loss: LossKind, mode: ForwardMode,
+  loss: Loss, mode: ForwardMode,
 ): number {
   const classes = spec.layers[spec.layers.length - 1];
   if (labels.length !== rows) throw new RangeError(`labels has ${labels.length} elements, expected rows = ${rows}`);

@@ -46,10 +46,17 @@ interface OptimizerDef<K extends OptimizerName> {
   weightDecay: number;
   /** The configuration from the caller's options (defaults PyTorch's), every field checked. */
   resolve(o: OptimizerOptions, weightDecay: number): Extract<OptimizerConfig, { kind: K }>;
+  /** Its settings beyond the name and weight decay, for people ('0.9 (Nesterov)'); '' if none. */
+  settings(c: Extract<OptimizerConfig, { kind: K }>): string;
+  /**
+   * How many times lr·g a step can become (momentum accumulates up to 1/(1 − μ) of it), for the
+   * diagnostics' update-size check; null for adaptive optimizers, whose steps lr·g does not describe.
+   */
+  stepScale(c: Extract<OptimizerConfig, { kind: K }>): number | null;
 }
 
 const OPTIMIZER_TABLE: { [K in OptimizerName]: OptimizerDef<K> } = {
-  sgd: { rule: sgd, lr: 0.1, weightDecay: 0, resolve: (_, weightDecay) => ({ kind: 'sgd', weightDecay }) },
+  sgd: { rule: sgd, lr: 0.1, weightDecay: 0, resolve: (_, weightDecay) => ({ kind: 'sgd', weightDecay }), settings: () => '', stepScale: () => 1 },
   momentum: {
     rule: momentum,
     lr: 0.05,
@@ -60,10 +67,26 @@ const OPTIMIZER_TABLE: { [K in OptimizerName]: OptimizerDef<K> } = {
       nesterov: o.nesterov ?? false,
       weightDecay,
     }),
+    settings: (c) => `${c.momentum}${c.nesterov ? ' (Nesterov)' : ''}`,
+    stepScale: (c) => 1 / (1 - c.momentum),
   },
-  adam: { rule: adam, lr: 0.001, weightDecay: 0, resolve: (o, weightDecay) => ({ kind: 'adam', ...adamHyper(o), weightDecay }) },
+  adam: {
+    rule: adam,
+    lr: 0.001,
+    weightDecay: 0,
+    resolve: (o, weightDecay) => ({ kind: 'adam', ...adamHyper(o), weightDecay }),
+    settings: () => '',
+    stepScale: () => null,
+  },
   // Decoupled weight decay is what AdamW is for: it has some by default.
-  adamw: { rule: adam, lr: 0.001, weightDecay: 0.01, resolve: (o, weightDecay) => ({ kind: 'adamw', ...adamHyper(o), weightDecay }) },
+  adamw: {
+    rule: adam,
+    lr: 0.001,
+    weightDecay: 0.01,
+    resolve: (o, weightDecay) => ({ kind: 'adamw', ...adamHyper(o), weightDecay }),
+    settings: () => '',
+    stepScale: () => null,
+  },
 };
 
 export const OPTIMIZERS = Object.keys(OPTIMIZER_TABLE) as OptimizerName[];
@@ -75,6 +98,17 @@ export function updateRule(config: OptimizerConfig): UpdateRule {
 /** The learning rate an optimizer trains with when none is given. */
 export function defaultLr(kind: OptimizerName): number {
   return OPTIMIZER_TABLE[kind].lr;
+}
+
+/** The optimizer for people: 'momentum 0.9 (Nesterov), weight decay 0.0005'. */
+export function describeOptimizer(c: OptimizerConfig): string {
+  const settings = (OPTIMIZER_TABLE[c.kind] as { settings(c: OptimizerConfig): string }).settings(c);
+  return `${c.kind}${settings && ` ${settings}`}${c.weightDecay ? `, weight decay ${c.weightDecay}` : ''}`;
+}
+
+/** See OptimizerDef.stepScale. */
+export function stepScale(c: OptimizerConfig): number | null {
+  return (OPTIMIZER_TABLE[c.kind] as { stepScale(c: OptimizerConfig): number | null }).stepScale(c);
 }
 
 /** Fills defaults (PyTorch's) and checks every field, naming it in the error. */
