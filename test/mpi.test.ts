@@ -2,7 +2,7 @@
 // mpirun on test/mpi/rank.mjs (or the CLI) and compares what every rank ends with against each
 // other and against one process on the same global batches. Needs mpirun and the MPI addon
 // build/Release/fcnn_mpi.node (built where CMake finds MPI); without them the cases are skipped,
-// saying why. Run `npx tsc -p tsconfig.json` first: the ranks run dist/.
+// saying why. The ranks run dist/, which test/global-setup.ts compiles.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

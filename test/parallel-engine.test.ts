@@ -1,6 +1,6 @@
 // The data-parallel engine's behaviour beyond the arithmetic: BatchNorm per shard, non-finite
 // steps, failures of a worker, abort, close, and a main thread that stays responsive.
-// Run `npx tsc -p tsconfig.json` first: worker threads run dist/.
+// Worker threads run dist/, which test/global-setup.ts compiles.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { Dataset } from '../src/data/dataset.js';

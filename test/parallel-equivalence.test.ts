@@ -1,5 +1,5 @@
 // The data-parallel trainer computes the same training as the serial one: same batches, same mean
-// gradients, same updates. Run `npx tsc -p tsconfig.json` first: worker threads run dist/.
+// gradients, same updates. Worker threads run dist/, which test/global-setup.ts compiles.
 import { describe, expect, it } from 'vitest';
 import type { Dataset } from '../src/data/dataset.js';
 import { createModel } from '../src/nn/model.js';

@@ -45,6 +45,9 @@ export function defaultNormalizationKind(features: Uint8Array | Float32Array): N
  * (MNIST's border pixels) gets invStd = 1: it maps to 0 there instead of dividing by zero.
  */
 export function fitNormalization(kind: NormalizationKind, train: Dataset): Normalization {
+  // Checked before the switch, which then has no default: a kind it misses fails to compile.
+  if (!NORMALIZATION_KINDS.includes(kind))
+    throw new InvalidOptionError('normalization', `normalization must be one of ${NORMALIZATION_KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
   switch (kind) {
     case 'scale':
       return train.images instanceof Float32Array ? rangeScaling(train.images, train.count, train.width, train.source) : SCALE_TO_UNIT;
@@ -52,8 +55,6 @@ export function fitNormalization(kind: NormalizationKind, train: Dataset): Norma
       return NO_NORMALIZATION;
     case 'standardize':
       return standardization(train);
-    default:
-      throw new InvalidOptionError('normalization', `normalization must be one of ${NORMALIZATION_KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
   }
 }
 

@@ -1,6 +1,6 @@
 // Worker threads run JavaScript only. Under vitest the library's modules are the TypeScript
 // sources in src/, so a worker file next to them must be taken from its compiled twin in dist/
-// (`npx tsc -p tsconfig.json` builds it; `npm test` runs tsc first). In the package the caller is
+// (`npx tsc -p tsconfig.json` builds it; the tests' global setup runs tsc first). In the package the caller is
 // already compiled and the worker file sits beside it.
 import { existsSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';

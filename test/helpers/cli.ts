@@ -1,4 +1,4 @@
-// Runs the built command line (dist/src/cli/main.js, from `npx tsc -p tsconfig.json`) as a user
+// Runs the built command line (dist/src/cli/main.js, compiled by test/global-setup.ts) as a user
 // would: a child process with pipes, so stdout and stderr are not terminals. runInProcess calls
 // the same program in the test's process, for the many cases where starting Node would dominate.
 import { spawn } from 'node:child_process';
