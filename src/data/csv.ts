@@ -220,8 +220,8 @@ function resolveLabelColumn(path: string, columns: string[], label: CsvOptions['
   if (label === undefined) {
     const index = columns.indexOf('label');
     if (index >= 0 || columns.every((name, j) => name === `pixel${j}`)) return index;
-    throw new InvalidOptionError(
-      'label',
+    throw new DataFormatError(
+      { file: path, line: 1 },
       `${path}: no column named "label"; the header has ${abbreviate(columns.join(','))} ` +
         '(name the label column with the label option, or pass label: null for data without labels)',
     );
