@@ -42,7 +42,6 @@ describe('InvalidOptionError names the option', () => {
     ['a batch of one with BatchNorm', () => train(createModel({ layers: [4, 3, 2], norm: 'batch' }), randomDataset(10, 4, 2, 1), { batchSize: 1, workers: 0 }), 'batchSize'],
     ['data narrower than the model', () => train(createModel({ layers: [5, 2] }), randomDataset(10, 4, 2, 1), { workers: 0 }), 'data'],
     ['a validation split of 1', () => splitDataset(randomDataset(10, 4, 2, 1), { valSplit: 1 }), 'valSplit'],
-    ['a label outside the classes', () => new Dataset({ images: new Uint8Array(4), labels: Uint8Array.of(0, 5), count: 2, width: 2, classes: 3, source: 'arrays' }), 'labels'],
     ['rows of the wrong width', () => predictSync(createModel({ layers: [4, 2] }), [[1, 2, 3]]), 'inputs'],
   ];
   it.each(cases)('%s', async (_, run, option) => {
@@ -72,6 +71,23 @@ describe('DataFormatError says where in the file', () => {
     const err = await caught(() => loadIdx(images, labels));
     expect(err).toBeInstanceOf(DataFormatError);
     expect(err).toMatchObject({ code: 'FCNN_DATA_FORMAT', file: images, offset: 2, line: undefined });
+  });
+
+  it('a label outside the classes given: where the label is', async () => {
+    const err = await caught(() => new Dataset({ images: new Uint8Array(4), labels: Uint8Array.of(0, 5), count: 2, width: 2, classes: 3, source: 'arrays' }));
+    expect(err).toBeInstanceOf(DataFormatError);
+    expect(err).toMatchObject({ code: 'FCNN_DATA_FORMAT', file: 'arrays', message: 'arrays sample 1: label 5 is outside [0, 3), the classes given' });
+  });
+
+  it('an IDX label beyond the model: file and byte offset', async () => {
+    const images = tmp.path('fits-images.idx');
+    const labels = tmp.path('fits-labels.idx');
+    writeFileSync(images, idxBytes([3, 1, 2], new Uint8Array(6)));
+    writeFileSync(labels, idxBytes([3], Uint8Array.of(0, 1, 4)));
+    const data = await loadIdx(images, labels);
+    const err = await caught(() => train(createModel({ layers: [2, 3] }), data, { workers: 0, epochs: 1 }));
+    expect(err).toBeInstanceOf(DataFormatError);
+    expect(err).toMatchObject({ file: labels, offset: 8 + 2 });
   });
 
   it('a missing file', async () => {

@@ -10,6 +10,7 @@ import { Model, defaultInit } from '../nn/model.js';
 import { type ModelSpec, NORMS, type Task, resolveSpec } from '../nn/spec.js';
 import type { Dataset } from '../data/dataset.js';
 import type { DataConfig } from './data.js';
+import { DataFormatError } from '../errors.js';
 import { UsageError, asUsage, choice, library, option, positive } from './options.js';
 
 export interface ModelFlags {
@@ -100,7 +101,13 @@ export function checkFitsData(spec: ModelSpec, data: Dataset, flag = '--layers')
       throw new UsageError(`${flag}: ${data.source} has ${data.classes} target values per sample but the output layer has ${outputs} units`);
     return;
   }
-  asUsage(flag, () => data.requireLabelsBelow(outputs, `the output layer has ${outputs} units`));
+  // A label the output layer cannot hold: the data may be right, the flag that sized the layer is not.
+  try {
+    data.requireLabelsBelow(outputs, `the output layer has ${outputs} units`);
+  } catch (err) {
+    if (err instanceof DataFormatError) throw new UsageError(`${flag}: ${err.message}`);
+    throw err;
+  }
   if (data.classes > outputs)
     throw new UsageError(`${flag}: ${data.source} has ${data.classes} classes but the output layer has only ${outputs} units`);
 }
