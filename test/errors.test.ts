@@ -131,9 +131,9 @@ describe('the CLI maps errors to exit codes by class', () => {
 
   it('a data error exits 1 with its message', async () => {
     const path = tmp.path('cli-bad.csv');
-    writeFileSync(path, 'label,pixel0\n1,300\n');
+    writeFileSync(path, 'label,pixel0\n1,abc\n');
     const r = await runInProcess(['train', '--workers', '0', '--csv', path, '--layers', '1,2']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`fcnn: ${path}: line 2, column 2 (pixel0): pixel value 300 is outside 0–255\n`);
+    expect(r.stderr).toBe(`fcnn: ${path}: line 2, column 2 (pixel0): non-numeric cell "abc", expected a number\n`);
   });
 });

@@ -11,6 +11,7 @@ import { type Layout, layoutOf, view } from '../nn/layout.js';
 import type { ModelSpec } from '../nn/spec.js';
 import type { RandomState } from '../util/random.js';
 import type { EpochEvent, ResolvedTrainOptions } from './options.js';
+import { ModelFileError } from '../errors.js';
 
 export const CHECKPOINT_FORMAT = 'fcnn-checkpoint/1';
 
@@ -72,7 +73,7 @@ export async function writeCheckpoint(path: string, layout: Layout, checkpoint: 
 
 export async function readCheckpoint(path: string): Promise<Checkpoint> {
   const file = await readChecked(path);
-  const fail = (problem: string) => new Error(`${path}: not an fcnn training checkpoint: ${problem}`);
+  const fail = (problem: string) => new ModelFileError(path, `${path}: not an fcnn training checkpoint: ${problem}`);
   const extra = new Set([...file.tensors.keys()].filter((n) => n === ORDER || n.startsWith('optimizer.state.') || n.startsWith('best.')));
   const model = decodeModel(path, file, CHECKPOINT_FORMAT, extra);
   const state = parseState(file.metadata.state, fail);

@@ -269,24 +269,24 @@ function checkData(option: string, what: string, model: Model, data: TrainingDat
 }
 
 function resolveEarlyStopping(e: EarlyStoppingOptions, hasEvalData: boolean): ResolvedEarlyStopping {
-  if (typeof e !== 'object' || e === null) throw new RangeError(`earlyStopping must be an object, got ${JSON.stringify(e)}`);
+  if (typeof e !== 'object' || e === null) throw new InvalidOptionError('earlyStopping', `earlyStopping must be an object, got ${JSON.stringify(e)}`);
   const monitor = e.monitor ?? (hasEvalData ? 'testLoss' : 'loss');
   const metric = Object.hasOwn(EPOCH_METRICS, monitor) ? EPOCH_METRICS[monitor] : undefined;
-  if (!metric) throw new RangeError(`earlyStopping.monitor must be a metric of the epoch event (${Object.keys(EPOCH_METRICS).join(', ')}), got ${JSON.stringify(monitor)}`);
-  if (metric.needsEvalData && !hasEvalData) throw new RangeError(`earlyStopping.monitor ${JSON.stringify(monitor)} is measured on evalData, which is not given`);
+  if (!metric) throw new InvalidOptionError('earlyStopping', `earlyStopping.monitor must be a metric of the epoch event (${Object.keys(EPOCH_METRICS).join(', ')}), got ${JSON.stringify(monitor)}`);
+  if (metric.needsEvalData && !hasEvalData) throw new InvalidOptionError('earlyStopping', `earlyStopping.monitor ${JSON.stringify(monitor)} is measured on evalData, which is not given`);
   const patience = e.patience ?? 5;
-  if (!(Number.isInteger(patience) && patience >= 1)) throw new RangeError(`earlyStopping.patience must be a positive integer, got ${patience}`);
+  if (!(Number.isInteger(patience) && patience >= 1)) throw new InvalidOptionError('earlyStopping', `earlyStopping.patience must be a positive integer, got ${patience}`);
   const minDelta = e.minDelta ?? 0;
-  if (!(Number.isFinite(minDelta) && minDelta >= 0)) throw new RangeError(`earlyStopping.minDelta must be a non-negative number, got ${minDelta}`);
+  if (!(Number.isFinite(minDelta) && minDelta >= 0)) throw new InvalidOptionError('earlyStopping', `earlyStopping.minDelta must be a non-negative number, got ${minDelta}`);
   const restoreBest = e.restoreBest ?? true;
-  if (typeof restoreBest !== 'boolean') throw new RangeError(`earlyStopping.restoreBest must be true or false, got ${JSON.stringify(restoreBest)}`);
+  if (typeof restoreBest !== 'boolean') throw new InvalidOptionError('earlyStopping', `earlyStopping.restoreBest must be true or false, got ${JSON.stringify(restoreBest)}`);
   return { monitor, patience, minDelta, restoreBest, higherIsBetter: metric.higherIsBetter };
 }
 
 function resolveCheckpoint(c: CheckpointOptions): { path: string; everyEpochs: number } {
   if (typeof c !== 'object' || c === null || typeof c.path !== 'string' || c.path === '')
-    throw new RangeError(`checkpoint.path must be a file name, got ${JSON.stringify(c?.path)}`);
+    throw new InvalidOptionError('checkpoint', `checkpoint.path must be a file name, got ${JSON.stringify(c?.path)}`);
   const everyEpochs = c.everyEpochs ?? 1;
-  if (!(Number.isInteger(everyEpochs) && everyEpochs >= 1)) throw new RangeError(`checkpoint.everyEpochs must be a positive integer, got ${everyEpochs}`);
+  if (!(Number.isInteger(everyEpochs) && everyEpochs >= 1)) throw new InvalidOptionError('checkpoint', `checkpoint.everyEpochs must be a positive integer, got ${everyEpochs}`);
   return { path: c.path, everyEpochs };
 }

@@ -7,6 +7,7 @@ import { type Normalization, type SavedNormalization, savedNormalization } from 
 import type { Checkpoint } from './checkpoint.js';
 import type { TrainingData } from './data.js';
 import type { ResolvedTrainOptions, TrainOptions } from './options.js';
+import { InvalidOptionError } from '../errors.js';
 
 /** Resolved options that must equal the checkpoint's (epochs may grow; workers, nonFinite and the rest may change). */
 const FIXED = ['batchSize', 'optimizer', 'lr', 'schedule', 'loss', 'seed', 'shuffle', 'precision', 'earlyStopping'] as const;
@@ -15,14 +16,14 @@ const FIXED = ['batchSize', 'optimizer', 'lr', 'schedule', 'loss', 'seed', 'shuf
 export function optionsForResume(path: string, checkpoint: Checkpoint, model: Model, data: TrainingData, given: TrainOptions): TrainOptions {
   for (const key of Object.keys(checkpoint.spec) as (keyof ModelSpec)[]) {
     const [mine, theirs] = [JSON.stringify(model.spec[key]), JSON.stringify(checkpoint.spec[key])];
-    if (mine !== theirs) throw new RangeError(`${key} ${mine} contradicts the checkpoint ${path}, whose model has ${key} ${theirs}`);
+    if (mine !== theirs) throw new InvalidOptionError(key, `${key} ${mine} contradicts the checkpoint ${path}, whose model has ${key} ${theirs}`);
   }
   if (data.count !== checkpoint.order.length)
-    throw new RangeError(`training data has ${data.count} samples but the checkpoint ${path} was trained on ${checkpoint.order.length}`);
+    throw new InvalidOptionError('data', `training data has ${data.count} samples but the checkpoint ${path} was trained on ${checkpoint.order.length}`);
   const normalization = normalizationOf(data);
   const saved = checkpoint.state.normalization;
   if (normalization && saved && JSON.stringify(normalization) !== JSON.stringify(saved))
-    throw new RangeError(`training data is normalized otherwise than the data the checkpoint ${path} was trained on`);
+    throw new InvalidOptionError('data', `training data is normalized otherwise than the data the checkpoint ${path} was trained on`);
   const s = checkpoint.state.options;
   const stored: TrainOptions = {
     epochs: s.epochs,
@@ -47,10 +48,10 @@ export function checkResumed(path: string, checkpoint: Checkpoint, o: ResolvedTr
   const s = checkpoint.state.options;
   for (const key of FIXED) {
     const [mine, theirs] = [JSON.stringify(o[key]), JSON.stringify(s[key])];
-    if (mine !== theirs) throw new RangeError(`${key} ${mine} contradicts the checkpoint ${path}, which was trained with ${key} ${theirs}`);
+    if (mine !== theirs) throw new InvalidOptionError(key, `${key} ${mine} contradicts the checkpoint ${path}, which was trained with ${key} ${theirs}`);
   }
   if (o.epochs < checkpoint.state.epoch)
-    throw new RangeError(`epochs ${o.epochs} is fewer than the ${checkpoint.state.epoch} the checkpoint ${path} has completed`);
+    throw new InvalidOptionError('epochs', `epochs ${o.epochs} is fewer than the ${checkpoint.state.epoch} the checkpoint ${path} has completed`);
 }
 
 /** The input normalization of a Dataset, as a checkpoint stores it; null for other training data. */
