@@ -126,7 +126,7 @@ describe('interrupt and resume', () => {
     await expect(resume({}, createModel({ layers: [12, 8, 3] }))).rejects.toThrow(/^layers \[12,8,3\] contradicts the checkpoint .*whose model has layers \[12,16,3\]/);
     await expect(resume({}, createModel({ layers: [12, 16, 3], activation: 'tanh' }))).rejects.toThrow(/^activation "tanh" contradicts/);
     await expect(resume({}, fresh(), blobDataset(200, 12, 3, 5))).rejects.toThrow(/^training data has 200 samples but the checkpoint .* was trained on 300/);
-    await expect(resume({ resume: join(dir, 'missing.safetensors') })).rejects.toThrow(/ENOENT/);
+    await expect(resume({ resume: join(dir, 'missing.safetensors') })).rejects.toThrow(/missing\.safetensors: file not found/);
     // What may change: more epochs, the workers, nonFinite.
     const more = await resume({ epochs: 4, workers: 2, nonFinite: 'skip' });
     expect(more.epochs.map((e) => e.epoch)).toEqual([1, 2, 3, 4]);
