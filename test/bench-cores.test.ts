@@ -6,9 +6,10 @@ import { native } from '../src/native.js';
 describe('the core probes', () => {
   it('measures a cache-line round trip with a partner thread', async () => {
     const nanos = await lineRoundTripNanos(3, 2000);
-    // Two atomic stores and the loads between them: more than a nanosecond, far less than a millisecond.
+    // Two atomic stores and the loads between them take more than a nanosecond. No upper bound: on a
+    // loaded machine the partner waits for a time slice on every trip.
     expect(nanos).toBeGreaterThan(1);
-    expect(nanos).toBeLessThan(1e6);
+    expect(Number.isFinite(nanos)).toBe(true);
   });
 
   it('runs the FMA loop on several threads at once, each reporting a rate', async () => {
