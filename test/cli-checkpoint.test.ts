@@ -118,6 +118,6 @@ describe('fcnn train --early-stopping', () => {
     expect(stray.stderr).toMatch(/--early-stopping-monitor needs --early-stopping PATIENCE/);
     const bad = await runCli(['train', '--early-stopping', '2', '--early-stopping-monitor', 'val_loss']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--early-stopping-monitor must be one of loss, trainAccuracy, testLoss, testAccuracy, got "val_loss"/);
+    expect(bad.stderr).toMatch(/--early-stopping-monitor must be one of loss, trainAccuracy, testLoss, testAccuracy, testMse, testMae, testR2, testF1, got "val_loss"/);
   }, 60_000);
 });

@@ -61,6 +61,23 @@ describe('regression', () => {
     await train(standardized, data, { epochs: 1, workers: 0 });
     expect(Array.from(standardized.schema.targetNormalization!.mean!).every((m) => Math.abs(m - 150) < 30)).toBe(true);
   });
+
+  it('stops early on its own metrics, and refuses a metric it does not report', async () => {
+    const data = floatDataset(200, 4, 1, 25, 'regression');
+    const { train: trainSet, validation } = splitDataset(data, { valSplit: 0.25, seed: 3 });
+    const model = () => createModel({ layers: [4, 8, 1], output: 'linear', task: 'regression' }, { seed: 2 });
+    const options = { epochs: 60, workers: 0, optimizer: 'adam' as const, lr: 0.01, evalData: validation! };
+    const history = await train(model(), trainSet, { ...options, earlyStopping: { monitor: 'testR2', patience: 2, minDelta: 0.5 } });
+    expect(history.stopReason).toBe('early-stopping');
+    // Stopped two epochs after the last that raised R² by more than minDelta.
+    expect(history.epochs).toHaveLength(history.bestEpoch! + 2);
+    expect(history.epochs.every((e) => Number.isFinite(e.testR2))).toBe(true);
+    await expect(train(model(), trainSet, { ...options, earlyStopping: { monitor: 'testAccuracy' } })).rejects.toMatchObject({
+      name: 'InvalidOptionError',
+      option: 'earlyStopping',
+      message: expect.stringMatching(/"testAccuracy" is not measured for a regression model \(its metrics: loss, testLoss, testMse, testMae, testR2\)/),
+    });
+  });
 });
 
 describe('multi-label', () => {

@@ -6,6 +6,7 @@ import { native } from '../native.js';
 import type { Precision } from '../nn/dense.js';
 import { type Loss, checkLoss, defaultLoss } from '../nn/loss.js';
 import type { Model } from '../nn/model.js';
+import { TASKS, type Task } from '../nn/spec.js';
 import { type OptimizerConfig, type OptimizerName, type OptimizerOptions, defaultLr, resolveOptimizer } from '../optim/optimizer.js';
 import { type Schedule, parseSchedule } from '../optim/schedule.js';
 import type { TargetNormalizationKind } from '../data/schema.js';
@@ -79,11 +80,15 @@ export interface ResolvedEarlyStopping {
  * The metrics of an epoch event that early stopping can monitor, whether higher is better, and
  * whether they need evalData. A metric added to EpochEvent is monitorable once listed here.
  */
-export const EPOCH_METRICS: Readonly<Record<string, { higherIsBetter: boolean; needsEvalData: boolean }>> = {
-  loss: { higherIsBetter: false, needsEvalData: false },
-  trainAccuracy: { higherIsBetter: true, needsEvalData: false },
-  testLoss: { higherIsBetter: false, needsEvalData: true },
-  testAccuracy: { higherIsBetter: true, needsEvalData: true },
+export const EPOCH_METRICS: Readonly<Record<string, { higherIsBetter: boolean; needsEvalData: boolean; tasks: readonly Task[] }>> = {
+  loss: { higherIsBetter: false, needsEvalData: false, tasks: TASKS },
+  trainAccuracy: { higherIsBetter: true, needsEvalData: false, tasks: ['classification', 'multilabel'] },
+  testLoss: { higherIsBetter: false, needsEvalData: true, tasks: TASKS },
+  testAccuracy: { higherIsBetter: true, needsEvalData: true, tasks: ['classification', 'multilabel'] },
+  testMse: { higherIsBetter: false, needsEvalData: true, tasks: ['regression'] },
+  testMae: { higherIsBetter: false, needsEvalData: true, tasks: ['regression'] },
+  testR2: { higherIsBetter: true, needsEvalData: true, tasks: ['regression'] },
+  testF1: { higherIsBetter: true, needsEvalData: true, tasks: ['multilabel'] },
 };
 
 export interface TrainOptions {
@@ -199,7 +204,7 @@ export function resolveTrainOptions(model: Model, data: TrainingData, o: TrainOp
   if (distributed !== null && distributed !== 'mpi') throw new InvalidOptionError('distributed', `distributed must be 'mpi' when given, got ${JSON.stringify(distributed)}`);
   const precision = checkPrecision(o.precision ?? 'fp32');
   return {
-    earlyStopping: o.earlyStopping ? resolveEarlyStopping(o.earlyStopping, o.evalData !== undefined) : null,
+    earlyStopping: o.earlyStopping ? resolveEarlyStopping(o.earlyStopping, o.evalData !== undefined, model.spec.task) : null,
     checkpoint: o.checkpoint ? resolveCheckpoint(o.checkpoint) : null,
     epochs,
     batchSize,
@@ -268,12 +273,14 @@ function checkData(option: string, what: string, model: Model, data: TrainingDat
     throw new InvalidOptionError(option, `${what} has ${data.classes} target values per sample but the model has ${model.outputs} outputs`);
 }
 
-function resolveEarlyStopping(e: EarlyStoppingOptions, hasEvalData: boolean): ResolvedEarlyStopping {
+function resolveEarlyStopping(e: EarlyStoppingOptions, hasEvalData: boolean, task: Task): ResolvedEarlyStopping {
   if (typeof e !== 'object' || e === null) throw new InvalidOptionError('earlyStopping', `earlyStopping must be an object, got ${JSON.stringify(e)}`);
   const monitor = e.monitor ?? (hasEvalData ? 'testLoss' : 'loss');
   const metric = Object.hasOwn(EPOCH_METRICS, monitor) ? EPOCH_METRICS[monitor] : undefined;
   if (!metric) throw new InvalidOptionError('earlyStopping', `earlyStopping.monitor must be a metric of the epoch event (${Object.keys(EPOCH_METRICS).join(', ')}), got ${JSON.stringify(monitor)}`);
   if (metric.needsEvalData && !hasEvalData) throw new InvalidOptionError('earlyStopping', `earlyStopping.monitor ${JSON.stringify(monitor)} is measured on evalData, which is not given`);
+  if (!metric.tasks.includes(task))
+    throw new InvalidOptionError('earlyStopping', `earlyStopping.monitor ${JSON.stringify(monitor)} is not measured for a ${task} model (its metrics: ${metricsOf(task).join(', ')})`);
   const patience = e.patience ?? 5;
   if (!(Number.isInteger(patience) && patience >= 1)) throw new InvalidOptionError('earlyStopping', `earlyStopping.patience must be a positive integer, got ${patience}`);
   const minDelta = e.minDelta ?? 0;
@@ -281,6 +288,11 @@ function resolveEarlyStopping(e: EarlyStoppingOptions, hasEvalData: boolean): Re
   const restoreBest = e.restoreBest ?? true;
   if (typeof restoreBest !== 'boolean') throw new InvalidOptionError('earlyStopping', `earlyStopping.restoreBest must be true or false, got ${JSON.stringify(restoreBest)}`);
   return { monitor, patience, minDelta, restoreBest, higherIsBetter: metric.higherIsBetter };
+}
+
+/** The epoch metrics a model of this task reports. */
+function metricsOf(task: Task): string[] {
+  return Object.keys(EPOCH_METRICS).filter((name) => EPOCH_METRICS[name].tasks.includes(task));
 }
 
 function resolveCheckpoint(c: CheckpointOptions): { path: string; everyEpochs: number } {
