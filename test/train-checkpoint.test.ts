@@ -210,7 +210,7 @@ describe('early stopping', () => {
   it('refuses monitors that an epoch event does not have, and bad settings, naming the option', async () => {
     const run = (earlyStopping: object, evalData: TrainOptions['evalData'] | null = test) =>
       train(fresh(), data, { ...options, evalData: evalData ?? undefined, earlyStopping } as TrainOptions);
-    await expect(run({ monitor: 'val_loss' })).rejects.toThrow(/^earlyStopping\.monitor must be a metric of the epoch event \(loss, trainAccuracy, testLoss, testAccuracy\), got "val_loss"/);
+    await expect(run({ monitor: 'val_loss' })).rejects.toThrow(/^earlyStopping\.monitor must be a metric of the epoch event \(loss, trainAccuracy, testLoss, testAccuracy, testMse, testMae, testR2, testF1\), got "val_loss"/);
     await expect(run({ monitor: 'seconds' })).rejects.toThrow(/^earlyStopping\.monitor must be/);
     await expect(run({ monitor: 'testAccuracy' }, null)).rejects.toThrow(/^earlyStopping\.monitor "testAccuracy" is measured on evalData, which is not given/);
     await expect(run({ patience: 0 })).rejects.toThrow(/^earlyStopping\.patience must be a positive integer, got 0/);
