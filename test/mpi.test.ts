@@ -13,6 +13,7 @@ import { train } from '../src/train/trainer.js';
 import { tempDir } from './data-fixtures.js';
 import { type CliResult, ROOT, jsonLines, runProcess } from './helpers/cli.js';
 import { blobDataset } from './helpers/datasets.js';
+import { relativeError } from './helpers/models.js';
 
 const RANK = join(ROOT, 'test', 'mpi', 'rank.mjs');
 const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -58,14 +59,6 @@ async function trainJob(ranks: number, options: Record<string, unknown>, spec: R
     histories.push(JSON.parse(readFileSync(join(out, `rank${r}.json`), 'utf8')));
   }
   return { params, histories };
-}
-
-function relativeError(a: Float32Array, b: Float32Array): number {
-  let scale = 0;
-  for (const v of b) scale = Math.max(scale, Math.abs(v));
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / (Math.abs(b[i]) + 1e-3 * scale));
-  return worst;
 }
 
 const bits = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);

@@ -7,6 +7,7 @@ import type { ModelSpec } from '../src/nn/spec.js';
 import type { TrainOptions } from '../src/train/options.js';
 import { train } from '../src/train/trainer.js';
 import { blobDataset, floatDataset } from './helpers/datasets.js';
+import { relativeError } from './helpers/models.js';
 
 // 103 samples: with batch 10 that is 10 full batches (10 is divisible by neither 3 nor 4) and a
 // final batch of 3, fewer rows than 4 workers (an empty shard); full batch is 103 rows.
@@ -25,19 +26,6 @@ async function trained(spec: Partial<ModelSpec> & { layers: number[] }, workers:
   return { model, history };
 }
 
-/**
- * Largest |a − b| / (|b| + 1e-3·max|b|), where the workers sum partial gradients that the serial
- * engine does not: the shards' slots (and a shard's chunks; a norm layer's gradients differ more, as
- * each shard normalizes its own rows). Those sums differ from the serial ones in the last bits (~1e-7 relative),
- * and k steps carry that forward. The floor keeps parameters near zero from dividing by almost nothing.
- */
-function relativeError(a: Float32Array, b: Float32Array): number {
-  let scale = 0;
-  for (const v of b) scale = Math.max(scale, Math.abs(v));
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / (Math.abs(b[i]) + 1e-3 * scale));
-  return worst;
-}
 
 const TOLERANCE = 1e-4;
 

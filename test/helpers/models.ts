@@ -71,3 +71,17 @@ export async function temporaryDirectory(): Promise<{ dir: string; remove: () =>
   const dir = await mkdtemp(join(tmpdir(), 'fcnn-io-'));
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }
+
+/**
+ * Largest |a − b| / (|b| + 1e-3·max|b|), for parameters trained where the workers (or ranks) sum partial gradients that the serial
+ * engine does not: the shards' slots (and a shard's chunks; a norm layer's gradients differ more, as
+ * each shard normalizes its own rows). Those sums differ from the serial ones in the last bits (~1e-7 relative),
+ * and k steps carry that forward. The floor keeps parameters near zero from dividing by almost nothing.
+ */
+export function relativeError(a: Float32Array, b: Float32Array): number {
+  let scale = 0;
+  for (const v of b) scale = Math.max(scale, Math.abs(v));
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / (Math.abs(b[i]) + 1e-3 * scale));
+  return worst;
+}
