@@ -187,11 +187,7 @@ class TrainingWorker {
       if (this.w === 0) log.status[s] = StepStatus.NonFiniteGradient;
       return this.endStep(s, active, stopOnNonFinite);
     }
-    t = performance.now();
-    this.update(log.lr[s]);
-    if (this.w === 0) log.status[s] = StepStatus.Applied;
-    totals.update += performance.now() - t;
-    return this.endStep(s, active, false);
+    return this.applyStep(s, active, totals);
   }
 
   /**
@@ -201,7 +197,7 @@ class TrainingWorker {
    */
   private distributedStep(s: number, active: number, fault: number, forwardRows: number, stopOnNonFinite: boolean, totals: PhaseTotals): boolean {
     const { log } = this.task;
-    let t = performance.now();
+    const t = performance.now();
     this.stepFault = fault;
     this.stepEmpty = this.part.rows === 0;
     if (fault !== 0) {
@@ -214,7 +210,13 @@ class TrainingWorker {
       if (this.w === 0 && fault === 0) log.status[s] = StepStatus.NonFiniteGradient;
       return this.endStep(s, active, stopOnNonFinite);
     }
-    t = performance.now();
+    return this.applyStep(s, active, totals);
+  }
+
+  /** The update phase of step s, which every worker reached with a finite gradient, then its end. */
+  private applyStep(s: number, active: number, totals: PhaseTotals): boolean {
+    const { log } = this.task;
+    const t = performance.now();
     this.update(log.lr[s]);
     if (this.w === 0) log.status[s] = StepStatus.Applied;
     totals.update += performance.now() - t;
