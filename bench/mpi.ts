@@ -13,7 +13,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Dataset } from '../src/data/dataset.js';
-import { joinWorld, underLauncher } from '../src/distributed/mpi.js';
+import { joinWorld, underLauncher } from '../src/train/mpi/world.js';
 import { createModel } from '../src/nn/model.js';
 import { train } from '../src/train/trainer.js';
 import { Random } from '../src/util/random.js';

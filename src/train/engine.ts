@@ -1,7 +1,7 @@
 // An engine computes a minibatch gradient and applies one optimizer step: the serial engine in
 // the caller's thread, the data-parallel engine on a worker pool. The training loop (trainer.ts)
 // is the same for both.
-import type { World } from '../distributed/mpi.js';
+import type { World } from './mpi/world.js';
 import type { Precision } from '../nn/dense.js';
 import type { Model } from '../nn/model.js';
 import type { OptimizerConfig } from '../optim/optimizer.js';

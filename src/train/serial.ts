@@ -1,5 +1,5 @@
 // The serial engine: one replica in the caller's thread, the optimizer over the whole slab.
-import { GradientAllreduce } from '../distributed/gradient.js';
+import { GradientAllreduce } from './mpi/gradient.js';
 import { sharedFloats } from '../util/shared-memory.js';
 import { type UpdateRule, updateRule } from '../optim/optimizer.js';
 import { type Engine, type EngineSetup, type EpochPlan, type Evaluation, type StepOutcome, type StepVisitor, checkPlan } from './engine.js';

@@ -10,8 +10,8 @@
 // The packed weights are what every worker's products read (each packs 1/W of them, not all).
 import { performance } from 'node:perf_hooks';
 import { type Dataset, datasetFromShared } from '../../data/dataset.js';
-import { GradientAllreduce } from '../../distributed/gradient.js';
-import { mpiAddon } from '../../distributed/mpi.js';
+import { GradientAllreduce } from '../mpi/gradient.js';
+import { mpiAddon } from '../mpi/world.js';
 import { native } from '../../native.js';
 import { packDenseWeight, packedWeightAlignment } from '../../nn/dense.js';
 import { Model } from '../../nn/model.js';

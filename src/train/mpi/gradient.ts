@@ -4,8 +4,8 @@
 // runs it while the layers below are still computed; finish() starts whatever was not started and
 // waits for all of them. FCNN_MPI_OVERLAP=0 starts them all in finish() instead, after the backward
 // pass (for benchmarks: what the overlap is worth).
-import type { Layout } from '../nn/layout.js';
-import type { MpiAddon } from './mpi.js';
+import type { Layout } from '../../nn/layout.js';
+import type { MpiAddon } from './world.js';
 
 /** Per layer, its range [begin, end) of the parameter slab: a layer's weight, bias and norm parameters lie together. */
 export function layerRanges(layout: Layout): [number, number][] {

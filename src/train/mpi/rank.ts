@@ -2,8 +2,8 @@
 // 0's parameters, sum the metrics, average the BatchNorm statistics, check that the parameters
 // still agree, and end the whole job when anything fails on one rank.
 import { cpus, availableParallelism } from 'node:os';
-import type { Model } from '../nn/model.js';
-import type { World } from './mpi.js';
+import type { Model } from '../../nn/model.js';
+import type { World } from './world.js';
 
 /**
  * Every rank must run the same training (the same data, batch, model and epochs), or their
