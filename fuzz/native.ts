@@ -133,7 +133,7 @@ class CallBuilder {
   /** The length most of this call's arrays have (the optimizers want equal lengths). */
   private readonly length: number;
 
-  constructor(private readonly r: Random, private readonly scribbler: Scribbler) {
+  constructor(private readonly r: Random, scribbler: Scribbler) {
     const mode = r.uniform();
     this.common = mode < 0.1 ? new ArrayBuffer(4096 * 4) : mode < 0.2 ? scribbler.buffer : null;
     this.sizes = Array.from({ length: 1 + r.int(3) }, () => smallDim(r));

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { type JobReport, type Service, createService, start } from '../examples/service.js';
 import { closeInference } from '../src/api/inference-pool.js';
 import { predict } from '../src/api/predict.js';
-import { type Dataset } from '../src/data/dataset.js';
+import type { Dataset } from '../src/data/dataset.js';
 import { loadMnist } from '../src/data/mnist.js';
 
 let service: Service;
@@ -21,6 +21,7 @@ afterAll(async () => {
   await closeInference();
 });
 
+// biome-ignore lint/suspicious/noExplicitAny: the responses have many shapes, and each assertion states the one it expects
 async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: any; ms: number }> {
   const started = performance.now();
   const response = await fetch(url + path, {

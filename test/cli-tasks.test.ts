@@ -26,7 +26,7 @@ function regressionCsv(path: string, rows: number): void {
     const price = 150 + x.reduce((s, v, j) => s + (w[j] * (v - 50)) / 20, 0) * 10 + 2 * rng.normal();
     lines.push([...x.map((v) => v.toFixed(3)), price.toFixed(2)].join(','));
   }
-  writeFileSync(path, lines.join('\n') + '\n');
+  writeFileSync(path, `${lines.join('\n')}\n`);
 }
 
 function rSquared(p: ArrayLike<number>, y: ArrayLike<number>): number {

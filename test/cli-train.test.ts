@@ -97,6 +97,7 @@ describe('fcnn train without --json, output not a terminal', () => {
     expect(r.stdout).toMatch(/^done: test accuracy \d+\.\d\d% after 2 epochs/m);
     expect(r.stdout).toMatch(/^diagnostics after epoch 1 /m);
     // Neither stream carries the bar's carriage returns or escape sequences.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: no carriage return or terminal escape, the progress line's, may reach a pipe
     expect(r.stdout + r.stderr).not.toMatch(/[\r\x1b]/);
   });
 });
@@ -119,6 +120,7 @@ describe('fcnn train on a terminal', () => {
       expect(d.length).toBeLessThan(100);
     }
     expect(draws.filter((d) => d.includes(' 300/300 '))).toHaveLength(2);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: no carriage return or terminal escape, the progress line's, may reach a pipe
     expect(stdout).not.toMatch(/[\r\x1b]/);
     expect(stdout.split('\n').filter((l) => l.startsWith('epoch'))).toHaveLength(2);
   });

@@ -240,7 +240,7 @@ describe('CSV reader rejects bad input with a message naming the file, line and 
   });
 
   it('counts lines across blank lines and CRLF endings', async () => {
-    const text = csvText(header, [[1, 2, 3, 4]], '\r\n') + '\r\n\r\n1,2,x,4\r\n';
+    const text = `${csvText(header, [[1, 2, 3, 4]], '\r\n')}\r\n\r\n1,2,x,4\r\n`;
     expect(await csvError('crlf-bad.csv', text)).toContain('line 5, column 3 (pixel1): non-numeric cell "x"');
   });
 

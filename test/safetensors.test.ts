@@ -101,7 +101,7 @@ describe('safetensors round trip', () => {
       first: { dtype: 'F32', shape: [2], data_offsets: [8, 16] },
       second: { dtype: 'F32', shape: [1, 2], data_offsets: [0, 8] },
     };
-    const path = await fileWith(encodeFile(JSON.stringify(header) + '   ', littleEndianF32([3, 4, 1, 2])));
+    const path = await fileWith(encodeFile(`${JSON.stringify(header)}   `, littleEndianF32([3, 4, 1, 2])));
     const back = await readSafetensors(path);
     expect([...back.tensors.get('first')!.data]).toEqual([1, 2]);
     expect([...back.tensors.get('second')!.data]).toEqual([3, 4]);

@@ -114,7 +114,7 @@ describe('bf16 training', () => {
       expect(jsonLines(r.stdout).at(-1)!.testAccuracy as number).toBeGreaterThan(0.85);
       const { training } = await loadModel(file);
       expect(training?.precision).toBe('bf16');
-      expect((training?.config as { train: { precision: string } }).train.precision).toBe('bf16');
+      expect((training!.config as { train: { precision: string } }).train.precision).toBe('bf16');
       // Inference runs fp32 products on the trained weights.
       const e = await runCli(['eval', '--model', file, '--json']);
       expect(e.code, e.stderr).toBe(0);

@@ -4,7 +4,7 @@
 // thread then checks everything through its own views of the same memory.
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { expect, it } from 'vitest';
+import { it } from 'vitest';
 import { softmaxCrossEntropy } from '../src/nn/reference.js';
 import { Rng, columnSums, expectClose } from './reference.js';
 

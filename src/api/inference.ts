@@ -74,6 +74,9 @@ const inlineNetworks = new WeakMap<Model, Network>();
  */
 export function inferInline(model: Model, source: RowSource, rows: number, out: Outputs, withLoss: boolean): number {
   let net = inlineNetworks.get(model);
-  if (!net) inlineNetworks.set(model, (net = inferenceNetwork(model)));
+  if (!net) {
+    net = inferenceNetwork(model);
+    inlineNetworks.set(model, net);
+  }
   return inferRows(net, source, 0, rows, out, withLoss);
 }

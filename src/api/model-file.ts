@@ -1,7 +1,7 @@
 // Model files for the public API, in PyTorch's argument order (model first, then path): the
 // safetensors model file of src/io/checkpoint.ts and the ONNX export of src/io/onnx.ts. The
 // model's schema (input normalization, target scaling, class and target names) travels with it.
-import { type DataSchema, defaultSchema } from '../data/schema.js';
+import { defaultSchema } from '../data/schema.js';
 import { NORMALIZATION_KINDS, type Normalization, type NormalizationKind } from '../data/normalize.js';
 import { loadModel, saveModel } from '../io/checkpoint.js';
 import { exportOnnx as writeOnnx } from '../io/onnx.js';

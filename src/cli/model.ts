@@ -6,7 +6,7 @@ import { type TrainedModel, loadTrained } from '../api/model-file.js';
 import { formatInit, parseInit } from '../nn/init.js';
 import { ACTIVATIONS, ACTIVATION_NAMES } from '../nn/activations.js';
 import { LOSSES, type Loss, OUTPUTS, checkLoss, defaultLoss } from '../nn/loss.js';
-import { Model, defaultInit } from '../nn/model.js';
+import { defaultInit } from '../nn/model.js';
 import { type ModelSpec, NORMS, type Task, resolveSpec } from '../nn/spec.js';
 import type { Dataset } from '../data/dataset.js';
 import type { DataConfig } from './data.js';

@@ -105,7 +105,10 @@ export function registerTrain(program: Command, io: Io, args: string[]): void {
     .addOption(option('--momentum <m>', 'momentum coefficient (momentum optimizer)', between('--momentum', 0, 1, true), 0.9))
     .addOption(option('--weight-decay <wd>', 'weight decay (L2 for sgd/momentum/adam, decoupled for adamw)', positive('--weight-decay', true)))
     .addOption(
-      option('--schedule <spec>', 'constant, step:EVERY_EPOCHS:GAMMA or cosine[:MIN_FACTOR], optionally ,warmup:STEPS', library('--schedule', (t) => (parseSchedule(t), t))),
+      option('--schedule <spec>', 'constant, step:EVERY_EPOCHS:GAMMA or cosine[:MIN_FACTOR], optionally ,warmup:STEPS', library('--schedule', (t) => {
+        parseSchedule(t);
+        return t;
+      })),
     )
     .addOption(option('--batch-size <n>', 'samples per step, or full for full-batch gradient descent', parseBatchSize))
     .addOption(option('--epochs <n>', 'passes over the training samples', integer('--epochs', 1)))

@@ -80,12 +80,12 @@ class NotPixels {}
  */
 export async function writeCsv(dataset: Dataset, path: string): Promise<void> {
   const { images, labels, width, count } = dataset;
-  const header = [...(labels ? ['label'] : []), ...Array.from({ length: width }, (_, j) => `pixel${j}`)].join(',') + '\n';
+  const columns = [...(labels ? ['label'] : []), ...Array.from({ length: width }, (_, j) => `pixel${j}`)];
   const rowMax = (width + 1) * 4;
   const buffer = Buffer.alloc(Math.max(CHUNK_BYTES, rowMax));
   const file = await open(path, 'w');
   try {
-    await writeAll(file, Buffer.from(header));
+    await writeAll(file, Buffer.from(`${columns.join(',')}\n`));
     let used = 0;
     for (let r = 0; r < count; r++) {
       if (used + rowMax > buffer.length) {

@@ -53,6 +53,7 @@ export const ACTIVATIONS = {
     code: ActivationCode.Relu,
     parameter: null,
     init: 'he',
+    // biome-ignore lint/complexity/useMathMinMax: the native kernel's z < 0 test, which keeps -0 (Math.max gives +0)
     f: (z) => (z < 0 ? 0 : z),
     derivative: (z) => (Number.isNaN(z) ? z : z > 0 ? 1 : 0),
     onnx: (g, x, output) => g.node('Relu', [x], output),

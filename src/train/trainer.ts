@@ -178,7 +178,7 @@ class RunState {
     readonly options: ResolvedTrainOptions,
     resumed: Checkpoint | null,
   ) {
-    const { paramCount, bufferCount } = model.layout;
+    const { paramCount } = model.layout;
     this.order = new Int32Array(new SharedArrayBuffer(data.count * Int32Array.BYTES_PER_ELEMENT));
     for (let i = 0; i < data.count; i++) this.order[i] = i;
     this.optimizerState = Array.from({ length: updateRule(options.optimizer).stateSlabs }, () => sharedFloats(paramCount));

@@ -44,7 +44,8 @@ let addon: MpiAddon | null = null;
 
 /** The MPI addon, loaded once per thread; an Error saying how to get it when it is missing. */
 export function mpiAddon(): MpiAddon {
-  return (addon ??= loadAddon());
+  addon ??= loadAddon();
+  return addon;
 }
 
 function loadAddon(): MpiAddon {

@@ -15,7 +15,6 @@ import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { ResourceLimits } from 'node:worker_threads';
 import type { SharedDataset } from '../../data/dataset.js';
-import { native } from '../../native.js';
 import { allocatePackedWeight } from '../../nn/dense.js';
 import { EngineBusyError, EngineClosedError, type NonFiniteReport, WorkerFailedError } from '../../errors.js';
 import { sharedFloats } from '../../util/shared-memory.js';
@@ -213,7 +212,8 @@ export class DataParallelEngine implements Engine {
 
   /** Ends the workers' tasks and destroys the pool; idempotent. */
   close(): Promise<void> {
-    return (this.closing ??= this.shutdown());
+    this.closing ??= this.shutdown();
+    return this.closing;
   }
 
   private async shutdown(): Promise<void> {
@@ -292,7 +292,8 @@ export class DataParallelEngine implements Engine {
   }
 
   private destroy(): Promise<void> {
-    return (this.destroying ??= this.pool.destroy());
+    this.destroying ??= this.pool.destroy();
+    return this.destroying;
   }
 
   /** Step s's outcome; with the report of what was not finite when the epoch stopped there. */
