@@ -15,7 +15,12 @@ async function fcnnEpochSeconds(workers: number, epochs: number): Promise<{ seco
   const { train: trainSet, test } = await loadMnist();
   const model = createModel({ layers: [784, 128, 10] }, { init: 'he', seed: 1 });
   const history = await train(model, trainSet, {
-    epochs, batchSize: BATCH, optimizer: { kind: 'momentum', momentum: 0.9 }, lr: 0.05, workers, evalData: test,
+    epochs,
+    batchSize: BATCH,
+    optimizer: { kind: 'momentum', momentum: 0.9 },
+    lr: 0.05,
+    workers,
+    evalData: test,
   });
   return { seconds: median(history.epochs.map((e) => e.seconds)), accuracy: history.testAccuracy ?? NaN };
 }

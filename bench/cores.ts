@@ -87,8 +87,7 @@ export async function lineRoundTripNanos(repeats = 5, trips = 100_000): Promise<
       while (done < trips && (done % 16 !== 0 || performance.now() - start < RUN_SECONDS * 1000)) {
         Atomics.store(counter, 0, value + 1);
         let spins = 0;
-        while (Atomics.load(counter, 0) !== value + 2)
-          if (++spins > GIVE_UP_SPINS) throw new Error('round trip: the partner thread stopped answering');
+        while (Atomics.load(counter, 0) !== value + 2) if (++spins > GIVE_UP_SPINS) throw new Error('round trip: the partner thread stopped answering');
         value += 2;
         done++;
       }

@@ -41,8 +41,7 @@ export async function benchData(repeats: number): Promise<Row[]> {
       const results: ChildResult[] = [];
       for (let r = 0; r < repeats; r++) {
         const result = await runChild(format, csvPath);
-        if (result.rows !== EXPECTED_ROWS[format])
-          throw new Error(`${format}: loaded ${result.rows} samples, expected ${EXPECTED_ROWS[format]}`);
+        if (result.rows !== EXPECTED_ROWS[format]) throw new Error(`${format}: loaded ${result.rows} samples, expected ${EXPECTED_ROWS[format]}`);
         results.push(result);
       }
       rows.push({

@@ -129,8 +129,19 @@ export async function runGemmBench(opts: BenchOptions, shapes: GemmShape[] = tra
     const gflops = measureGemm(shape, opts.repeats);
     const { product, m, n, k, transA, transB } = shape;
     return (['fp32', 'bf16'] as const).map((precision) => ({
-      bench: 'gemm', product, precision, m, n, k, transA, transB, isa: kernels[precision],
-      gflops: gflops[precision], peakGflops, ratio: gflops[precision] / peakGflops, vsFp32: gflops[precision] / gflops.fp32,
+      bench: 'gemm',
+      product,
+      precision,
+      m,
+      n,
+      k,
+      transA,
+      transB,
+      isa: kernels[precision],
+      gflops: gflops[precision],
+      peakGflops,
+      ratio: gflops[precision] / peakGflops,
+      vsFp32: gflops[precision] / gflops.fp32,
     }));
   });
   return { machine: await machineDescription(), peaks, rows };

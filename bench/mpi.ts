@@ -69,14 +69,15 @@ function allreduceRole(): void {
     const ms = median(times);
     const bytes = 4 * floats;
     // Bus bandwidth: what each rank sends in a ring allreduce, 2(R−1)/R of the slab, per second.
-    const busGBs = ((2 * (world.size - 1)) / world.size) * bytes / (ms / 1000) / 1e9;
+    const busGBs = (((2 * (world.size - 1)) / world.size) * bytes) / (ms / 1000) / 1e9;
     if (world.rank === 0) console.log(JSON.stringify({ slab: name, bytes, ranks: world.size, ms, busGBs }));
   }
 }
 
 function job(ranks: number, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Record<string, number | string>[]> {
   const node = [process.execPath, SCRIPT, ...args];
-  const [command, argv] = ranks === 0 ? [node[0], node.slice(1)] : ['mpirun', ['--allow-run-as-root', '--oversubscribe', '--bind-to', 'none', '-np', String(ranks), ...node]];
+  const [command, argv] =
+    ranks === 0 ? [node[0], node.slice(1)] : ['mpirun', ['--allow-run-as-root', '--oversubscribe', '--bind-to', 'none', '-np', String(ranks), ...node]];
   return new Promise((resolve, reject) => {
     const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
     let out = '';
@@ -84,7 +85,12 @@ function job(ranks: number, args: string[], env: NodeJS.ProcessEnv = {}): Promis
     child.on('error', reject);
     child.on('close', (code) => {
       if (code !== 0) return reject(new Error(`${command} ${argv.join(' ')} exited with ${code}`));
-      resolve(out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)));
+      resolve(
+        out
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l)),
+      );
     });
   });
 }
@@ -118,7 +124,7 @@ async function throughput(s: Setup, layers: number[], batch: number, steps: numb
  * communication not overlapped (an upper bound on its cost).
  */
 function speedup(stepMs: number, bytes: number, layers: number, R: number, gbits: number, latencyUs: number): number {
-  const commMs = (((2 * (R - 1)) / R) * bytes) / ((gbits * 1e9) / 8) * 1000 + layers * 2 * (R - 1) * latencyUs / 1000;
+  const commMs = ((((2 * (R - 1)) / R) * bytes) / ((gbits * 1e9) / 8)) * 1000 + (layers * 2 * (R - 1) * latencyUs) / 1000;
   return (R * stepMs) / (stepMs + commMs);
 }
 
@@ -126,7 +132,10 @@ async function driver(): Promise<void> {
   const { json, repeats } = parseBenchArgs();
   const print = (title: string, rows: Row[]) => {
     if (!json) console.log(`\n${title}`);
-    report(rows.map((r) => ({ bench: title, ...r })), json);
+    report(
+      rows.map((r) => ({ bench: title, ...r })),
+      json,
+    );
   };
   if (!json) console.log(`bench:mpi on ${await machineDescription()}, ${repeats} repeats, medians`);
 
@@ -167,9 +176,13 @@ async function driver(): Promise<void> {
     for (const perMachine of [128, 1024]) {
       const steps = Math.max(6, Math.round((layers[1] > 500 ? 5000 : 50000) / perMachine));
       const outs: number[] = [];
-      for (let r = 0; r < Math.min(repeats, 3); r++) outs.push(((await job(0, ['train', layers.join(','), String(perMachine), '2', String(steps)]))[0].stepMs as number));
+      for (let r = 0; r < Math.min(repeats, 3); r++)
+        outs.push((await job(0, ['train', layers.join(','), String(perMachine), '2', String(steps)]))[0].stepMs as number);
       const stepMs = median(outs);
-      for (const [gbits, latencyUs] of [[10, 20], [100, 5]]) {
+      for (const [gbits, latencyUs] of [
+        [10, 20],
+        [100, 5],
+      ]) {
         const row: Row = { net: layers.join('-'), 'batch/machine': perMachine, 'step ms': stepMs, link: `${gbits} Gbit/s, ${latencyUs} µs` };
         for (const R of [2, 4, 8, 16, 32, 64]) row[`R=${R}`] = speedup(stepMs, 4 * paramCount(layers), layers.length - 1, R, gbits, latencyUs);
         model.push(row);

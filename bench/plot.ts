@@ -16,10 +16,18 @@ export async function writeScalingPlot(path: string, rows: Row[]): Promise<void>
 export function scalingChart(rows: Row[]): ChartSpec {
   const points = rows
     .filter((r) => Number(r.workers) > 0)
-    .map((r) => ({ config: `${r.net} batch ${r.batch}${r.precision && r.precision !== 'fp32' ? ` ${r.precision}` : ''}`, workers: Number(r.workers), speedup: Number(r.speedup), efficiency: Number(r.efficiency) }));
+    .map((r) => ({
+      config: `${r.net} batch ${r.batch}${r.precision && r.precision !== 'fp32' ? ` ${r.precision}` : ''}`,
+      workers: Number(r.workers),
+      speedup: Number(r.speedup),
+      efficiency: Number(r.efficiency),
+    }));
   const color = { field: 'config', type: 'nominal', title: null, legend: { orient: 'bottom', labelLimit: 400 } } as const;
   const maxWorkers = Math.max(1, ...points.map((p) => p.workers));
-  const ideal = [{ workers: 1, speedup: 1 }, { workers: maxWorkers, speedup: maxWorkers }];
+  const ideal = [
+    { workers: 1, speedup: 1 },
+    { workers: maxWorkers, speedup: maxWorkers },
+  ];
   const x = { field: 'workers', type: 'quantitative', title: 'workers', axis: { tickMinStep: 1, format: 'd' } } as const;
   return {
     title: 'Data-parallel scaling',
@@ -29,13 +37,21 @@ export function scalingChart(rows: Row[]): ChartSpec {
         width: 320,
         height: 240,
         layer: [
-          { data: { values: ideal }, mark: { type: 'line', strokeDash: [6, 4], color: '#999' }, encoding: { x, y: { field: 'speedup', type: 'quantitative' } } },
+          {
+            data: { values: ideal },
+            mark: { type: 'line', strokeDash: [6, 4], color: '#999' },
+            encoding: { x, y: { field: 'speedup', type: 'quantitative' } },
+          },
           {
             data: { values: ideal.slice(1) },
             mark: { type: 'text', text: 'ideal', align: 'right', dx: -6, dy: -8, color: '#777' },
             encoding: { x, y: { field: 'speedup', type: 'quantitative' } },
           },
-          { data: { values: points }, mark: { type: 'line', point: true }, encoding: { x, y: { field: 'speedup', type: 'quantitative', title: 'speedup' }, color } },
+          {
+            data: { values: points },
+            mark: { type: 'line', point: true },
+            encoding: { x, y: { field: 'speedup', type: 'quantitative', title: 'speedup' }, color },
+          },
         ],
       },
       {
@@ -43,7 +59,11 @@ export function scalingChart(rows: Row[]): ChartSpec {
         width: 320,
         height: 240,
         layer: [
-          { data: { values: [{ efficiency: 1 }] }, mark: { type: 'rule', strokeDash: [6, 4], color: '#999' }, encoding: { y: { field: 'efficiency', type: 'quantitative' } } },
+          {
+            data: { values: [{ efficiency: 1 }] },
+            mark: { type: 'rule', strokeDash: [6, 4], color: '#999' },
+            encoding: { y: { field: 'efficiency', type: 'quantitative' } },
+          },
           {
             data: { values: points },
             mark: { type: 'line', point: true },

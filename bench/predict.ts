@@ -34,20 +34,41 @@ export async function runPredictBench(json: boolean, repeats: number): Promise<R
   const one = floats.slice(0, 784);
   if (predictSync(model, one).classes[0] !== inline.classes[0]) throw new Error('a single sample is not predicted as in the batch');
   for (const rowsOf of [floats, sharedFloats])
-    if ((await predict(model, rowsOf)).probabilities.some((p, i) => p !== inline.probabilities[i])) throw new Error('float rows are not predicted as the Dataset');
+    if ((await predict(model, rowsOf)).probabilities.some((p, i) => p !== inline.probabilities[i]))
+      throw new Error('float rows are not predicted as the Dataset');
   let correct = 0;
   for (let i = 0; i < test.count; i++) if (inline.classes[i] === test.labels![i]) correct++;
 
   const row = (name: string, rows: number, where: string, seconds: number): Row => ({
-    bench: 'predict', case: name, rows, where, us: seconds * 1e6, rowsPerSec: rows / seconds,
+    bench: 'predict',
+    case: name,
+    rows,
+    where,
+    us: seconds * 1e6,
+    rowsPerSec: rows / seconds,
   });
   const rows = [
-    row('single sample, predictSync', 1, 'inline', timePerCall(() => predictSync(model, one), repeats)),
+    row(
+      'single sample, predictSync',
+      1,
+      'inline',
+      timePerCall(() => predictSync(model, one), repeats),
+    ),
     row('single sample, await predict', 1, 'inline', await secondsPerAwait(() => predict(model, one), repeats, 2000)),
     row('MNIST test, await predict', test.count, 'workers', await secondsPerAwait(() => predict(model, test), repeats, 3)),
-    row('MNIST test as float32 rows on a SharedArrayBuffer, await predict', test.count, 'workers', await secondsPerAwait(() => predict(model, sharedFloats), repeats, 3)),
+    row(
+      'MNIST test as float32 rows on a SharedArrayBuffer, await predict',
+      test.count,
+      'workers',
+      await secondsPerAwait(() => predict(model, sharedFloats), repeats, 3),
+    ),
     row('MNIST test as float32 rows, await predict', test.count, 'workers', await secondsPerAwait(() => predict(model, floats), repeats, 3)),
-    row('MNIST test, predictSync', test.count, 'inline', timePerCall(() => predictSync(model, test), repeats)),
+    row(
+      'MNIST test, predictSync',
+      test.count,
+      'inline',
+      timePerCall(() => predictSync(model, test), repeats),
+    ),
   ];
   report(rows, json);
   if (!json) console.log(`test accuracy of the model: ${(correct / test.count).toFixed(4)}`);

@@ -206,17 +206,14 @@ interface Pass {
  * and each count in `workerCounts`. The repeats go round the worker counts, so that a noisy moment
  * on a shared machine hits every count alike; each row reports the median pass.
  */
-async function measureConfig(
-  config: ScalingConfig, data: Dataset, workerCounts: number[], peakGflops: number, opts: ScalingOptions,
-): Promise<ScalingRow[]> {
+async function measureConfig(config: ScalingConfig, data: Dataset, workerCounts: number[], peakGflops: number, opts: ScalingOptions): Promise<ScalingRow[]> {
   const batch = config.batch === 'full' ? data.count : config.batch;
   const epochSteps = Math.ceil(data.count / batch);
   const timedSteps = opts.steps ?? config.steps ?? epochSteps;
   const precisions = (config.precisions ?? ['fp32']).filter((p) => p === 'fp32' || native.bf16Kernel() === 'avx512bf16');
   const variants = [0, ...workerCounts].flatMap((workers) => precisions.map((precision) => ({ workers, precision })));
   const passes = variants.map((): Pass[] => []);
-  for (let r = 0; r < opts.repeats; r++)
-    for (let i = 0; i < variants.length; i++) passes[i].push(await timePass(config, data, batch, variants[i], timedSteps));
+  for (let r = 0; r < opts.repeats; r++) for (let i = 0; i < variants.length; i++) passes[i].push(await timePass(config, data, batch, variants[i], timedSteps));
 
   const flopsPerSample = gemmFlopsPerSample(config.layers);
   const rows = variants.map(({ workers, precision }, i): ScalingRow => {
@@ -278,7 +275,11 @@ function samplesOf(count: number, batch: number, steps: number): number {
 
 /** Times `timedSteps` consecutive steps on a fresh engine (0 workers: the serial engine). */
 async function timePass(
-  config: ScalingConfig, data: Dataset, batch: number, { workers, precision }: { workers: number; precision: Precision }, timedSteps: number,
+  config: ScalingConfig,
+  data: Dataset,
+  batch: number,
+  { workers, precision }: { workers: number; precision: Precision },
+  timedSteps: number,
 ): Promise<Pass> {
   const setup = { ...setupFor(createModel({ layers: config.layers }, { seed: 1 }), data, batch), precision };
   const parallel = workers > 0 ? await DataParallelEngine.create(setup, workers) : null;

@@ -37,7 +37,8 @@ export async function runTrainBench(o: TrainBenchOptions = {}): Promise<Row[]> {
   const precisions: Precision[] = native.bf16Kernel() === 'avx512bf16' ? ['fp32', 'bf16'] : ['fp32'];
   let weights = 0;
   for (let i = 0; i + 1 < layers.length; i++) weights += layers[i] * layers[i + 1];
-  if (!o.json) out(`bench:train — ${layers.join('-')}, ${features} features, batch ${batchSize}, momentum 0.9, workers ${workers}; ${await machineDescription()}`);
+  if (!o.json)
+    out(`bench:train — ${layers.join('-')}, ${features} features, batch ${batchSize}, momentum 0.9, workers ${workers}; ${await machineDescription()}`);
   const rows: Row[] = [];
   for (const precision of precisions) {
     const model = createModel({ layers, activation: 'relu', output: 'softmax' }, { init: 'he', seed: 1 });

@@ -23,19 +23,7 @@ import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
-import {
-  Dataset,
-  type EpochEvent,
-  type Model,
-  type StepEvent,
-  createModel,
-  evaluate,
-  load,
-  loadMnist,
-  predict,
-  takeFirst,
-  train,
-} from '../src/index.js';
+import { Dataset, type EpochEvent, type Model, type StepEvent, createModel, evaluate, load, loadMnist, predict, takeFirst, train } from '../src/index.js';
 
 export interface ServedModel {
   model: Model;

@@ -34,7 +34,8 @@ export function mutate(r: Random, input: Uint8Array): Uint8Array {
       case 1:
         if (bytes.length) bytes[at % bytes.length] = pick(r, INTERESTING_BYTES);
         break;
-      case 2: { // a 32-bit field, either byte order
+      case 2: {
+        // a 32-bit field, either byte order
         if (bytes.length < 4) break;
         const pos = Math.min(at, bytes.length - 4);
         const v = pick(r, INTERESTING_U32);
@@ -48,7 +49,8 @@ export function mutate(r: Random, input: Uint8Array): Uint8Array {
       case 4: // delete a range
         bytes = Buffer.concat([bytes.subarray(0, at), bytes.subarray(at + 1 + r.int(16))]);
         break;
-      case 5: { // repeat a range
+      case 5: {
+        // repeat a range
         const len = 1 + r.int(64);
         bytes = Buffer.concat([bytes.subarray(0, at + len), bytes.subarray(at, at + len), bytes.subarray(at + len)]);
         break;
@@ -99,7 +101,12 @@ function png(width: number, height: number): Buffer {
   ihdr.set([8, 0, 0, 0, 0], 8);
   const rows = Buffer.alloc(height * (width + 1));
   for (let y = 2; y < height - 2; y++) rows.fill(230, y * (width + 1) + 1 + (width >> 2), y * (width + 1) + 1 + (width >> 1));
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(rows)), chunk('IEND', new Uint8Array(0))]);
+  return Buffer.concat([
+    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(rows)),
+    chunk('IEND', new Uint8Array(0)),
+  ]);
 }
 
 function idx(dims: number[], data: Uint8Array): Buffer {
@@ -149,7 +156,8 @@ export class FileCampaign implements Campaign {
   private prepare(r: Random): { paths: string[]; load: () => Promise<unknown> } {
     switch (this.format) {
       case 'idx': {
-        const images = join(this.dir, 'images.idx3'), labels = join(this.dir, 'labels.idx1');
+        const images = join(this.dir, 'images.idx3'),
+          labels = join(this.dir, 'labels.idx1');
         const which = r.int(3);
         const gz = r.uniform() < 0.15;
         const write = (path: string, base: Buffer, changed: boolean) => {
@@ -188,7 +196,8 @@ export class FileCampaign implements Campaign {
 
   /** Case `r`'s input, written and left in the campaign's directory (kept by close(true)). */
   describe(r: Random): string {
-    if (this.format === 'onnx') return `the model ${JSON.stringify(mutateModel(r), (_k, v) => (ArrayBuffer.isView(v) ? `${v.constructor.name}(${(v as Float32Array).length})` : v))}`;
+    if (this.format === 'onnx')
+      return `the model ${JSON.stringify(mutateModel(r), (_k, v) => (ArrayBuffer.isView(v) ? `${v.constructor.name}(${(v as Float32Array).length})` : v))}`;
     return `the input files ${this.prepare(r).paths.join(' and ')}`;
   }
 
@@ -203,7 +212,8 @@ function mutateHeader(r: Random, file: Buffer): Buffer {
   const header = JSON.parse(file.subarray(8, 8 + length).toString('utf8')) as Record<string, Record<string, unknown>>;
   const names = Object.keys(header);
   const entry = header[pick(r, names)];
-  const hostile = () => pick<unknown>(r, [null, -1, 2 ** 53, 1e300, 'F32', 'F16', [], [0], [1, 2, 3], {}, [2 ** 32, 2 ** 32], [-1, 4], [0, 1e12], 'x'.repeat(r.int(100)), true]);
+  const hostile = () =>
+    pick<unknown>(r, [null, -1, 2 ** 53, 1e300, 'F32', 'F16', [], [0], [1, 2, 3], {}, [2 ** 32, 2 ** 32], [-1, 4], [0, 1e12], 'x'.repeat(r.int(100)), true]);
   const keys = Object.keys(entry);
   if (keys.length && r.uniform() < 0.8) entry[pick(r, keys)] = hostile();
   else entry[`k${r.int(9)}`] = hostile();
@@ -218,7 +228,8 @@ function mutateHeader(r: Random, file: Buffer): Buffer {
 function mutateModel(r: Random): Model {
   const model = createModel({ layers: [4, 3, 2], norm: pick(r, ['none', 'layer', 'batch'] as const) }, { seed: r.int(100) });
   const spec: Record<string, unknown> = { ...model.spec };
-  const hostile = () => pick<unknown>(r, [null, undefined, -1, 0, 0.5, NaN, Infinity, 2 ** 31, 'relu', 'softmax', 'batch', [], [4], [4, 0], [4, 2 ** 21], [4, 3.5, 2], {}, true]);
+  const hostile = () =>
+    pick<unknown>(r, [null, undefined, -1, 0, 0.5, NaN, Infinity, 2 ** 31, 'relu', 'softmax', 'batch', [], [4], [4, 0], [4, 2 ** 21], [4, 3.5, 2], {}, true]);
   const target = { params: model.params as unknown, buffers: model.buffers as unknown };
   for (let edits = 1 + r.int(2); edits > 0; edits--) {
     const roll = r.uniform();

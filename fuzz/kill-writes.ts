@@ -51,7 +51,18 @@ async function write(kind: Kind, path: string, model: Model): Promise<void> {
     optimizerState: [model.params, model.params],
     order: Int32Array.from({ length: 8 }, (_, i) => i),
     best: null,
-    state: { epoch: 0, applied: 0, rng: new Random(1).state(), skippedSteps: 0, history: [], options: stored, earlyStopping: null, stopReason: null, normalization: null, context: null },
+    state: {
+      epoch: 0,
+      applied: 0,
+      rng: new Random(1).state(),
+      skippedSteps: 0,
+      history: [],
+      options: stored,
+      earlyStopping: null,
+      stopReason: null,
+      normalization: null,
+      context: null,
+    },
   };
   return writeCheckpoint(path, model.layout, checkpoint);
 }

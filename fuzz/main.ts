@@ -112,7 +112,12 @@ function runChild(name: string, seed: number, start: number, end: number, dir: s
   });
 }
 
-async function runCampaign(name: string, total: number, seed: number, dir: string): Promise<{ counts: Record<string, number>; failures: ChildReport['failures'] }> {
+async function runCampaign(
+  name: string,
+  total: number,
+  seed: number,
+  dir: string,
+): Promise<{ counts: Record<string, number>; failures: ChildReport['failures'] }> {
   const counts: Record<string, number> = {};
   const failures: ChildReport['failures'] = [];
   let next = 0;
@@ -168,7 +173,10 @@ async function main(): Promise<void> {
       const { counts, failures } = await runCampaign(name, total, seed, dir);
       const seconds = ((performance.now() - began) / 1000).toFixed(1);
       const ran = Object.values(counts).reduce((a, b) => a + b, 0);
-      const tally = Object.entries(counts).sort().map(([k, v]) => `${k} ${v}`).join(', ');
+      const tally = Object.entries(counts)
+        .sort()
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ');
       console.log(`${name}: ${ran} ${name === 'native' ? 'calls' : 'inputs'} in ${seconds} s (${tally}); ${failures.length} failed`);
       for (const f of failures) console.log(`  FAILED case ${f.case} (--seed ${seed} --only ${name} --case ${f.case}): ${f.message}\n    input: ${f.input}`);
       failed += failures.length;

@@ -81,7 +81,10 @@ function checkedSignatures(): Map<string, Param[]> {
   return new Map(
     exported.sort().map((name) => [
       name,
-      SIGNATURES[name].split(' ').filter(Boolean).map((p) => ({ kind: p.replace('?', '') as Kind, optional: p.endsWith('?') })),
+      SIGNATURES[name]
+        .split(' ')
+        .filter(Boolean)
+        .map((p) => ({ kind: p.replace('?', '') as Kind, optional: p.endsWith('?') })),
     ]),
   );
 }
@@ -133,7 +136,10 @@ class CallBuilder {
   /** The length most of this call's arrays have (the optimizers want equal lengths). */
   private readonly length: number;
 
-  constructor(private readonly r: Random, scribbler: Scribbler) {
+  constructor(
+    private readonly r: Random,
+    scribbler: Scribbler,
+  ) {
     const mode = r.uniform();
     this.common = mode < 0.1 ? new ArrayBuffer(4096 * 4) : mode < 0.2 ? scribbler.buffer : null;
     this.sizes = Array.from({ length: 1 + r.int(3) }, () => smallDim(r));
@@ -177,7 +183,16 @@ class CallBuilder {
 
   private array(kind: 'f32' | 'i32' | 'u8' | 'u16' | 'bytes', index: number): unknown {
     const { r } = this;
-    const Type = kind === 'f32' ? Float32Array : kind === 'i32' ? Int32Array : kind === 'u8' ? Uint8Array : kind === 'u16' ? Uint16Array : pick(r, [Float32Array, Uint8Array, Float64Array, Int16Array]);
+    const Type =
+      kind === 'f32'
+        ? Float32Array
+        : kind === 'i32'
+          ? Int32Array
+          : kind === 'u8'
+            ? Uint8Array
+            : kind === 'u16'
+              ? Uint16Array
+              : pick(r, [Float32Array, Uint8Array, Float64Array, Int16Array]);
     const roll = r.uniform();
     if (roll < 0.03) return new (pick(r, [Float64Array, Int32Array, Uint8Array, Float32Array, Uint8ClampedArray, BigInt64Array]))(8);
     if (roll < 0.05) return detached(Type, smallLength(r));
@@ -194,10 +209,16 @@ class CallBuilder {
     const backing = new Type(total);
     const bytes = new Uint8Array(backing.buffer);
     bytes.fill(SENTINEL);
-    const skew = (Type === Float32Array || Type === Uint16Array) && r.uniform() < 0.5 ? alignedSkew(backing.buffer as ArrayBuffer, Type.BYTES_PER_ELEMENT) : r.int(4);
+    const skew =
+      (Type === Float32Array || Type === Uint16Array) && r.uniform() < 0.5 ? alignedSkew(backing.buffer as ArrayBuffer, Type.BYTES_PER_ELEMENT) : r.int(4);
     const view = backing.subarray(GUARD + skew, GUARD + skew + length);
     fill(r, view);
-    this.guards.push({ bytes, begin: (GUARD + skew) * Type.BYTES_PER_ELEMENT, end: (GUARD + skew + length) * Type.BYTES_PER_ELEMENT, name: `argument ${index}` });
+    this.guards.push({
+      bytes,
+      begin: (GUARD + skew) * Type.BYTES_PER_ELEMENT,
+      end: (GUARD + skew + length) * Type.BYTES_PER_ELEMENT,
+      name: `argument ${index}`,
+    });
     return view;
   }
 
@@ -226,7 +247,7 @@ function smallLength(r: Random): number {
   return pick(r, [0, 1, 2, 3, 4, 7, 8, 15, 16, 17, 31, 63, 64, 65, 127, 256, 512, 1024, 4096]);
 }
 
-function fill(r: Random, view: ArrayLike<number> & { [i: number]: number } | BigInt64Array): void {
+function fill(r: Random, view: (ArrayLike<number> & { [i: number]: number }) | BigInt64Array): void {
   if (view instanceof BigInt64Array) return;
   const integer = !(view instanceof Float32Array || view instanceof Float64Array);
   for (let i = 0; i < view.length; i++) {
@@ -274,9 +295,10 @@ export class NativeCampaign {
       (native as unknown as Record<string, (...a: unknown[]) => unknown>)[name](...args);
       outcome = { kind: 'ok' };
     } catch (err) {
-      outcome = err instanceof TypeError || err instanceof RangeError
-        ? { kind: err.constructor.name }
-        : { kind: 'failure', message: `threw ${err instanceof Error ? `${err.constructor.name}: ${err.message}` : String(err)}` };
+      outcome =
+        err instanceof TypeError || err instanceof RangeError
+          ? { kind: err.constructor.name }
+          : { kind: 'failure', message: `threw ${err instanceof Error ? `${err.constructor.name}: ${err.message}` : String(err)}` };
     }
     const broken = builder.brokenGuard();
     return broken ? { kind: 'failure', message: `${name} wrote out of bounds: ${broken}` } : outcome;

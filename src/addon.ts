@@ -64,9 +64,7 @@ export function loadAddon<T extends object>(root = packageRoot(), loader: AddonL
     path = loader.resolve(root);
   } catch (err) {
     if (err instanceof AddonUnavailableError) return unavailable(err.message);
-    return unavailable(
-      `fcnn's native addon is missing: no prebuilt binary fits ${platform()}-${arch()} and none was built from source; ${addonAdvice(root)}`,
-    );
+    return unavailable(`fcnn's native addon is missing: no prebuilt binary fits ${platform()}-${arch()} and none was built from source; ${addonAdvice(root)}`);
   }
   try {
     return loader.load(path) as T;

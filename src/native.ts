@@ -29,9 +29,20 @@ export interface Native {
    * Row-major; op(A) is m×k (A is stored k×m when transA), op(B) is k×n (B is n×k when transB).
    */
   sgemm(
-    transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
-    a: Float32Array, lda: number, b: Float32Array, ldb: number, beta: number,
-    c: Float32Array, ldc: number, bias?: Float32Array | null,
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    lda: number,
+    b: Float32Array,
+    ldb: number,
+    beta: number,
+    c: Float32Array,
+    ldc: number,
+    bias?: Float32Array | null,
   ): void;
   /**
    * Floats in a fully packed op(B) (k×n): the micro-panels sgemm packs on every call, kept, for a B
@@ -50,13 +61,31 @@ export interface Native {
    * The stores go past the caches when the packed B is larger than L2; the values are the same.
    */
   packB(
-    transB: boolean, n: number, k: number, b: Float32Array, ldb: number,
-    lane0: number, lane1: number, depth0: number, depth1: number, packed: Float32Array,
+    transB: boolean,
+    n: number,
+    k: number,
+    b: Float32Array,
+    ldb: number,
+    lane0: number,
+    lane1: number,
+    depth0: number,
+    depth1: number,
+    packed: Float32Array,
   ): void;
   /** sgemm with op(B) taken from `packed` (packB over all of it): the same result, bit for bit. */
   sgemmPackedB(
-    transA: boolean, m: number, n: number, k: number, alpha: number, a: Float32Array, lda: number,
-    packed: Float32Array, beta: number, c: Float32Array, ldc: number, bias?: Float32Array | null,
+    transA: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    lda: number,
+    packed: Float32Array,
+    beta: number,
+    c: Float32Array,
+    ldc: number,
+    bias?: Float32Array | null,
   ): void;
   /**
    * The bf16 GEMM's kernel: 'avx512bf16' (vdpbf16ps) when the active ISA is avx512 and the CPU has
@@ -69,9 +98,20 @@ export interface Native {
    * The same arguments and checks as sgemm.
    */
   gemmBf16(
-    transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
-    a: Float32Array, lda: number, b: Float32Array, ldb: number, beta: number,
-    c: Float32Array, ldc: number, bias?: Float32Array | null,
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    lda: number,
+    b: Float32Array,
+    ldb: number,
+    beta: number,
+    c: Float32Array,
+    ldc: number,
+    bias?: Float32Array | null,
   ): void;
   /** bf16 elements in a fully packed op(B) for gemmBf16PackedB: whole panels, k rounded up to even. */
   packedBSizeBf16(n: number, k: number): number;
@@ -82,13 +122,31 @@ export interface Native {
    * a 64-byte boundary). Depth ranges start on an even depth and end on one or at k.
    */
   packBBf16(
-    transB: boolean, n: number, k: number, b: Float32Array, ldb: number,
-    lane0: number, lane1: number, depth0: number, depth1: number, packed: Uint16Array,
+    transB: boolean,
+    n: number,
+    k: number,
+    b: Float32Array,
+    ldb: number,
+    lane0: number,
+    lane1: number,
+    depth0: number,
+    depth1: number,
+    packed: Uint16Array,
   ): void;
   /** gemmBf16 with op(B) taken from `packed` (packBBf16 over all of it): the same result, bit for bit. */
   gemmBf16PackedB(
-    transA: boolean, m: number, n: number, k: number, alpha: number, a: Float32Array, lda: number,
-    packed: Uint16Array, beta: number, c: Float32Array, ldc: number, bias?: Float32Array | null,
+    transA: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    lda: number,
+    packed: Uint16Array,
+    beta: number,
+    c: Float32Array,
+    ldc: number,
+    bias?: Float32Array | null,
   ): void;
   /** Single-core fp32 GFLOP/s of an FMA loop on `isa`, run for about `seconds`. */
   fmaPeak(isa: Isa, seconds: number): number;
@@ -107,10 +165,7 @@ export interface Native {
    * z, and select rather than multiply, so an infinite da gives 0 (not NaN) where the slope is 0.
    * dz must not overlap z, a or da.
    */
-  activationBackward(
-    kind: ActivationCode, alpha: number, z: Float32Array, a: Float32Array,
-    da: Float32Array, dz: Float32Array, n: number,
-  ): void;
+  activationBackward(kind: ActivationCode, alpha: number, z: Float32Array, a: Float32Array, da: Float32Array, dz: Float32Array, n: number): void;
 
   /**
    * Row-wise softmax of logits into probs (log-sum-exp); returns Σ −log p[label] over rows (double),
@@ -123,15 +178,11 @@ export interface Native {
    */
   softmaxCrossEntropy(logits: Float32Array, labels: Int32Array, probs: Float32Array, rows: number, cols: number): number;
   /** dlogits = (probs − onehot(labels))·scale. */
-  softmaxCrossEntropyBackward(
-    probs: Float32Array, labels: Int32Array, dlogits: Float32Array, rows: number, cols: number, scale: number,
-  ): void;
+  softmaxCrossEntropyBackward(probs: Float32Array, labels: Int32Array, dlogits: Float32Array, rows: number, cols: number, scale: number): void;
   /** Σ over rows and columns of (pred − onehot(labels))² (double). */
   meanSquaredError(pred: Float32Array, labels: Int32Array, rows: number, cols: number): number;
   /** dpred = 2·(pred − onehot(labels))·scale. */
-  meanSquaredErrorBackward(
-    pred: Float32Array, labels: Int32Array, dpred: Float32Array, rows: number, cols: number, scale: number,
-  ): void;
+  meanSquaredErrorBackward(pred: Float32Array, labels: Int32Array, dpred: Float32Array, rows: number, cols: number, scale: number): void;
   /** Σ (pred[i] − targets[i])² over i < n, in double. */
   squaredError(pred: Float32Array, targets: Float32Array, n: number): number;
   /**
@@ -154,13 +205,28 @@ export interface Native {
    * cols ≥ 1 when rows > 0, eps ≥ 0; outputs must not overlap inputs or each other.
    */
   layerNormForward(
-    x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array,
-    mean: Float32Array, rstd: Float32Array, rows: number, cols: number, eps: number,
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    y: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    rows: number,
+    cols: number,
+    eps: number,
   ): void;
   /** Writes dx and overwrites dgamma, dbeta. */
   layerNormBackward(
-    x: Float32Array, gamma: Float32Array, mean: Float32Array, rstd: Float32Array, dy: Float32Array,
-    dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, rows: number, cols: number,
+    x: Float32Array,
+    gamma: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array,
+    rows: number,
+    cols: number,
   ): void;
   /**
    * BatchNorm over each column. Training: batch statistics, saved in mean/rstd, and the running
@@ -170,23 +236,38 @@ export interface Native {
    * leaves unchanged, and writes them to mean and rstd = 1/√(runningVar + eps).
    */
   batchNormForward(
-    x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array,
-    mean: Float32Array, rstd: Float32Array, runningMean: Float32Array, runningVar: Float32Array,
-    rows: number, cols: number, eps: number, momentum: number, training: boolean,
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    y: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    runningMean: Float32Array,
+    runningVar: Float32Array,
+    rows: number,
+    cols: number,
+    eps: number,
+    momentum: number,
+    training: boolean,
   ): void;
   /** Writes dx and overwrites dgamma, dbeta (training-mode statistics). */
   batchNormBackward(
-    x: Float32Array, gamma: Float32Array, mean: Float32Array, rstd: Float32Array, dy: Float32Array,
-    dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, rows: number, cols: number,
+    x: Float32Array,
+    gamma: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array,
+    rows: number,
+    cols: number,
   ): void;
 
   /** p −= lr·(g + weightDecay·p) over the whole arrays (equal lengths, not overlapping). */
   sgdStep(params: Float32Array, grads: Float32Array, lr: number, weightDecay: number): void;
   /** v = momentum·v + (g + wd·p); p −= lr·v, or lr·(g + wd·p + momentum·v) when nesterov. */
-  momentumStep(
-    params: Float32Array, grads: Float32Array, velocity: Float32Array,
-    lr: number, momentum: number, weightDecay: number, nesterov: boolean,
-  ): void;
+  momentumStep(params: Float32Array, grads: Float32Array, velocity: Float32Array, lr: number, momentum: number, weightDecay: number, nesterov: boolean): void;
   /**
    * Adam with bias correction at 1-based `step`, in PyTorch's form: m = β1·m + (1 − β1)·g,
    * v = β2·v + (1 − β2)·g², p −= lr/(1 − β1^t)·m/(√v/√(1 − β2^t) + eps), the corrections in double.
@@ -194,8 +275,17 @@ export interface Native {
    * added to the gradient (L2). β1, β2 in [0, 1), eps ≥ 0, step ≥ 1.
    */
   adamStep(
-    params: Float32Array, grads: Float32Array, m: Float32Array, v: Float32Array, lr: number,
-    beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: boolean, step: number,
+    params: Float32Array,
+    grads: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    decoupled: boolean,
+    step: number,
   ): void;
 
   /** out = beta·out + Σ_rows x (bias gradients), summed in double; out has length cols. beta = 0 does not read out. */
@@ -221,8 +311,15 @@ export interface Native {
    * position and value of the first index outside them (rows before it are already written).
    */
   gatherRows(
-    images: Uint8Array | Float32Array, width: number, indices: Int32Array, start: number, count: number,
-    out: Float32Array, scale: number, mean?: Float32Array | null, invStd?: Float32Array | null,
+    images: Uint8Array | Float32Array,
+    width: number,
+    indices: Int32Array,
+    start: number,
+    count: number,
+    out: Float32Array,
+    scale: number,
+    mean?: Float32Array | null,
+    invStd?: Float32Array | null,
   ): void;
   /** out[r] = labels[indices[start + r]] for r < count; a RangeError names an index outside the labels. */
   gatherLabels(labels: Uint8Array | Uint16Array | Int32Array, indices: Int32Array, start: number, count: number, out: Int32Array): void;

@@ -21,7 +21,9 @@ it('the table gives every native activation code exactly once, and the addon kno
   const codes = ACTIVATION_NAMES.map((name) => ACTIVATIONS[name].code).sort((a, b) => a - b);
   expect(codes).toEqual(codes.map((_, i) => i));
   const z = new Float32Array(1);
-  expect(() => native.activationForward(codes.length, 0, z, new Float32Array(1), 1)).toThrow(`ActivationCode from 0 to ${codes.length - 1}, got ${codes.length}`);
+  expect(() => native.activationForward(codes.length, 0, z, new Float32Array(1), 1)).toThrow(
+    `ActivationCode from 0 to ${codes.length - 1}, got ${codes.length}`,
+  );
 });
 
 function forward(kind: ActivationCode, alpha: number, z: Float32Array): Float32Array {
@@ -43,13 +45,20 @@ describe.each(KINDS)('%s', (_name, kind, alpha) => {
     if (n > 2) z[1] = 0; // the kink of the piecewise-linear units
     const da = rng.floats(n, -2, 2);
     const a = forward(kind, alpha, z);
-    expectClose(a, Array.from(z, (v) => activation(kind, alpha, v)), 1e-6, 1e-7);
+    expectClose(
+      a,
+      Array.from(z, (v) => activation(kind, alpha, v)),
+      1e-6,
+      1e-7,
+    );
     const expected = Array.from(z, (v, i) => da[i] * activationDerivative(kind, alpha, v, a[i]));
     expectClose(backward(kind, alpha, z, da, a), expected, 1e-6, 1e-7);
   });
 
   it('touches only the first n elements', () => {
-    const z = new Rng(3).floats(10, -3, 3), a = new Float32Array(10).fill(42), dz = new Float32Array(10).fill(42);
+    const z = new Rng(3).floats(10, -3, 3),
+      a = new Float32Array(10).fill(42),
+      dz = new Float32Array(10).fill(42);
     native.activationForward(kind, alpha, z, a, 7);
     native.activationBackward(kind, alpha, z, a, z, dz, 7);
     expect(Array.from(a.subarray(7))).toEqual([42, 42, 42]);
@@ -86,15 +95,19 @@ describe('accuracy of the vectorized tanh and sigmoid', () => {
   // far tails. The C++ implementation was also checked against double on every float (≤ 2.4 ulp).
   const z = Float32Array.from({ length: 80001 }, (_, i) => (i % 2 ? -1 : 1) * 10 ** (-8 + (10.2 * i) / 80000));
 
-  it.each([['tanh', ActivationCode.Tanh, 1], ['sigmoid', ActivationCode.Sigmoid, 1], ['sigmoid(3·x)', ActivationCode.Sigmoid, 3], ['silu', ActivationCode.Silu, 1]] as const)(
-    '%s is within 3 float32 ulps of float64 on a dense sweep', (_name, kind, alpha) => {
-      const a = forward(kind, alpha, z);
-      let worst = 0;
-      z.forEach((v, i) => {
-        worst = Math.max(worst, ulps(a[i], activation(kind, alpha, Math.fround(alpha * v) / alpha)));
-      });
-      expect(worst).toBeLessThanOrEqual(3);
+  it.each([
+    ['tanh', ActivationCode.Tanh, 1],
+    ['sigmoid', ActivationCode.Sigmoid, 1],
+    ['sigmoid(3·x)', ActivationCode.Sigmoid, 3],
+    ['silu', ActivationCode.Silu, 1],
+  ] as const)('%s is within 3 float32 ulps of float64 on a dense sweep', (_name, kind, alpha) => {
+    const a = forward(kind, alpha, z);
+    let worst = 0;
+    z.forEach((v, i) => {
+      worst = Math.max(worst, ulps(a[i], activation(kind, alpha, Math.fround(alpha * v) / alpha)));
     });
+    expect(worst).toBeLessThanOrEqual(3);
+  });
 });
 
 describe('activation edge cases', () => {
@@ -135,7 +148,9 @@ describe('activation edge cases', () => {
 
   it('tanh and sigmoid backward take the derivative from a, not z', () => {
     // With a deliberately inconsistent a, the result follows a: 1 − a² and alpha·a·(1 − a).
-    const z = new Float32Array([0.3, -0.7]), a = new Float32Array([0.5, 0.25]), da = new Float32Array([2, 3]);
+    const z = new Float32Array([0.3, -0.7]),
+      a = new Float32Array([0.5, 0.25]),
+      da = new Float32Array([2, 3]);
     const dz = new Float32Array(2);
     native.activationBackward(ActivationCode.Tanh, 0, z, a, da, dz, 2);
     expectClose(dz, [2 * (1 - 0.25), 3 * (1 - 0.0625)], 1e-7);

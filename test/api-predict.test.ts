@@ -69,7 +69,14 @@ describe('predict', () => {
     const other = createModel(model.spec, { seed: 3 });
     other.buffers.set(model.buffers);
     other.schema = { ...other.schema, normalization: standardized, normalizationKind: 'standardize' };
-    const expected = referenceForward(other.spec, other.params, other.buffers, Float64Array.from(x, (v) => (v - 100) * 0.02), 700, 'eval');
+    const expected = referenceForward(
+      other.spec,
+      other.params,
+      other.buffers,
+      Float64Array.from(x, (v) => (v - 100) * 0.02),
+      700,
+      'eval',
+    );
     expectClose(predictSync(other, x).probabilities, expected, 1e-5);
     expectClose(predictSync(other, data).probabilities, expected, 1e-5);
   });

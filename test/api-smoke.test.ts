@@ -7,11 +7,47 @@ import { runOnnx, temporaryDirectory } from './helpers/models.js';
 
 /** The package's runtime exports: a change to the public surface must change this list too. */
 const VALUE_EXPORTS = [
-  'ACTIVATION_NAMES', 'DEFAULT_SPEC', 'DataFormatError', 'Dataset', 'EPOCH_METRICS', 'EngineBusyError', 'EngineClosedError',
-  'FcnnError', 'INLINE_MAX_ROWS', 'InvalidOptionError', 'LOSSES', 'Model', 'ModelFileError', 'NO_NORMALIZATION',
-  'NonFiniteError', 'OUTPUTS', 'SCALE_TO_UNIT', 'TASKS', 'TrainingAbortedError', 'WorkerFailedError', 'closeInference', 'createModel', 'evaluate', 'exportOnnx',
-  'fitNormalization', 'gradientCheck', 'load', 'loadCsv', 'loadIdx', 'loadIdxDirectory', 'loadMnist', 'loadTrained',
-  'normalizeSplits', 'predict', 'predictSync', 'save', 'splitDataset', 'takeFirst', 'train', 'trainEvents', 'writeCsv',
+  'ACTIVATION_NAMES',
+  'DEFAULT_SPEC',
+  'DataFormatError',
+  'Dataset',
+  'EPOCH_METRICS',
+  'EngineBusyError',
+  'EngineClosedError',
+  'FcnnError',
+  'INLINE_MAX_ROWS',
+  'InvalidOptionError',
+  'LOSSES',
+  'Model',
+  'ModelFileError',
+  'NO_NORMALIZATION',
+  'NonFiniteError',
+  'OUTPUTS',
+  'SCALE_TO_UNIT',
+  'TASKS',
+  'TrainingAbortedError',
+  'WorkerFailedError',
+  'closeInference',
+  'createModel',
+  'evaluate',
+  'exportOnnx',
+  'fitNormalization',
+  'gradientCheck',
+  'load',
+  'loadCsv',
+  'loadIdx',
+  'loadIdxDirectory',
+  'loadMnist',
+  'loadTrained',
+  'normalizeSplits',
+  'predict',
+  'predictSync',
+  'save',
+  'splitDataset',
+  'takeFirst',
+  'train',
+  'trainEvents',
+  'writeCsv',
 ];
 
 let dir: string;
@@ -49,13 +85,22 @@ describe('the public API, through src/index.ts', () => {
 
     const epochs: number[] = [];
     const history = await fcnn.train(model, trainSet, {
-      epochs: 5, batchSize: 10, optimizer: 'adam', lr: 0.02, workers: 2, evalData: validation!, onEpoch: (e) => epochs.push(e.epoch),
+      epochs: 5,
+      batchSize: 10,
+      optimizer: 'adam',
+      lr: 0.02,
+      workers: 2,
+      evalData: validation!,
+      onEpoch: (e) => epochs.push(e.epoch),
     });
     expect(epochs).toEqual([1, 2, 3, 4, 5]);
     expect(history.testAccuracy).toBe(1);
 
     // Raw pixels, as the data holds them: the model applies the normalization it was trained with.
-    const sample = [[230, 200, 10, 30], [20, 5, 230, 190]];
+    const sample = [
+      [230, 200, 10, 30],
+      [20, 5, 230, 190],
+    ];
     const inline = fcnn.predictSync(model, sample);
     expect(Array.from(inline.classes)).toEqual([0, 1]);
     const evaluation = await fcnn.evaluate(model, validation!);

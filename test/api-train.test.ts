@@ -18,7 +18,14 @@ describe('trainEvents', () => {
   it('yields every step of every epoch, then the epoch, in order, then done with the history', async () => {
     const seen: TrainEvent[] = [];
     const fromCallbacks: string[] = [];
-    const options = { epochs: 2, batchSize: 64, workers: 0, evalData: data, onStep: () => fromCallbacks.push('step'), onEpoch: () => fromCallbacks.push('epoch') };
+    const options = {
+      epochs: 2,
+      batchSize: 64,
+      workers: 0,
+      evalData: data,
+      onStep: () => fromCallbacks.push('step'),
+      onEpoch: () => fromCallbacks.push('epoch'),
+    };
     for await (const e of trainEvents(fresh(), data, options)) seen.push(e);
     const expected: string[] = [];
     for (let epoch = 1; epoch <= 2; epoch++) {
@@ -78,7 +85,10 @@ describe('train with an AbortSignal', () => {
       const controller = new AbortController();
       let stepsAfterAbort = 0;
       const run = train(fresh(), images, {
-        epochs: 3, batchSize: 16, workers, signal: controller.signal,
+        epochs: 3,
+        batchSize: 16,
+        workers,
+        signal: controller.signal,
         onStep: (e) => {
           if (controller.signal.aborted) stepsAfterAbort++;
           if (e.epoch === 1 && e.step === 5) controller.abort();

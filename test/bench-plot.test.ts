@@ -10,10 +10,26 @@ import { pngSize } from './helpers/cli.js';
 describe('the scaling plot', () => {
   it('draws speedup with the ideal line and efficiency against workers, as a PNG', async () => {
     const rows = [128, 512].flatMap((batch) =>
-      [0, 1, 2, 3, 4].map((workers) => ({ bench: 'scaling', net: '784-128-10', batch, workers, speedup: Math.max(1, workers) * 0.9 ** workers, efficiency: 0.9 ** workers })),
+      [0, 1, 2, 3, 4].map((workers) => ({
+        bench: 'scaling',
+        net: '784-128-10',
+        batch,
+        workers,
+        speedup: Math.max(1, workers) * 0.9 ** workers,
+        efficiency: 0.9 ** workers,
+      })),
     );
     const { svg, png } = await renderChart(scalingChart(rows));
-    for (const text of ['Speedup over one worker', 'Parallel efficiency', 'workers', 'speedup', 'efficiency', 'ideal', '784-128-10 batch 128', '784-128-10 batch 512'])
+    for (const text of [
+      'Speedup over one worker',
+      'Parallel efficiency',
+      'workers',
+      'speedup',
+      'efficiency',
+      'ideal',
+      '784-128-10 batch 128',
+      '784-128-10 batch 512',
+    ])
       expect(svg).toContain(text);
     const dir = await mkdtemp(join(tmpdir(), 'fcnn-plot-'));
     try {

@@ -48,7 +48,10 @@ function signalled(args: string[], signal: NodeJS.Signals, again?: NodeJS.Signal
   });
 }
 
-const epochLosses = (stdout: string) => jsonLines(stdout).filter((e) => e.event === 'epoch').map((e) => [e.epoch, e.loss, e.testAccuracy]);
+const epochLosses = (stdout: string) =>
+  jsonLines(stdout)
+    .filter((e) => e.event === 'epoch')
+    .map((e) => [e.epoch, e.loss, e.testAccuracy]);
 
 describe('fcnn train interrupted by a signal', () => {
   it('SIGINT writes the checkpoint and the model of the last completed epoch, exits 130, and --resume finishes the run exactly', async () => {
@@ -85,7 +88,11 @@ describe('fcnn train interrupted by a signal', () => {
     expect(stopped.code).toBe(143);
     expect(jsonLines(stopped.stdout).pop()!.message).toMatch(/terminated after epoch \d; wrote the checkpoint .*term\.ckpt/);
     // Full-batch steps of all MNIST on 2 workers take long enough for the second signal to come mid-step.
-    const twice = await signalled(['train', '--json', '--batch-size', 'full', '--epochs', '50', '--workers', '2', '--checkpoint', checkpoint], 'SIGINT', 'SIGINT');
+    const twice = await signalled(
+      ['train', '--json', '--batch-size', 'full', '--epochs', '50', '--workers', '2', '--checkpoint', checkpoint],
+      'SIGINT',
+      'SIGINT',
+    );
     expect(twice.code).toBe(130);
     expect(twice.stderr).toContain('SIGINT: stopping after the current step');
     expect(twice.stdout).not.toContain('interrupted after');
@@ -105,7 +112,20 @@ describe('fcnn train interrupted by a signal', () => {
 
 describe('fcnn train --early-stopping', () => {
   it('stops when the test loss stops improving by the least change, and says so', async () => {
-    const r = await runCli(['train', '--json', '--limit', '1000', '--epochs', '30', '--workers', '0', '--early-stopping', '1', '--early-stopping-min-delta', '5']);
+    const r = await runCli([
+      'train',
+      '--json',
+      '--limit',
+      '1000',
+      '--epochs',
+      '30',
+      '--workers',
+      '0',
+      '--early-stopping',
+      '1',
+      '--early-stopping-min-delta',
+      '5',
+    ]);
     expect(r.code).toBe(0);
     const done = jsonLines(r.stdout).pop()!;
     expect(done).toMatchObject({ event: 'done', epochs: 2, stopReason: 'early-stopping' });
@@ -118,6 +138,8 @@ describe('fcnn train --early-stopping', () => {
     expect(stray.stderr).toMatch(/--early-stopping-monitor needs --early-stopping PATIENCE/);
     const bad = await runCli(['train', '--early-stopping', '2', '--early-stopping-monitor', 'val_loss']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--early-stopping-monitor must be one of loss, trainAccuracy, testLoss, testAccuracy, testMse, testMae, testR2, testF1, got "val_loss"/);
+    expect(bad.stderr).toMatch(
+      /--early-stopping-monitor must be one of loss, trainAccuracy, testLoss, testAccuracy, testMse, testMae, testR2, testF1, got "val_loss"/,
+    );
   }, 60_000);
 });

@@ -6,7 +6,12 @@ describe('fcnn gradcheck', () => {
   it('passes on a correct network: exit 0, every tensor of the layout checked', async () => {
     const r = await runCli(['gradcheck', '--layers', '784,16,10', '--batch', '4', '--json']);
     expect(r.code).toBe(0);
-    const [e] = jsonLines(r.stdout) as { event: string; passed: boolean; threshold: number; tensors: { name: string; maxRelativeError: number; checked: number }[] }[];
+    const [e] = jsonLines(r.stdout) as {
+      event: string;
+      passed: boolean;
+      threshold: number;
+      tensors: { name: string; maxRelativeError: number; checked: number }[];
+    }[];
     expect(e.event).toBe('gradcheck');
     expect(e.passed).toBe(true);
     expect(e.tensors.map((t) => t.name)).toEqual(['layers.0.weight', 'layers.0.bias', 'layers.1.weight', 'layers.1.bias']);
@@ -23,7 +28,22 @@ describe('fcnn gradcheck', () => {
   });
 
   it('checks the other activations, heads and norms the model options describe', async () => {
-    const r = await runInProcess(['gradcheck', '--layers', '784,12,8,10', '--activation', 'tanh', '--norm', 'layer', '--output', 'sigmoid', '--batch', '3', '--samples', '8', '--json']);
+    const r = await runInProcess([
+      'gradcheck',
+      '--layers',
+      '784,12,8,10',
+      '--activation',
+      'tanh',
+      '--norm',
+      'layer',
+      '--output',
+      'sigmoid',
+      '--batch',
+      '3',
+      '--samples',
+      '8',
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     const [e] = jsonLines(r.stdout) as { loss: string; passed: boolean; tensors: { name: string }[] }[];
     expect(e.loss).toBe('mse');

@@ -45,9 +45,7 @@ describe('readDigitImage', () => {
       expect(bytes.length).toBeLessThan(1024);
       writeFileSync(path, bytes);
       const before = process.memoryUsage().rss;
-      await expect(readDigitImage(path)).rejects.toThrow(
-        `${path}: the image declares ${side}×${side} pixels, more than the ${MAX_IMAGE_PIXELS} accepted`,
-      );
+      await expect(readDigitImage(path)).rejects.toThrow(`${path}: the image declares ${side}×${side} pixels, more than the ${MAX_IMAGE_PIXELS} accepted`);
       expect(process.memoryUsage().rss - before).toBeLessThan(64 << 20);
     }
   });

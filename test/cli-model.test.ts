@@ -120,10 +120,21 @@ describe('a saved model', () => {
     const dark = join(dir, 'digit-dark-on-light.png');
     const light = join(dir, 'digit-light-on-dark.jpg');
     // A larger canvas than MNIST's, with margins: the command must find, scale and centre the digit.
-    await sharp(Buffer.from(digit.map((v) => 255 - v)), raw).resize(112, 112).extend({ top: 40, bottom: 8, left: 30, right: 60, background: '#ffffff' }).png().toFile(dark);
-    await sharp(Buffer.from(digit), raw).resize(84, 84).extend({ top: 10, bottom: 30, left: 5, right: 5, background: '#000000' }).jpeg({ quality: 95 }).toFile(light);
+    await sharp(Buffer.from(digit.map((v) => 255 - v)), raw)
+      .resize(112, 112)
+      .extend({ top: 40, bottom: 8, left: 30, right: 60, background: '#ffffff' })
+      .png()
+      .toFile(dark);
+    await sharp(Buffer.from(digit), raw)
+      .resize(84, 84)
+      .extend({ top: 10, bottom: 30, left: 5, right: 5, background: '#000000' })
+      .jpeg({ quality: 95 })
+      .toFile(light);
 
-    for (const [file, inverted] of [[dark, true], [light, false]] as const) {
+    for (const [file, inverted] of [
+      [dark, true],
+      [light, false],
+    ] as const) {
       const r = await runCli(['predict', '--model', model, '--input', file, '--json']);
       expect(r.code).toBe(0);
       const [p] = jsonLines(r.stdout) as unknown as Prediction[];
@@ -144,7 +155,11 @@ describe('a saved model', () => {
     const x = Float32Array.from(pixels.subarray(0, rows * 784));
     const out = await runOnnx(onnx, x, rows, 784);
     expect(out.name).toBe('probabilities');
-    expectClose(out.data, idxPredictions.slice(0, rows).flatMap((p) => p.probabilities), 1e-5);
+    expectClose(
+      out.data,
+      idxPredictions.slice(0, rows).flatMap((p) => p.probabilities),
+      1e-5,
+    );
   });
 
   it('eval refuses a --normalize other than the model was trained with', async () => {
@@ -153,7 +168,7 @@ describe('a saved model', () => {
     expect(r.stderr).toMatch(/--normalize standardize: .* was trained on scale inputs/);
   });
 
-  it('eval defaults to the run\'s own held-out set, normalized with the statistics saved from training', async () => {
+  it("eval defaults to the run's own held-out set, normalized with the statistics saved from training", async () => {
     const standardized = join(dir, 's.safetensors');
     const args = ['--normalize', 'standardize', '--limit', '2000', '--val-split', '0.25', '--seed', '5'];
     const t = await runCli(['train', '--json', ...args, '--epochs', '1', '--workers', '0', '--save', standardized]);

@@ -46,10 +46,39 @@ describe('fcnn train --task regression --csv', () => {
     const csv = join(dir, 'houses.csv');
     regressionCsv(csv, 1000);
     const model = join(dir, 'houses.safetensors');
-    const r = await runCli([
-      'train', '--csv', csv, '--target', 'price', '--task', 'regression', '--layers', '5,32,1', '--optimizer', 'adam', '--lr', '0.01',
-      '--schedule', 'cosine', '--epochs', '40', '--batch-size', '32', '--workers', '0', '--val-split', '0.25', '--save', model, '--json', '--report', join(dir, 'report'),
-    ], { timeoutMs: 120_000 });
+    const r = await runCli(
+      [
+        'train',
+        '--csv',
+        csv,
+        '--target',
+        'price',
+        '--task',
+        'regression',
+        '--layers',
+        '5,32,1',
+        '--optimizer',
+        'adam',
+        '--lr',
+        '0.01',
+        '--schedule',
+        'cosine',
+        '--epochs',
+        '40',
+        '--batch-size',
+        '32',
+        '--workers',
+        '0',
+        '--val-split',
+        '0.25',
+        '--save',
+        model,
+        '--json',
+        '--report',
+        join(dir, 'report'),
+      ],
+      { timeoutMs: 120_000 },
+    );
     expect(r.code, r.stderr).toBe(0);
     const epochs = jsonLines(r.stdout).filter((e) => e.event === 'epoch');
     const last = epochs.at(-1)!;
@@ -87,10 +116,32 @@ describe('fcnn train on string class labels', () => {
     const csv = join(dir, 'trees.csv');
     writeFileSync(csv, lines.join('\n'));
     const model = join(dir, 'trees.safetensors');
-    const r = await runCli([
-      'train', '--csv', csv, '--delimiter', ';', '--target', 'kind', '--layers', '2,16,3', '--optimizer', 'adam', '--lr', '0.01',
-      '--epochs', '20', '--batch-size', '16', '--workers', '0', '--save', model,
-    ], { timeoutMs: 60_000 });
+    const r = await runCli(
+      [
+        'train',
+        '--csv',
+        csv,
+        '--delimiter',
+        ';',
+        '--target',
+        'kind',
+        '--layers',
+        '2,16,3',
+        '--optimizer',
+        'adam',
+        '--lr',
+        '0.01',
+        '--epochs',
+        '20',
+        '--batch-size',
+        '16',
+        '--workers',
+        '0',
+        '--save',
+        model,
+      ],
+      { timeoutMs: 60_000 },
+    );
     expect(r.code).toBe(0);
     const test = join(dir, 'trees-new.csv');
     writeFileSync(test, 'height;width\n0;5\n4;3\n8;1\n');
@@ -111,12 +162,35 @@ describe('fcnn train on string class labels', () => {
     }
     const csv = join(dir, 'weather.csv');
     writeFileSync(csv, lines.join('\n'));
-    const r = await runCli([
-      'train', '--csv', csv, '--target', 'hot,wet', '--task', 'multilabel', '--layers', '3,16,2', '--optimizer', 'adam', '--lr', '0.01',
-      '--epochs', '20', '--batch-size', '16', '--workers', '0', '--json',
-    ], { timeoutMs: 60_000 });
+    const r = await runCli(
+      [
+        'train',
+        '--csv',
+        csv,
+        '--target',
+        'hot,wet',
+        '--task',
+        'multilabel',
+        '--layers',
+        '3,16,2',
+        '--optimizer',
+        'adam',
+        '--lr',
+        '0.01',
+        '--epochs',
+        '20',
+        '--batch-size',
+        '16',
+        '--workers',
+        '0',
+        '--json',
+      ],
+      { timeoutMs: 60_000 },
+    );
     expect(r.code).toBe(0);
-    const last = jsonLines(r.stdout).filter((e) => e.event === 'epoch').at(-1)!;
+    const last = jsonLines(r.stdout)
+      .filter((e) => e.event === 'epoch')
+      .at(-1)!;
     expect(last.testF1 as number).toBeGreaterThan(0.85);
   }, 120_000);
 });

@@ -23,7 +23,34 @@ describe('fcnn --help', () => {
 
   it('train --help lists the shared data and model options and both presets', async () => {
     const r = await runInProcess(['train', '--help']);
-    for (const flag of ['--data', '--idx', '--train-images', '--csv', '--val-split', '--normalize', '--limit', '--layers', '--activation', '--output', '--sigmoid-alpha', '--loss', '--norm', '--init', '--optimizer', '--lr', '--momentum', '--weight-decay', '--schedule', '--batch-size', '--epochs', '--workers', '--seed', '--save', '--report', '--diagnose'])
+    for (const flag of [
+      '--data',
+      '--idx',
+      '--train-images',
+      '--csv',
+      '--val-split',
+      '--normalize',
+      '--limit',
+      '--layers',
+      '--activation',
+      '--output',
+      '--sigmoid-alpha',
+      '--loss',
+      '--norm',
+      '--init',
+      '--optimizer',
+      '--lr',
+      '--momentum',
+      '--weight-decay',
+      '--schedule',
+      '--batch-size',
+      '--epochs',
+      '--workers',
+      '--seed',
+      '--save',
+      '--report',
+      '--diagnose',
+    ])
       expect(r.stdout).toContain(flag);
     expect(r.stdout).toMatch(/^ {2}seed +--layers 784,128,10 .*--init uniform:0\.5/m);
     expect(r.stdout).toMatch(/^ {2}recommended +--layers/m);
@@ -67,7 +94,10 @@ const REFUSALS: [string[], RegExp][] = [
   [['--bogus'], /unknown option '--bogus'/],
   // Refused once the data is read, still before the first step.
   [['--layers', '700,64,10', '--limit', '200'], /--layers: the input width 700 does not match the 784 features per sample of MNIST/],
-  [['--layers', '784,64,5', '--limit', '200'], /--layers: \S*-labels-idx1-ubyte byte \d+ \(sample \d+\): label \d is outside \[0, 5\), the output layer has 5 units/],
+  [
+    ['--layers', '784,64,5', '--limit', '200'],
+    /--layers: \S*-labels-idx1-ubyte byte \d+ \(sample \d+\): label \d is outside \[0, 5\), the output layer has 5 units/,
+  ],
   [['--norm', 'batch', '--batch-size', '1', '--limit', '200'], /--batch-size: batchSize must be at least 2 with BatchNorm/],
   [['--workers', '1000', '--limit', '200'], /--workers: workers \(1000\) is more than 4 per core of the \d+ available/],
   [['--workers', '2', '--batch-size', '1', '--limit', '200'], /--workers: workers \(2\) is more than the 1 rows of a batch/],

@@ -4,7 +4,14 @@ import { Dataset } from '../src/data/dataset.js';
 
 describe('Dataset.fromArrays', () => {
   it('takes number[][] rows with class indices, as float features and the smallest label type', () => {
-    const ds = Dataset.fromArrays({ x: [[1.5, -2], [3, 4e6], [0, 0.25]], y: [2, 0, 1] });
+    const ds = Dataset.fromArrays({
+      x: [
+        [1.5, -2],
+        [3, 4e6],
+        [0, 0.25],
+      ],
+      y: [2, 0, 1],
+    });
     expect(ds.images).toBeInstanceOf(Float32Array);
     expect(Array.from(ds.images)).toEqual([1.5, -2, 3, 4e6, 0, 0.25]);
     expect(ds.task).toBe('classification');
@@ -36,17 +43,40 @@ describe('Dataset.fromArrays', () => {
     expect(one.count).toBe(2);
     expect(one.task).toBe('regression');
     expect(Array.from(one.targets!)).toEqual([0.5, 151.25]);
-    const two = Dataset.fromArrays({ x, width: 2, y: [[1, 2], [3, 4], [5, 6]] });
+    const two = Dataset.fromArrays({
+      x,
+      width: 2,
+      y: [
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ],
+    });
     expect(two.classes).toBe(2);
     expect(Array.from(two.targets!)).toEqual([1, 2, 3, 4, 5, 6]);
     const integers = Dataset.fromArrays({ x, width: 3, y: [1, 7], task: 'regression' });
     expect(integers.task).toBe('regression');
-    const labels = Dataset.fromArrays({ x, width: 3, y: [[1, 0, 1], [0, 0, 1]], task: 'multilabel' });
+    const labels = Dataset.fromArrays({
+      x,
+      width: 3,
+      y: [
+        [1, 0, 1],
+        [0, 0, 1],
+      ],
+      task: 'multilabel',
+    });
     expect(labels.task).toBe('multilabel');
   });
 
   it('gathers float features under a normalization and float targets under a target normalization', () => {
-    const ds = Dataset.fromArrays({ x: [[10, 20], [30, 40]], y: [100, 300], task: 'regression' })
+    const ds = Dataset.fromArrays({
+      x: [
+        [10, 20],
+        [30, 40],
+      ],
+      y: [100, 300],
+      task: 'regression',
+    })
       .withNormalization({ scale: 1, mean: Float32Array.of(20, 30), invStd: Float32Array.of(0.1, 0.1) })
       .withTargetNormalization({ scale: 1, mean: Float32Array.of(200), invStd: Float32Array.of(0.01) });
     const x = new Float32Array(4);
@@ -59,16 +89,48 @@ describe('Dataset.fromArrays', () => {
 
   it('refuses bad input naming the row and column', () => {
     expect(() => Dataset.fromArrays({ x: [[1, 2], [3]], y: [0, 1] })).toThrow('arrays: x row 1 has 1 values, expected 2 (as row 0)');
-    expect(() => Dataset.fromArrays({ x: [[1, 2], [3, NaN]], y: [0, 1] })).toThrow('arrays: x row 1 column 1 is NaN, not a finite number');
-    expect(() => Dataset.fromArrays({ x: [[1, 2], [3, '4' as unknown as number]] })).toThrow('x row 1 column 1 is 4, not a finite number');
+    expect(() =>
+      Dataset.fromArrays({
+        x: [
+          [1, 2],
+          [3, NaN],
+        ],
+        y: [0, 1],
+      }),
+    ).toThrow('arrays: x row 1 column 1 is NaN, not a finite number');
+    expect(() =>
+      Dataset.fromArrays({
+        x: [
+          [1, 2],
+          [3, '4' as unknown as number],
+        ],
+      }),
+    ).toThrow('x row 1 column 1 is 4, not a finite number');
     expect(() => Dataset.fromArrays({ x: Float32Array.of(1, 2, Infinity, 4), width: 2 })).toThrow('x row 1 column 0 is Infinity');
     expect(() => Dataset.fromArrays({ x: Float32Array.of(1, 2, 3), width: 2 })).toThrow('x has 3 values, not a whole number of rows of width 2');
     expect(() => Dataset.fromArrays({ x: Float32Array.of(1, 2) })).toThrow('a flat Float32Array x needs width');
     expect(() => Dataset.fromArrays({ x: [[1], [2]], y: [0] })).toThrow('arrays: y has 1 rows but x has 2');
     expect(() => Dataset.fromArrays({ x: [[1], [2]], y: [0, NaN] })).toThrow('y row 1 is NaN, not a finite number');
     expect(() => Dataset.fromArrays({ x: [[1], [2]], y: [[1, 2], [3]] })).toThrow('y row 1 has 1 values, expected 2 (as row 0)');
-    expect(() => Dataset.fromArrays({ x: [[1], [2]], y: [[1, 2], [3, NaN]] })).toThrow('y row 1 column 1 is NaN, not a finite number');
-    expect(() => Dataset.fromArrays({ x: [[1], [2]], y: [[1, 0], [0.5, 1]], task: 'multilabel' })).toThrow('y row 1 column 0 is 0.5; multi-label targets are 0 or 1');
+    expect(() =>
+      Dataset.fromArrays({
+        x: [[1], [2]],
+        y: [
+          [1, 2],
+          [3, NaN],
+        ],
+      }),
+    ).toThrow('y row 1 column 1 is NaN, not a finite number');
+    expect(() =>
+      Dataset.fromArrays({
+        x: [[1], [2]],
+        y: [
+          [1, 0],
+          [0.5, 1],
+        ],
+        task: 'multilabel',
+      }),
+    ).toThrow('y row 1 column 0 is 0.5; multi-label targets are 0 or 1');
     expect(() => Dataset.fromArrays({ x: [[1], [2]], y: [1.5, 1], task: 'classification' })).toThrow('y row 0 is 1.5: class indices are integers');
     expect(() => Dataset.fromArrays({ x: [[1], [2]], y: [0, 3], classes: 3 })).toThrow('y row 1 is class 3, outside the 3 classes given');
     expect(() => Dataset.fromArrays({ x: [[1], [2]], y: ['a', ''] })).toThrow('y row 1 is "", expected a class name');

@@ -14,7 +14,9 @@ beforeAll(async () => {
 });
 
 function sameBytes(a: ArrayBufferView, b: ArrayBufferView): boolean {
-  return a.byteLength === b.byteLength && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
+  return (
+    a.byteLength === b.byteLength && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0
+  );
 }
 
 /** What a CSV writer written independently of writeCsv would produce. */
@@ -52,7 +54,10 @@ describe('CSV round trip', () => {
 
   it('a Kaggle test.csv (no label column) is a data set without labels', async () => {
     const path = tmp.path('kaggle-test.csv');
-    const first = mnistTest.subset(Array.from({ length: 500 }, (_, i) => i), 'first 500');
+    const first = mnistTest.subset(
+      Array.from({ length: 500 }, (_, i) => i),
+      'first 500',
+    );
     const unlabeled = new Dataset({ images: first.images, labels: null, count: 500, width: 784, source: 'first 500, no labels' });
     await writeCsv(unlabeled, path);
     expect(readFileSync(path, 'latin1').startsWith('pixel0,pixel1,')).toBe(true);
@@ -150,7 +155,9 @@ describe('CSV as people write it', () => {
     expect(await rejection(loadCsv(tmp.path('bad-tags.csv'), { target: ['red', 'round'], task: 'multilabel' }))).toContain(
       'line 3, column 4 (round): 2 is not a 0/1 label',
     );
-    expect(await rejection(loadCsv(tmp.path('multi.csv'), { target: ['y1', 9] }))).toContain('target column index 9 does not exist; there are 4 columns (0 to 3)');
+    expect(await rejection(loadCsv(tmp.path('multi.csv'), { target: ['y1', 9] }))).toContain(
+      'target column index 9 does not exist; there are 4 columns (0 to 3)',
+    );
     expect(await rejection(loadCsv(tmp.path('multi.csv'), { target: ['price', 'y1'] }))).toContain('no column named "price"; the columns are a,b,y1,y2');
   });
 
@@ -244,7 +251,7 @@ describe('CSV reader rejects bad input with a message naming the file, line and 
     expect(await csvError('crlf-bad.csv', text)).toContain('line 5, column 3 (pixel1): non-numeric cell "x"');
   });
 
-  it('a label beyond the model\'s outputs, named by line and column when training', async () => {
+  it("a label beyond the model's outputs, named by line and column when training", async () => {
     writeFileSync(tmp.path('blank-lines.csv'), 'p0,label\n1,0\n\n\n2,1\n\n3,7\n4,2\n');
     const ds = await loadCsv(tmp.path('blank-lines.csv'));
     expect(ds.classes).toBe(8);

@@ -42,8 +42,7 @@ describe('bundled MNIST', () => {
 });
 
 describe('Dataset', () => {
-  const small = () =>
-    new Dataset({ images: patternBytes(50 * 12, 31), labels: patternBytes(50, 32, 4), count: 50, width: 12, shape: [3, 4], source: 'small' });
+  const small = () => new Dataset({ images: patternBytes(50 * 12, 31), labels: patternBytes(50, 32, 4), count: 50, width: 12, shape: [3, 4], source: 'small' });
 
   it('copies arrays that are not shared memory into SharedArrayBuffers, and keeps those that are', () => {
     const ds = small();
@@ -55,9 +54,7 @@ describe('Dataset', () => {
 
   it('checks its fields, naming the source', () => {
     const images = new Uint8Array(6);
-    expect(() => new Dataset({ images, labels: null, count: 2, width: 4, source: 's' })).toThrow(
-      's: images hold 6 values, expected count × width = 2 × 4 = 8',
-    );
+    expect(() => new Dataset({ images, labels: null, count: 2, width: 4, source: 's' })).toThrow('s: images hold 6 values, expected count × width = 2 × 4 = 8');
     expect(() => new Dataset({ images, labels: new Uint8Array(3), count: 2, width: 3, source: 's' })).toThrow('s: 3 labels for 2 samples');
     expect(() => new Dataset({ images, labels: Uint8Array.of(0, 5), count: 2, width: 3, classes: 5, source: 's' })).toThrow(
       's sample 1: label 5 is outside [0, 5), the classes given',
@@ -68,9 +65,9 @@ describe('Dataset', () => {
     expect(() => new Dataset({ images, labels: null, count: 2, width: 3, classes: 300.5, source: 's' })).toThrow(
       's: classes must be an integer from 0 to 16777216, got 300.5',
     );
-    expect(() =>
-      new Dataset({ images, labels: null, count: 2, width: 3, normalization: { scale: 1, mean: new Float32Array(2) }, source: 's' }),
-    ).toThrow('s: normalization.mean has 2 values, expected 3');
+    expect(() => new Dataset({ images, labels: null, count: 2, width: 3, normalization: { scale: 1, mean: new Float32Array(2) }, source: 's' })).toThrow(
+      's: normalization.mean has 2 values, expected 3',
+    );
   });
 
   it('subset copies the chosen samples in the given order and rejects indices outside', () => {

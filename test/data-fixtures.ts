@@ -24,14 +24,7 @@ export function idxBytes(dims: number[], data: Uint8Array): Uint8Array {
 }
 
 /** Writes images (count × rows × cols) and labels as IDX files, gzip-compressed when gz. */
-export function writeIdxPair(
-  imagesPath: string,
-  labelsPath: string,
-  images: Uint8Array,
-  labels: Uint8Array,
-  shape: [number, number],
-  gz = false,
-): void {
+export function writeIdxPair(imagesPath: string, labelsPath: string, images: Uint8Array, labels: Uint8Array, shape: [number, number], gz = false): void {
   const pack = (b: Uint8Array) => (gz ? gzipSync(b) : b);
   writeFileSync(imagesPath, pack(idxBytes([labels.length, ...shape], images)));
   writeFileSync(labelsPath, pack(idxBytes([labels.length], labels)));

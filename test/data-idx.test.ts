@@ -166,7 +166,7 @@ describe('IDX reader rejects bad input with a message naming the file and the pr
     expect(message).toContain(`${tmp.path('label-9')} byte 13 (sample 5): label 9 is outside [0, 7), the classes given`);
   });
 
-  it('a label beyond the model\'s outputs, named by file and byte when training and evaluating', async () => {
+  it("a label beyond the model's outputs, named by file and byte when training and evaluating", async () => {
     const bad = labels.slice();
     bad[11] = 200;
     for (const gz of [false, true]) {

@@ -7,8 +7,7 @@ function referenceStatistics(ds: Dataset): { mean: number[]; std: number[] } {
   const mean = new Array<number>(ds.width).fill(0);
   const std = new Array<number>(ds.width).fill(0);
   for (let r = 0; r < ds.count; r++) for (let j = 0; j < ds.width; j++) mean[j] += ds.images[r * ds.width + j] / 255 / ds.count;
-  for (let r = 0; r < ds.count; r++)
-    for (let j = 0; j < ds.width; j++) std[j] += (ds.images[r * ds.width + j] / 255 - mean[j]) ** 2 / ds.count;
+  for (let r = 0; r < ds.count; r++) for (let j = 0; j < ds.width; j++) std[j] += (ds.images[r * ds.width + j] / 255 - mean[j]) ** 2 / ds.count;
   return { mean, std: std.map(Math.sqrt) };
 }
 

@@ -55,7 +55,14 @@ describe('advise', () => {
 
   it('compares tanh and sigmoid layers with Glorot', () => {
     const tanh = resolveSpec({ layers: [784, 128, 10], activation: 'tanh' });
-    const s: NetworkStats = { samples: 512, loss: 1, layers: [layer(1, 784, 128, 'tanh', { initialWeightStd: Math.sqrt(2 / 912) * 4 }), layer(2, 128, 10, 'softmax', { initialWeightStd: Math.sqrt(2 / 138) })] };
+    const s: NetworkStats = {
+      samples: 512,
+      loss: 1,
+      layers: [
+        layer(1, 784, 128, 'tanh', { initialWeightStd: Math.sqrt(2 / 912) * 4 }),
+        layer(2, 128, 10, 'softmax', { initialWeightStd: Math.sqrt(2 / 138) }),
+      ],
+    };
     expect(advise(s, { spec: tanh, optimizer: sgd })).toEqual([expect.stringMatching(/^layer 1: weights' std 0\.19 is 4× Glorot's 0\.047 for fan-in 784/)]);
   });
 

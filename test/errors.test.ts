@@ -39,7 +39,11 @@ describe('InvalidOptionError names the option', () => {
     ['an optimizer momentum of 1', () => resolveOptimizer({ kind: 'momentum', momentum: 1 }), 'momentum'],
     ['an unknown optimizer', () => resolveOptimizer('rmsprop' as never), 'optimizer'],
     ['zero epochs', () => train(createModel({ layers: [4, 2] }), randomDataset(10, 4, 2, 1), { epochs: 0, workers: 0 }), 'epochs'],
-    ['a batch of one with BatchNorm', () => train(createModel({ layers: [4, 3, 2], norm: 'batch' }), randomDataset(10, 4, 2, 1), { batchSize: 1, workers: 0 }), 'batchSize'],
+    [
+      'a batch of one with BatchNorm',
+      () => train(createModel({ layers: [4, 3, 2], norm: 'batch' }), randomDataset(10, 4, 2, 1), { batchSize: 1, workers: 0 }),
+      'batchSize',
+    ],
     ['data narrower than the model', () => train(createModel({ layers: [5, 2] }), randomDataset(10, 4, 2, 1), { workers: 0 }), 'data'],
     ['a validation split of 1', () => splitDataset(randomDataset(10, 4, 2, 1), { valSplit: 1 }), 'valSplit'],
     ['rows of the wrong width', () => predictSync(createModel({ layers: [4, 2] }), [[1, 2, 3]]), 'inputs'],

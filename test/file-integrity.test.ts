@@ -44,9 +44,11 @@ describe('the checksum of a model file', () => {
       for (const bit of [0, 22, 31]) {
         const bytes = Buffer.from(original);
         const at = dataStart + (entry as { data_offsets: [number, number] }).data_offsets[0] + Math.floor(bit / 8);
-        bytes[at] ^= 1 << bit % 8;
+        bytes[at] ^= 1 << (bit % 8);
         await writeFile(path, bytes);
-        await expect(load(path), `${name} bit ${bit}`).rejects.toThrow(/flip\.safetensors: the tensor data does not match its checksum \(__metadata__\.data_sha256 [0-9a-f]{64}, computed [0-9a-f]{64}\): the file is corrupt/);
+        await expect(load(path), `${name} bit ${bit}`).rejects.toThrow(
+          /flip\.safetensors: the tensor data does not match its checksum \(__metadata__\.data_sha256 [0-9a-f]{64}, computed [0-9a-f]{64}\): the file is corrupt/,
+        );
       }
     }
   });
@@ -69,7 +71,9 @@ describe('non-finite values', () => {
     it(`refuses a file with a ${what}, naming the tensor and the index`, async () => {
       const m = model();
       m[slab][index] = value;
-      const tensor = [...m.layout.params, ...m.layout.buffers].find((t) => (slab === 'params') === m.layout.params.includes(t) && t.offset <= index && index < t.offset + t.size)!;
+      const tensor = [...m.layout.params, ...m.layout.buffers].find(
+        (t) => (slab === 'params') === m.layout.params.includes(t) && t.offset <= index && index < t.offset + t.size,
+      )!;
       // Saved with a valid checksum, as a training that diverged would have left it.
       const path = join(dir, `nonfinite-${index}.safetensors`);
       await save(m, path);

@@ -14,15 +14,27 @@ function dataset(images: number, width: number, seed: number) {
 }
 
 describe('gatherRows', () => {
-  it.each([[1, 1], [5, 7], [20, 33], [50, 784]])('matches the reference with and without normalization, %i images of width %i', (images, width) => {
+  it.each([
+    [1, 1],
+    [5, 7],
+    [20, 33],
+    [50, 784],
+  ])('matches the reference with and without normalization, %i images of width %i', (images, width) => {
     const d = dataset(images, width, images + width);
-    const start = 3, count = Math.min(2 * images, d.indices.length - start);
+    const start = 3,
+      count = Math.min(2 * images, d.indices.length - start);
     const scale = 1 / 255;
-    for (const [mean, invStd] of [[d.mean, d.invStd], [null, null], [d.mean, undefined], [undefined, d.invStd]] as const) {
+    for (const [mean, invStd] of [
+      [d.mean, d.invStd],
+      [null, null],
+      [d.mean, undefined],
+      [undefined, d.invStd],
+    ] as const) {
       const out = new Float32Array(count * width);
       native.gatherRows(d.pixels, width, d.indices, start, count, out, scale, mean, invStd);
       const expected = Array.from(out, (_, k) => {
-        const r = Math.floor(k / width), j = k % width;
+        const r = Math.floor(k / width),
+          j = k % width;
         const v = d.pixels[d.indices[start + r] * width + j];
         return (v * scale - (mean ? mean[j] : 0)) * (invStd ? invStd[j] : 1);
       });
@@ -99,7 +111,8 @@ describe('gather of float features and wide labels', () => {
     const out = new Float32Array(10 * 33);
     native.gatherRows(floats, 33, d.indices, 2, 10, out, 0.5, d.mean, d.invStd);
     const expected = Array.from(out, (_, k) => {
-      const r = Math.floor(k / 33), j = k % 33;
+      const r = Math.floor(k / 33),
+        j = k % 33;
       return (floats[d.indices[2 + r] * 33 + j] * 0.5 - d.mean[j]) * d.invStd[j];
     });
     expectClose(out, expected, 1e-6, 1e-6);

@@ -14,10 +14,19 @@ function validArgs(transA = false, transB = false, m = 3, n = 5, k = 4): unknown
   const ldc = n + 1;
   const length = (rows: number, cols: number, ld: number) => (rows - 1) * ld + cols;
   return [
-    transA, transB, m, n, k, 1,
-    new Float32Array(transA ? length(k, m, lda) : length(m, k, lda)), lda,
-    new Float32Array(transB ? length(n, k, ldb) : length(k, n, ldb)), ldb,
-    0, new Float32Array(length(m, n, ldc)), ldc,
+    transA,
+    transB,
+    m,
+    n,
+    k,
+    1,
+    new Float32Array(transA ? length(k, m, lda) : length(m, k, lda)),
+    lda,
+    new Float32Array(transB ? length(n, k, ldb) : length(k, n, ldb)),
+    ldb,
+    0,
+    new Float32Array(length(m, n, ldc)),
+    ldc,
     new Float32Array(n),
   ];
 }
@@ -31,7 +40,6 @@ function withArg(args: unknown[], name: string, value: unknown): unknown[] {
   return copy;
 }
 
-
 const TRANSPOSES: [boolean, boolean][] = [
   [false, false],
   [false, true],
@@ -40,95 +48,106 @@ const TRANSPOSES: [boolean, boolean][] = [
 ];
 
 // The fp32 and the bf16 GEMM take the same arguments and check them alike.
-for (const name of ['sgemm', 'gemmBf16'] as const) describe(`${name} argument checks`, () => {
-  const gemm = native[name] as unknown as (...args: unknown[]) => void;
-  const expectError = (args: unknown[], type: typeof TypeError | typeof RangeError, argument: string) => {
-    expect(() => gemm(...args)).toThrow(type);
-    expect(() => gemm(...args)).toThrow(new RegExp(`^${name}: .*'${argument}'`));
-  };
+for (const name of ['sgemm', 'gemmBf16'] as const)
+  describe(`${name} argument checks`, () => {
+    const gemm = native[name] as unknown as (...args: unknown[]) => void;
+    const expectError = (args: unknown[], type: typeof TypeError | typeof RangeError, argument: string) => {
+      expect(() => gemm(...args)).toThrow(type);
+      expect(() => gemm(...args)).toThrow(new RegExp(`^${name}: .*'${argument}'`));
+    };
 
-  it('accepts arrays of exactly the needed length, with or without bias', () => {
-    for (const [transA, transB] of TRANSPOSES) {
-      const args = validArgs(transA, transB);
-      expect(() => gemm(...args)).not.toThrow();
-      expect(() => gemm(...withArg(args, 'bias', null))).not.toThrow();
-      expect(() => gemm(...args.slice(0, 13))).not.toThrow();
-    }
-  });
-
-  it('rejects a wrong number of arguments', () => {
-    expect(() => gemm(...validArgs().slice(0, 12))).toThrow(new RegExp(`^${name}: expected 13 to 14 arguments, got 12`));
-    expect(() => gemm(...validArgs(), 1)).toThrow(TypeError);
-  });
-
-  it('rejects wrong types, naming the argument', () => {
-    const cases: [string, unknown][] = [
-      ['transA', 1], ['transB', 'yes'], ['m', '3'], ['n', null], ['k', undefined], ['alpha', '1'],
-      ['a', new Float64Array(64)], ['a', [1, 2, 3]], ['lda', 5n], ['b', new Int32Array(64)], ['ldb', {}],
-      ['beta', true], ['c', null], ['ldc', '6'], ['bias', new Float64Array(5)], ['bias', 0],
-    ];
-    for (const [name, value] of cases) expectError(withArg(validArgs(), name, value), TypeError, name);
-  });
-
-  it('rejects negative, fractional, NaN, infinite and too large dimensions', () => {
-    for (const name of ['m', 'n', 'k', 'lda', 'ldb', 'ldc'])
-      for (const value of [-1, 1.5, NaN, Infinity, 2 ** 31]) expectError(withArg(validArgs(), name, value), RangeError, name);
-  });
-
-  it('rejects non-finite alpha and beta', () => {
-    for (const name of ['alpha', 'beta'])
-      for (const value of [NaN, Infinity, -Infinity]) expectError(withArg(validArgs(), name, value), RangeError, name);
-  });
-
-  it('rejects each array one element too short, for every transpose', () => {
-    for (const [transA, transB] of TRANSPOSES) {
-      const args = validArgs(transA, transB);
-      for (const name of ['a', 'b', 'c', 'bias']) {
-        const array = args[at(name)] as Float32Array;
-        expectError(withArg(args, name, array.subarray(0, array.length - 1)), RangeError, name);
+    it('accepts arrays of exactly the needed length, with or without bias', () => {
+      for (const [transA, transB] of TRANSPOSES) {
+        const args = validArgs(transA, transB);
+        expect(() => gemm(...args)).not.toThrow();
+        expect(() => gemm(...withArg(args, 'bias', null))).not.toThrow();
+        expect(() => gemm(...args.slice(0, 13))).not.toThrow();
       }
-    }
-  });
+    });
 
-  it('rejects a leading dimension smaller than the row width', () => {
-    for (const [transA, transB] of TRANSPOSES) {
-      const [m, n, k] = [3, 5, 4];
-      const args = validArgs(transA, transB, m, n, k);
-      expectError(withArg(args, 'lda', (transA ? m : k) - 1), RangeError, 'lda');
-      expectError(withArg(args, 'ldb', (transB ? k : n) - 1), RangeError, 'ldb');
-      expectError(withArg(args, 'ldc', n - 1), RangeError, 'ldc');
-    }
-  });
+    it('rejects a wrong number of arguments', () => {
+      expect(() => gemm(...validArgs().slice(0, 12))).toThrow(new RegExp(`^${name}: expected 13 to 14 arguments, got 12`));
+      expect(() => gemm(...validArgs(), 1)).toThrow(TypeError);
+    });
 
-  it('computes needed lengths without 32-bit overflow', () => {
-    // 70000·70000 elements wrap to 605032704 in 32 bits; the array must still be too short.
-    const args = validArgs();
-    const big = { m: 70000, k: 70000, lda: 70000 };
-    let a = withArg(withArg(withArg(args, 'm', big.m), 'k', big.k), 'lda', big.lda);
-    expectError(a, RangeError, 'a');
-    a = withArg(withArg(withArg(args, 'm', 2 ** 31 - 1), 'k', 2 ** 31 - 1), 'lda', 2 ** 31 - 1);
-    expectError(a, RangeError, 'a');
-    // C alone: k = 0 makes A and B empty.
-    const c = [false, false, 70000, 70000, 0, 1, new Float32Array(0), 0, new Float32Array(0), 70000, 0, new Float32Array(16), 70000];
-    expectError(c, RangeError, 'c');
-  });
+    it('rejects wrong types, naming the argument', () => {
+      const cases: [string, unknown][] = [
+        ['transA', 1],
+        ['transB', 'yes'],
+        ['m', '3'],
+        ['n', null],
+        ['k', undefined],
+        ['alpha', '1'],
+        ['a', new Float64Array(64)],
+        ['a', [1, 2, 3]],
+        ['lda', 5n],
+        ['b', new Int32Array(64)],
+        ['ldb', {}],
+        ['beta', true],
+        ['c', null],
+        ['ldc', '6'],
+        ['bias', new Float64Array(5)],
+        ['bias', 0],
+      ];
+      for (const [name, value] of cases) expectError(withArg(validArgs(), name, value), TypeError, name);
+    });
 
-  it('rejects C overlapping A, B or the bias, and accepts disjoint views of one buffer', () => {
-    const args = validArgs();
-    const both = new Float32Array(100);
-    expectError(withArg(withArg(args, 'a', both), 'c', both), TypeError, 'c');
-    expect(() => gemm(...withArg(withArg(args, 'a', both), 'c', both.subarray(50)))).toThrow(/'c' and 'a' must not overlap/);
-    const buffer = new Float32Array(200);
-    const b = buffer.subarray(0, (args[at('b')] as Float32Array).length);
-    const cLength = (args[at('c')] as Float32Array).length;
-    expect(() => gemm(...withArg(withArg(args, 'b', b), 'c', buffer.subarray(b.length - 1, b.length - 1 + cLength)))).toThrow(
-      /'c' and 'b' must not overlap/,
-    );
-    expect(() => gemm(...withArg(withArg(args, 'b', b), 'c', buffer.subarray(b.length, b.length + cLength)))).not.toThrow();
-    const c = args[at('c')] as Float32Array;
-    expect(() => gemm(...withArg(args, 'bias', c.subarray(0, 5)))).toThrow(/'c' and 'bias' must not overlap/);
+    it('rejects negative, fractional, NaN, infinite and too large dimensions', () => {
+      for (const name of ['m', 'n', 'k', 'lda', 'ldb', 'ldc'])
+        for (const value of [-1, 1.5, NaN, Infinity, 2 ** 31]) expectError(withArg(validArgs(), name, value), RangeError, name);
+    });
+
+    it('rejects non-finite alpha and beta', () => {
+      for (const name of ['alpha', 'beta']) for (const value of [NaN, Infinity, -Infinity]) expectError(withArg(validArgs(), name, value), RangeError, name);
+    });
+
+    it('rejects each array one element too short, for every transpose', () => {
+      for (const [transA, transB] of TRANSPOSES) {
+        const args = validArgs(transA, transB);
+        for (const name of ['a', 'b', 'c', 'bias']) {
+          const array = args[at(name)] as Float32Array;
+          expectError(withArg(args, name, array.subarray(0, array.length - 1)), RangeError, name);
+        }
+      }
+    });
+
+    it('rejects a leading dimension smaller than the row width', () => {
+      for (const [transA, transB] of TRANSPOSES) {
+        const [m, n, k] = [3, 5, 4];
+        const args = validArgs(transA, transB, m, n, k);
+        expectError(withArg(args, 'lda', (transA ? m : k) - 1), RangeError, 'lda');
+        expectError(withArg(args, 'ldb', (transB ? k : n) - 1), RangeError, 'ldb');
+        expectError(withArg(args, 'ldc', n - 1), RangeError, 'ldc');
+      }
+    });
+
+    it('computes needed lengths without 32-bit overflow', () => {
+      // 70000·70000 elements wrap to 605032704 in 32 bits; the array must still be too short.
+      const args = validArgs();
+      const big = { m: 70000, k: 70000, lda: 70000 };
+      let a = withArg(withArg(withArg(args, 'm', big.m), 'k', big.k), 'lda', big.lda);
+      expectError(a, RangeError, 'a');
+      a = withArg(withArg(withArg(args, 'm', 2 ** 31 - 1), 'k', 2 ** 31 - 1), 'lda', 2 ** 31 - 1);
+      expectError(a, RangeError, 'a');
+      // C alone: k = 0 makes A and B empty.
+      const c = [false, false, 70000, 70000, 0, 1, new Float32Array(0), 0, new Float32Array(0), 70000, 0, new Float32Array(16), 70000];
+      expectError(c, RangeError, 'c');
+    });
+
+    it('rejects C overlapping A, B or the bias, and accepts disjoint views of one buffer', () => {
+      const args = validArgs();
+      const both = new Float32Array(100);
+      expectError(withArg(withArg(args, 'a', both), 'c', both), TypeError, 'c');
+      expect(() => gemm(...withArg(withArg(args, 'a', both), 'c', both.subarray(50)))).toThrow(/'c' and 'a' must not overlap/);
+      const buffer = new Float32Array(200);
+      const b = buffer.subarray(0, (args[at('b')] as Float32Array).length);
+      const cLength = (args[at('c')] as Float32Array).length;
+      expect(() => gemm(...withArg(withArg(args, 'b', b), 'c', buffer.subarray(b.length - 1, b.length - 1 + cLength)))).toThrow(/'c' and 'b' must not overlap/);
+      expect(() => gemm(...withArg(withArg(args, 'b', b), 'c', buffer.subarray(b.length, b.length + cLength)))).not.toThrow();
+      const c = args[at('c')] as Float32Array;
+      expect(() => gemm(...withArg(args, 'bias', c.subarray(0, 5)))).toThrow(/'c' and 'bias' must not overlap/);
+    });
   });
-});
 
 describe('packB and sgemmPackedB argument checks', () => {
   const packB = native.packB as unknown as (...args: unknown[]) => void;
@@ -158,7 +177,11 @@ describe('packB and sgemmPackedB argument checks', () => {
   it('accepts a whole range, and ranges cut on a panel boundary', () => {
     expect(() => packB(...packArgs())).not.toThrow();
     const args = packArgs();
-    for (const [l0, l1] of [[0, align], [align, n], [2 * align, 2 * align]]) {
+    for (const [l0, l1] of [
+      [0, align],
+      [align, n],
+      [2 * align, 2 * align],
+    ]) {
       const copy = [...args];
       [copy[5], copy[6]] = [l0, l1];
       expect(() => packB(...copy)).not.toThrow();
@@ -185,7 +208,10 @@ describe('packB and sgemmPackedB argument checks', () => {
     const gap = native.alignmentGap(whole);
     const skewed = whole.subarray(gap + 1, gap + 1 + native.packedBSize(n, k));
     const gemmArgs = (packed: Float32Array) => [false, m, n, k, 1, new Float32Array(m * k), k, packed, 0, new Float32Array(m * n), n];
-    for (const [fn, args] of [['packB', packArgs], ['sgemmPackedB', gemmArgs]] as const) {
+    for (const [fn, args] of [
+      ['packB', packArgs],
+      ['sgemmPackedB', gemmArgs],
+    ] as const) {
       const call = fn === 'packB' ? packB : sgemmPackedB;
       expect(() => call(...args(short))).toThrow(new RegExp(`^${fn}: .*'packed'.*packedBSize\\(n, k\\)`));
       expect(() => call(...args(skewed))).toThrow(new RegExp(`^${fn}: argument 'packed' must start on a 64-byte boundary`));
@@ -195,7 +221,13 @@ describe('packB and sgemmPackedB argument checks', () => {
 
   it('packs nothing, and multiplies as k = 0, when n or k is 0', () => {
     // The blocking once divided by the number of blocks of an empty dimension (SIGFPE).
-    for (const [nn, kk] of [[0, 0], [0, 1], [1, 0], [0, 300], [300, 0]]) {
+    for (const [nn, kk] of [
+      [0, 0],
+      [0, 1],
+      [1, 0],
+      [0, 300],
+      [300, 0],
+    ]) {
       for (const transB of [false, true]) {
         const packed = new Float32Array(native.packedBSize(nn, kk) + 16);
         const view = packed.subarray(native.alignmentGap(packed));
@@ -263,7 +295,10 @@ describe('packBBf16 and gemmBf16PackedB argument checks', () => {
 
   it('rejects a packed B too short or off a 64-byte boundary, and C overlapping it', () => {
     const short = packedElements().subarray(0, size - 1);
-    for (const [fn, args] of [['packBBf16', packArgs], ['gemmBf16PackedB', gemmArgs]] as const) {
+    for (const [fn, args] of [
+      ['packBBf16', packArgs],
+      ['gemmBf16PackedB', gemmArgs],
+    ] as const) {
       const call = fn === 'packBBf16' ? packB : gemmPackedB;
       expect(() => call(...args(short))).toThrow(new RegExp(`^${fn}: .*'packed'.*packedBSizeBf16\\(n, k\\)`));
       expect(() => call(...args(packedElements(1)))).toThrow(new RegExp(`^${fn}: argument 'packed' must start on a 64-byte boundary$`));

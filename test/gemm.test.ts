@@ -15,9 +15,7 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { native } from '../src/native.js';
-import {
-  type Case, type Precision, SCALINGS, SENTINEL, SHAPES, TRANSPOSES, exact, integers, matrix, reals, run, withinBound,
-} from './helpers/gemm-cases.js';
+import { type Case, type Precision, SCALINGS, SENTINEL, SHAPES, TRANSPOSES, exact, integers, matrix, reals, run, withinBound } from './helpers/gemm-cases.js';
 
 /** A GEMM of one precision and its packed-B functions, with a packed buffer whose unwritten elements show. */
 interface Gemm {
@@ -26,10 +24,31 @@ interface Gemm {
   gemm: typeof native.sgemm;
   packedBSize(n: number, k: number): number;
   packedBAlignment(): number;
-  packB(transB: boolean, n: number, k: number, b: Float32Array, ldb: number, l0: number, l1: number, d0: number, d1: number, packed: Float32Array | Uint16Array): void;
+  packB(
+    transB: boolean,
+    n: number,
+    k: number,
+    b: Float32Array,
+    ldb: number,
+    l0: number,
+    l1: number,
+    d0: number,
+    d1: number,
+    packed: Float32Array | Uint16Array,
+  ): void;
   gemmPackedB(
-    transA: boolean, m: number, n: number, k: number, alpha: number, a: Float32Array, lda: number,
-    packed: Float32Array | Uint16Array, beta: number, c: Float32Array, ldc: number, bias?: Float32Array | null,
+    transA: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    lda: number,
+    packed: Float32Array | Uint16Array,
+    beta: number,
+    c: Float32Array,
+    ldc: number,
+    bias?: Float32Array | null,
   ): void;
   /** `size` elements on a 64-byte boundary, every one a NaN until written. */
   packedBuffer(size: number): { packed: Float32Array | Uint16Array; unwritten(): boolean };
@@ -43,16 +62,26 @@ function alignedFloats(size: number): Float32Array {
 
 const GEMMS: Gemm[] = [
   {
-    precision: 'fp32', name: 'sgemm', gemm: native.sgemm, packedBSize: native.packedBSize, packedBAlignment: native.packedBAlignment,
-    packB: native.packB, gemmPackedB: native.sgemmPackedB,
+    precision: 'fp32',
+    name: 'sgemm',
+    gemm: native.sgemm,
+    packedBSize: native.packedBSize,
+    packedBAlignment: native.packedBAlignment,
+    packB: native.packB,
+    gemmPackedB: native.sgemmPackedB,
     packedBuffer: (size) => {
       const packed = alignedFloats(size).fill(NaN);
       return { packed, unwritten: () => packed.some(Number.isNaN) };
     },
   },
   {
-    precision: 'bf16', name: 'gemmBf16', gemm: native.gemmBf16, packedBSize: native.packedBSizeBf16, packedBAlignment: native.packedBAlignmentBf16,
-    packB: native.packBBf16, gemmPackedB: native.gemmBf16PackedB,
+    precision: 'bf16',
+    name: 'gemmBf16',
+    gemm: native.gemmBf16,
+    packedBSize: native.packedBSizeBf16,
+    packedBAlignment: native.packedBAlignmentBf16,
+    packB: native.packBBf16,
+    gemmPackedB: native.gemmBf16PackedB,
     // 0xffff is a NaN in bf16, which no packed operand below holds.
     packedBuffer: (size) => {
       const floats = alignedFloats(Math.ceil(size / 2));
@@ -98,8 +127,15 @@ describe(`sgemm on ${native.isa()}`, () => {
       const gap = native.alignmentGap(whole);
       const packed = whole.subarray(gap, gap + size);
       const laneCut = align * 20;
-      for (const [l0, l1] of [[laneCut, n], [0, laneCut]])
-        for (const [d0, d1] of [[700, k], [0, 700]]) native.packB(transB, n, k, b, ldb, l0, l1, d0, d1, packed);
+      for (const [l0, l1] of [
+        [laneCut, n],
+        [0, laneCut],
+      ])
+        for (const [d0, d1] of [
+          [700, k],
+          [0, 700],
+        ])
+          native.packB(transB, n, k, b, ldb, l0, l1, d0, d1, packed);
       expect(packed.some(Number.isNaN)).toBe(false);
       const c = new Float32Array(m * n);
       native.sgemmPackedB(false, m, n, k, 1, a, k, packed, 0, c, n);
@@ -179,7 +215,12 @@ for (const { precision, name, gemm, packedBSize, packedBAlignment, packB, gemmPa
     });
 
     it('handles empty products: m or n = 0 writes nothing, k = 0 gives beta·C + bias', () => {
-      for (const [m, n] of [[0, 5], [4, 0], [0, 0]]) exact(run({ transA: false, transB: false, m, n, k: 3, alpha: 1, beta: 1, bias: true, pad: [1, 1, 1] }, integers(1), precision));
+      for (const [m, n] of [
+        [0, 5],
+        [4, 0],
+        [0, 0],
+      ])
+        exact(run({ transA: false, transB: false, m, n, k: 3, alpha: 1, beta: 1, bias: true, pad: [1, 1, 1] }, integers(1), precision));
       for (const [transA, transB] of TRANSPOSES) {
         exact(run({ transA, transB, m: 7, n: 19, k: 0, alpha: 1, beta: 0.5, bias: true, pad: [0, 2, 1] }, integers(2), precision));
         exact(run({ transA, transB, m: 7, n: 19, k: 0, alpha: 1, beta: 0, bias: true, pad: [0, 2, 1] }, integers(3), precision));
@@ -221,8 +262,15 @@ for (const { precision, name, gemm, packedBSize, packedBAlignment, packB, gemmPa
           const { packed, unwritten } = packedBuffer(packedBSize(n, k));
           const laneCut = Math.min(n, align * Math.floor(n / align / 2));
           const depthCut = precision === 'bf16' ? 2 * Math.floor(k / 6) : Math.floor(k / 3);
-          for (const [l0, l1] of [[laneCut, n], [0, laneCut]])
-            for (const [d0, d1] of [[depthCut, k], [0, depthCut]]) packB(transB, n, k, b, ldb, l0, l1, d0, d1, packed);
+          for (const [l0, l1] of [
+            [laneCut, n],
+            [0, laneCut],
+          ])
+            for (const [d0, d1] of [
+              [depthCut, k],
+              [0, depthCut],
+            ])
+              packB(transB, n, k, b, ldb, l0, l1, d0, d1, packed);
           expect(unwritten(), `${m}×${n}×${k}: a packed element left unwritten`).toBe(false);
 
           const c = c0.slice();

@@ -40,7 +40,7 @@ describe('initializers', () => {
     const model = createModel({ layers: [784, 128, 10] }, { init: 'uniform:0.5', seed: 1 });
     const m = moments(model.params);
     expect(m.maxAbs).toBeLessThanOrEqual(0.5);
-    expect(m.std).toBeGreaterThan(0.5 / Math.sqrt(3) * 0.98);
+    expect(m.std).toBeGreaterThan((0.5 / Math.sqrt(3)) * 0.98);
     const bias = view(model.params, model.layout.layers[0].bias);
     expect(bias.some((b) => b !== 0)).toBe(true);
   });

@@ -23,12 +23,22 @@ interface Spec {
   invalid?: Array<[string, number, unknown, ErrorConstructor, RegExp]>;
 }
 
-const ROWS = 3, COLS = 4, N = 5;
+const ROWS = 3,
+  COLS = 4,
+  N = 5;
 const f32 = (name: string, length: number, extra: Partial<Param> = {}): Param => ({
-  name, kind: 'f32', value: () => Float32Array.from({ length }, (_, i) => 0.25 * i - 1), ...extra,
+  name,
+  kind: 'f32',
+  value: () => Float32Array.from({ length }, (_, i) => 0.25 * i - 1),
+  ...extra,
 });
 const i32 = (name: string, values: number[], extra: Partial<Param> = {}): Param => ({ name, kind: 'i32', value: () => Int32Array.from(values), ...extra });
-const u8 = (name: string, length: number, extra: Partial<Param> = {}): Param => ({ name, kind: 'u8', value: () => Uint8Array.from({ length }, (_, i) => i % 7), ...extra });
+const u8 = (name: string, length: number, extra: Partial<Param> = {}): Param => ({
+  name,
+  kind: 'u8',
+  value: () => Uint8Array.from({ length }, (_, i) => i % 7),
+  ...extra,
+});
 const dim = (name: string, value: number): Param => ({ name, kind: 'dim', value: () => value });
 const num = (name: string, value: number): Param => ({ name, kind: 'number', value: () => value });
 const bool = (name: string, value: boolean): Param => ({ name, kind: 'boolean', value: () => value });
@@ -52,25 +62,38 @@ const SPECS: Spec[] = [
   {
     fn: 'activationBackward',
     params: [{ name: 'kind', kind: 'code', value: () => 4 }, num('alpha', 1), f32('z', N), f32('a', N), f32('da', N), f32('dz', N), dim('n', N)],
-    aliases: [['dz', 'z'], ['dz', 'a'], ['dz', 'da']],
+    aliases: [
+      ['dz', 'z'],
+      ['dz', 'a'],
+      ['dz', 'da'],
+    ],
   },
   {
     fn: 'softmaxCrossEntropy',
     params: [matrix('logits'), labels(), matrix('probs'), ...rowsCols],
-    aliases: [['probs', 'logits'], ['probs', 'labels']],
+    aliases: [
+      ['probs', 'logits'],
+      ['probs', 'labels'],
+    ],
     invalid: labelCases(1),
   },
   {
     fn: 'softmaxCrossEntropyBackward',
     params: [matrix('probs'), labels(), matrix('dlogits'), ...rowsCols, num('scale', 0.5)],
-    aliases: [['dlogits', 'probs'], ['dlogits', 'labels']],
+    aliases: [
+      ['dlogits', 'probs'],
+      ['dlogits', 'labels'],
+    ],
     invalid: labelCases(1),
   },
   { fn: 'meanSquaredError', params: [matrix('pred'), labels(), ...rowsCols], aliases: [], invalid: labelCases(1) },
   {
     fn: 'meanSquaredErrorBackward',
     params: [matrix('pred'), labels(), matrix('dpred'), ...rowsCols, num('scale', 0.5)],
-    aliases: [['dpred', 'pred'], ['dpred', 'labels']],
+    aliases: [
+      ['dpred', 'pred'],
+      ['dpred', 'labels'],
+    ],
     invalid: labelCases(1),
   },
   {
@@ -90,7 +113,13 @@ const SPECS: Spec[] = [
   {
     fn: 'layerNormForward',
     params: [matrix('x'), f32('gamma', COLS), f32('beta', COLS), matrix('y'), f32('mean', ROWS), f32('rstd', ROWS), ...rowsCols, num('eps', 1e-5)],
-    aliases: [['y', 'x'], ['mean', 'x'], ['rstd', 'gamma'], ['y', 'mean'], ['rstd', 'mean']],
+    aliases: [
+      ['y', 'x'],
+      ['mean', 'x'],
+      ['rstd', 'gamma'],
+      ['y', 'mean'],
+      ['rstd', 'mean'],
+    ],
     invalid: [
       ['cols = 0 with rows', 7, 0, RangeError, /'cols' must be at least 1/],
       ['a negative eps', 8, -1, RangeError, /'eps' must be at least 0/],
@@ -98,17 +127,47 @@ const SPECS: Spec[] = [
   },
   {
     fn: 'layerNormBackward',
-    params: [matrix('x'), f32('gamma', COLS), f32('mean', ROWS), f32('rstd', ROWS), matrix('dy'), matrix('dx'), f32('dgamma', COLS), f32('dbeta', COLS), ...rowsCols],
-    aliases: [['dx', 'dy'], ['dgamma', 'gamma'], ['dx', 'rstd'], ['dbeta', 'dgamma']],
+    params: [
+      matrix('x'),
+      f32('gamma', COLS),
+      f32('mean', ROWS),
+      f32('rstd', ROWS),
+      matrix('dy'),
+      matrix('dx'),
+      f32('dgamma', COLS),
+      f32('dbeta', COLS),
+      ...rowsCols,
+    ],
+    aliases: [
+      ['dx', 'dy'],
+      ['dgamma', 'gamma'],
+      ['dx', 'rstd'],
+      ['dbeta', 'dgamma'],
+    ],
     invalid: [['cols = 0 with rows', 9, 0, RangeError, /'cols' must be at least 1: an empty row has nothing to normalize/]],
   },
   {
     fn: 'batchNormForward',
     params: [
-      matrix('x'), f32('gamma', COLS), f32('beta', COLS), matrix('y'), f32('mean', COLS), f32('rstd', COLS),
-      f32('runningMean', COLS), f32('runningVar', COLS), ...rowsCols, num('eps', 1e-5), num('momentum', 0.1), bool('training', true),
+      matrix('x'),
+      f32('gamma', COLS),
+      f32('beta', COLS),
+      matrix('y'),
+      f32('mean', COLS),
+      f32('rstd', COLS),
+      f32('runningMean', COLS),
+      f32('runningVar', COLS),
+      ...rowsCols,
+      num('eps', 1e-5),
+      num('momentum', 0.1),
+      bool('training', true),
     ],
-    aliases: [['y', 'x'], ['runningMean', 'beta'], ['runningVar', 'runningMean'], ['mean', 'rstd']],
+    aliases: [
+      ['y', 'x'],
+      ['runningMean', 'beta'],
+      ['runningVar', 'runningMean'],
+      ['mean', 'rstd'],
+    ],
     invalid: [
       ['a momentum above 1', 11, 1.5, RangeError, /'momentum' must be in \[0, 1\]/],
       ['one row in training', 8, 1, RangeError, /training needs at least 2 rows/],
@@ -118,8 +177,22 @@ const SPECS: Spec[] = [
   },
   {
     fn: 'batchNormBackward',
-    params: [matrix('x'), f32('gamma', COLS), f32('mean', COLS), f32('rstd', COLS), matrix('dy'), matrix('dx'), f32('dgamma', COLS), f32('dbeta', COLS), ...rowsCols],
-    aliases: [['dx', 'x'], ['dgamma', 'mean'], ['dbeta', 'dx']],
+    params: [
+      matrix('x'),
+      f32('gamma', COLS),
+      f32('mean', COLS),
+      f32('rstd', COLS),
+      matrix('dy'),
+      matrix('dx'),
+      f32('dgamma', COLS),
+      f32('dbeta', COLS),
+      ...rowsCols,
+    ],
+    aliases: [
+      ['dx', 'x'],
+      ['dgamma', 'mean'],
+      ['dbeta', 'dx'],
+    ],
     invalid: [['cols = 0 with rows', 9, 0, RangeError, /'cols' must be at least 1: an empty row has nothing to normalize/]],
   },
   {
@@ -130,16 +203,40 @@ const SPECS: Spec[] = [
   },
   {
     fn: 'momentumStep',
-    params: [f32('params', N, shortParams), f32('grads', N), f32('velocity', N), num('lr', 0.1), num('momentum', 0.9), num('weightDecay', 0), bool('nesterov', false)],
-    aliases: [['params', 'velocity'], ['velocity', 'grads']],
+    params: [
+      f32('params', N, shortParams),
+      f32('grads', N),
+      f32('velocity', N),
+      num('lr', 0.1),
+      num('momentum', 0.9),
+      num('weightDecay', 0),
+      bool('nesterov', false),
+    ],
+    aliases: [
+      ['params', 'velocity'],
+      ['velocity', 'grads'],
+    ],
   },
   {
     fn: 'adamStep',
     params: [
-      f32('params', N, shortParams), f32('grads', N), f32('m', N), f32('v', N), num('lr', 1e-3), num('beta1', 0.9), num('beta2', 0.999),
-      num('eps', 1e-8), num('weightDecay', 0), bool('decoupled', true), dim('step', 1),
+      f32('params', N, shortParams),
+      f32('grads', N),
+      f32('m', N),
+      f32('v', N),
+      num('lr', 1e-3),
+      num('beta1', 0.9),
+      num('beta2', 0.999),
+      num('eps', 1e-8),
+      num('weightDecay', 0),
+      bool('decoupled', true),
+      dim('step', 1),
     ],
-    aliases: [['params', 'm'], ['m', 'v'], ['grads', 'v']],
+    aliases: [
+      ['params', 'm'],
+      ['m', 'v'],
+      ['grads', 'v'],
+    ],
     invalid: [
       ['beta1 = 1', 5, 1, RangeError, /'beta1' must be in \[0, 1\)/],
       ['a negative beta2', 6, -0.1, RangeError, /'beta2' must be in \[0, 1\)/],
@@ -170,10 +267,22 @@ const SPECS: Spec[] = [
     // Four images of width 3; indices[1..2] pick images 3 and 0.
     fn: 'gatherRows',
     params: [
-      u8('images', 12, { short: /indices\[1\] = 3 is outside the 3 images/ }), dim('width', 3), i32('indices', [9, 3, 0]), dim('start', 1),
-      dim('count', 2), f32('out', 6), num('scale', 1 / 255), f32('mean', 3, { optional: true }), f32('invStd', 3, { optional: true }),
+      u8('images', 12, { short: /indices\[1\] = 3 is outside the 3 images/ }),
+      dim('width', 3),
+      i32('indices', [9, 3, 0]),
+      dim('start', 1),
+      dim('count', 2),
+      f32('out', 6),
+      num('scale', 1 / 255),
+      f32('mean', 3, { optional: true }),
+      f32('invStd', 3, { optional: true }),
     ],
-    aliases: [['out', 'images'], ['out', 'indices'], ['out', 'mean'], ['out', 'invStd']],
+    aliases: [
+      ['out', 'images'],
+      ['out', 'indices'],
+      ['out', 'mean'],
+      ['out', 'invStd'],
+    ],
     invalid: [
       ['an index past the images', 2, Int32Array.of(0, 3, 4), RangeError, /gatherRows: indices\[2\] = 4 is outside the 4 images/],
       ['a negative index', 2, Int32Array.of(0, -2, 1), RangeError, /indices\[1\] = -2 is outside the 4 images/],
@@ -182,8 +291,17 @@ const SPECS: Spec[] = [
   },
   {
     fn: 'gatherLabels',
-    params: [u8('labels', 4, { short: /indices\[1\] = 3 is outside the 3 labels/ }), i32('indices', [9, 3, 0]), dim('start', 1), dim('count', 2), i32('out', [0, 0])],
-    aliases: [['out', 'labels'], ['out', 'indices']],
+    params: [
+      u8('labels', 4, { short: /indices\[1\] = 3 is outside the 3 labels/ }),
+      i32('indices', [9, 3, 0]),
+      dim('start', 1),
+      dim('count', 2),
+      i32('out', [0, 0]),
+    ],
+    aliases: [
+      ['out', 'labels'],
+      ['out', 'indices'],
+    ],
     invalid: [['an index past the labels', 1, Int32Array.of(0, 1, 4), RangeError, /indices\[2\] = 4 is outside the 4 labels/]],
   },
 ];
@@ -261,7 +379,8 @@ describe.each(SPECS)('$fn', (spec) => {
         break;
     }
     const codes = ACTIVATION_NAMES.length; // one past the last code
-    if (p.kind === 'code') expectError(spec, with_(args, i, codes), RangeError, new RegExp(`'kind' must be an ActivationCode from 0 to ${codes - 1}, got ${codes}`));
+    if (p.kind === 'code')
+      expectError(spec, with_(args, i, codes), RangeError, new RegExp(`'kind' must be an ActivationCode from 0 to ${codes - 1}, got ${codes}`));
   });
 
   const arrays = spec.params.map((p, i) => [p.name, p, i] as const).filter(([, p]) => ['f32', 'i32', 'u8'].includes(p.kind));
@@ -275,8 +394,10 @@ describe.each(SPECS)('$fn', (spec) => {
   if (spec.aliases.length > 0) {
     it.each(spec.aliases)("rejects '%s' overlapping '%s' with a TypeError", (output, input) => {
       const args = validArgs(spec);
-      const o = spec.params.findIndex((p) => p.name === output), i = spec.params.findIndex((p) => p.name === input);
-      const a = args[i] as Typed, b = args[o] as Typed;
+      const o = spec.params.findIndex((p) => p.name === output),
+        i = spec.params.findIndex((p) => p.name === input);
+      const a = args[i] as Typed,
+        b = args[o] as Typed;
       // b starts on the last element of a (rounded down to b's alignment).
       const offset = Math.floor((a.byteLength - 1) / b.BYTES_PER_ELEMENT) * b.BYTES_PER_ELEMENT;
       const buffer = new ArrayBuffer(a.byteLength + b.byteLength + 8);

@@ -17,7 +17,8 @@ function row(values: number[], label: number) {
 describe('softmax cross-entropy', () => {
   it.each(SHAPES)('matches the float64 reference, %i x %i', (rows, cols) => {
     const rng = new Rng(rows * 131 + cols);
-    const logits = rng.floats(rows * cols, -8, 8), labels = rng.labels(rows, cols);
+    const logits = rng.floats(rows * cols, -8, 8),
+      labels = rng.labels(rows, cols);
     const { probs, loss } = crossEntropy(logits, labels, cols);
     const ref = softmaxCrossEntropy(logits, labels, rows, cols);
     expectClose(probs, ref.probs, 1e-6, 1e-9);
@@ -29,7 +30,12 @@ describe('softmax cross-entropy', () => {
 
     const dlogits = new Float32Array(rows * cols);
     native.softmaxCrossEntropyBackward(probs, labels, dlogits, rows, cols, 1 / rows);
-    expectClose(dlogits, oneHotDifference(ref.probs, labels, rows, cols).map((d) => d / rows), 1e-6, 1e-8);
+    expectClose(
+      dlogits,
+      oneHotDifference(ref.probs, labels, rows, cols).map((d) => d / rows),
+      1e-6,
+      1e-8,
+    );
   });
 
   it('keeps logits of ±1e4 finite: p[label] underflows to 0 but the loss is exactly lse − x[label]', () => {
@@ -81,11 +87,17 @@ describe('softmax cross-entropy', () => {
 describe('mean squared error', () => {
   it.each(SHAPES)('matches the float64 reference, %i x %i', (rows, cols) => {
     const rng = new Rng(rows * 17 + cols * 3);
-    const pred = rng.floats(rows * cols, -2, 2), labels = rng.labels(rows, cols);
+    const pred = rng.floats(rows * cols, -2, 2),
+      labels = rng.labels(rows, cols);
     expectClose([native.meanSquaredError(pred, labels, rows, cols)], [squaredError(pred, labels, rows, cols)], 1e-12);
     const dpred = new Float32Array(rows * cols);
     native.meanSquaredErrorBackward(pred, labels, dpred, rows, cols, 0.25);
-    expectClose(dpred, oneHotDifference(pred, labels, rows, cols).map((d) => 2 * d * 0.25), 1e-6, 1e-8);
+    expectClose(
+      dpred,
+      oneHotDifference(pred, labels, rows, cols).map((d) => 2 * d * 0.25),
+      1e-6,
+      1e-8,
+    );
   });
 
   it('propagates NaN and Inf', () => {
@@ -125,13 +137,19 @@ describe('losses against float targets', () => {
   it.each(SHAPES)('squared error and its backward match float64, %i x %i', (rows, cols) => {
     const rng = new Rng(rows * 17 + cols);
     const n = rows * cols;
-    const pred = rng.floats(n, -3, 3), targets = rng.floats(n, -3, 3);
+    const pred = rng.floats(n, -3, 3),
+      targets = rng.floats(n, -3, 3);
     let ref = 0;
     for (let i = 0; i < n; i++) ref += (pred[i] - targets[i]) ** 2;
     expectClose([native.squaredError(pred, targets, n)], [ref], 1e-9, 1e-9);
     const d = new Float32Array(n);
     native.targetResidual(pred, targets, d, n, 2 / rows);
-    expectClose(d, Array.from(pred, (p, i) => (2 * (p - targets[i])) / rows), 1e-6, 1e-7);
+    expectClose(
+      d,
+      Array.from(pred, (p, i) => (2 * (p - targets[i])) / rows),
+      1e-6,
+      1e-7,
+    );
   });
 
   it.each(SHAPES)('sigmoid binary cross-entropy matches float64, with alpha, %i x %i', (rows, cols) => {

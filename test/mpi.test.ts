@@ -20,7 +20,8 @@ const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 
 function skipReason(): string | null {
   if (spawnSync('mpirun', ['--version'], { encoding: 'utf8' }).status !== 0) return 'mpirun was not found (apt-get install openmpi-bin libopenmpi-dev)';
-  if (!existsSync(join(ROOT, 'build', 'Release', 'fcnn_mpi.node'))) return 'the MPI addon build/Release/fcnn_mpi.node was not built (MPI missing at build time)';
+  if (!existsSync(join(ROOT, 'build', 'Release', 'fcnn_mpi.node')))
+    return 'the MPI addon build/Release/fcnn_mpi.node was not built (MPI missing at build time)';
   return null;
 }
 const reason = skipReason();
@@ -105,7 +106,14 @@ describe.skipIf(reason !== null)('training over MPI', () => {
   });
 
   it('a rank that throws mid-epoch ends the job non-zero within 10 s, naming the rank', async () => {
-    const job = { csv, out: files.dir, spec: { layers: [12, 16, 3] }, seed: 2, options: { epochs: 3, batchSize: 10, workers: 1, distributed: 'mpi' }, throwAt: { rank: 1, epoch: 2, step: 4 } };
+    const job = {
+      csv,
+      out: files.dir,
+      spec: { layers: [12, 16, 3] },
+      seed: 2,
+      options: { epochs: 3, batchSize: 10, workers: 1, distributed: 'mpi' },
+      throwAt: { rank: 1, epoch: 2, step: 4 },
+    };
     const result = await launch(3, [RANK, JSON.stringify(job)], 20_000);
     expect(result.code).not.toBe(0);
     expect(result.code).not.toBeNull(); // not killed by the timeout
@@ -115,7 +123,27 @@ describe.skipIf(reason !== null)('training over MPI', () => {
 
   it('the CLI: rank 0 alone prints, --json names the run first and the ranks last, rank 0 saves', async () => {
     const model = files.path('cli.safetensors');
-    const result = await launch(2, [MAIN, 'train', '--distributed', 'mpi', '--csv', csv, '--test-csv', csv, '--layers', '12,16,3', '--epochs', '2', '--batch-size', '20', '--workers', '1', '--json', '--save', model]);
+    const result = await launch(2, [
+      MAIN,
+      'train',
+      '--distributed',
+      'mpi',
+      '--csv',
+      csv,
+      '--test-csv',
+      csv,
+      '--layers',
+      '12,16,3',
+      '--epochs',
+      '2',
+      '--batch-size',
+      '20',
+      '--workers',
+      '1',
+      '--json',
+      '--save',
+      model,
+    ]);
     expect(result.code).toBe(0);
     const events = jsonLines(result.stdout);
     expect(events[0]).toMatchObject({ event: 'mpi', worldSize: 2, workers: 1, globalBatch: 20 });

@@ -35,7 +35,10 @@ describe('ONNX export run by ONNX Runtime matches the float64 reference (eval mo
       }
 
   it('a sigmoid with scale 1 needs no Mul, and a network without hidden layers is one Gemm', async () => {
-    for (const [layers, output] of [[[5, 3], 'softmax'], [[5, 8, 3], 'sigmoid']] as const) {
+    for (const [layers, output] of [
+      [[5, 3], 'softmax'],
+      [[5, 8, 3], 'sigmoid'],
+    ] as const) {
       const model = randomModel({ layers: [...layers], activation: 'sigmoid', output, sigmoidAlpha: 1 }, 77);
       const path = join(dir, `plain-${layers.length}.onnx`);
       await exportOnnx(path, model);
@@ -75,9 +78,16 @@ describe.skipIf(!pythonWithOnnx)('ONNX file structure, read by Python onnx', () 
     expect(graph.node.map((n) => n.opType)).toEqual(['Gemm', 'BatchNormalization', 'Relu', 'Gemm', 'Softmax']);
     expect(graph.node[0].attribute).toEqual([{ name: 'transB', type: 'INT', i: '1' }]);
     expect(graph.node[4].attribute).toEqual([{ name: 'axis', type: 'INT', i: '-1' }]);
-    expect(graph.initializer.map((t) => t.name).sort()).toEqual(
-      ['layers.0.bias', 'layers.0.norm.bias', 'layers.0.norm.running_mean', 'layers.0.norm.running_var', 'layers.0.norm.weight', 'layers.0.weight', 'layers.1.bias', 'layers.1.weight'],
-    );
+    expect(graph.initializer.map((t) => t.name).sort()).toEqual([
+      'layers.0.bias',
+      'layers.0.norm.bias',
+      'layers.0.norm.running_mean',
+      'layers.0.norm.running_var',
+      'layers.0.norm.weight',
+      'layers.0.weight',
+      'layers.1.bias',
+      'layers.1.weight',
+    ]);
     const weight = graph.initializer.find((t) => t.name === 'layers.0.weight')!;
     expect(weight.dims!.map(Number)).toEqual([4, 3]);
     const raw = Buffer.from(weight.rawData!, 'base64');

@@ -5,9 +5,11 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type Importer, MissingPackageError, importOptional, optionalPackageDir } from '../src/util/optional.js';
 
-const declared = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-  optionalDependencies: Record<string, string>;
-}).optionalDependencies;
+const declared = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    optionalDependencies: Record<string, string>;
+  }
+).optionalDependencies;
 
 /** Node's own error for an import of a package that is not installed. */
 function notFound(pkg: string): Error {
@@ -16,8 +18,10 @@ function notFound(pkg: string): Error {
   });
 }
 
-const without = (...absent: string[]): Importer => (specifier) =>
-  absent.includes(specifier) ? Promise.reject(notFound(specifier)) : import(specifier);
+const without =
+  (...absent: string[]): Importer =>
+  (specifier) =>
+    absent.includes(specifier) ? Promise.reject(notFound(specifier)) : import(specifier);
 
 describe('importOptional', () => {
   it('gives the modules in order when they are installed', async () => {

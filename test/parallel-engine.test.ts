@@ -70,8 +70,8 @@ describe('BatchNorm in the data-parallel engine', () => {
       // The running statistics moved by the mean of the two shards' statistics (momentum 0.1,
       // unbiased variance), from mean 0 and variance 1.
       const [shard0, shard1] = [statistics(data, model, params, 0, 3), statistics(data, model, params, 3, 5)];
-      runningMean.forEach((v, j) => expect(v).toBeCloseTo(0.1 * (shard0.mean[j] + shard1.mean[j]) / 2, 5));
-      runningVar.forEach((v, j) => expect(v).toBeCloseTo(0.9 + 0.1 * (shard0.variance[j] + shard1.variance[j]) / 2, 4));
+      runningMean.forEach((v, j) => expect(v).toBeCloseTo((0.1 * (shard0.mean[j] + shard1.mean[j])) / 2, 5));
+      runningVar.forEach((v, j) => expect(v).toBeCloseTo(0.9 + (0.1 * (shard0.variance[j] + shard1.variance[j])) / 2, 4));
       // A whole epoch: the second step's 3 rows go to one worker.
       await engine.epoch({ steps: 2, lr: Float64Array.of(1e-9, 1e-9), stopOnNonFinite: true }, (_, out) => outcomes.push(out));
       expect(outcomes).toHaveLength(3);
@@ -216,7 +216,14 @@ describe('failures and shutdown', () => {
       const error = await engine.epoch(plan, () => {}).catch((e: unknown) => e);
       expect(performance.now() - started).toBeLessThan(1000);
       expect(error).toBeInstanceOf(WorkerFailedError);
-      expect(error).toMatchObject({ name: 'WorkerFailedError', code: 'FCNN_WORKER_FAILED', worker: 1, workers: 3, step: 8, message: `data-parallel worker 1 of 3 failed during step 8: ${why}` });
+      expect(error).toMatchObject({
+        name: 'WorkerFailedError',
+        code: 'FCNN_WORKER_FAILED',
+        worker: 1,
+        workers: 3,
+        step: 8,
+        message: `data-parallel worker 1 of 3 failed during step 8: ${why}`,
+      });
       await expect(engine.epoch(plan, () => {})).rejects.toThrow(/worker 1 of 3 failed/);
       await engine.close();
       await engine.close();
@@ -246,9 +253,13 @@ describe('failures and shutdown', () => {
     try {
       for (const engine of [new SerialEngine(setup), parallel]) {
         const lr = new Float64Array(5);
-        await expect(engine.epoch({ steps: 5, lr, stopOnNonFinite: true }, () => {})).rejects.toThrow('an epoch has from 1 to 4 steps (the batches in the data), got 5');
+        await expect(engine.epoch({ steps: 5, lr, stopOnNonFinite: true }, () => {})).rejects.toThrow(
+          'an epoch has from 1 to 4 steps (the batches in the data), got 5',
+        );
         await expect(engine.epoch({ steps: 0, lr, stopOnNonFinite: true }, () => {})).rejects.toThrow(/got 0$/);
-        await expect(engine.epoch({ steps: 3, lr: new Float64Array(2), stopOnNonFinite: true }, () => {})).rejects.toThrow('the plan has 2 learning rates for 3 steps');
+        await expect(engine.epoch({ steps: 3, lr: new Float64Array(2), stopOnNonFinite: true }, () => {})).rejects.toThrow(
+          'the plan has 2 learning rates for 3 steps',
+        );
       }
       // One epoch at a time: a second one is refused without touching the running one's plan.
       const running = parallel.epoch({ steps: 4, lr: new Float64Array(4).fill(0.1), stopOnNonFinite: true }, () => {});
@@ -283,7 +294,10 @@ describe('failures and shutdown', () => {
     const controller = new AbortController();
     let stepsAfterAbort = 0;
     const run = train(model, data, {
-      epochs: 100, batchSize: 8, workers: 2, signal: controller.signal,
+      epochs: 100,
+      batchSize: 8,
+      workers: 2,
+      signal: controller.signal,
       onStep: (e) => {
         if (controller.signal.aborted) stepsAfterAbort++;
         if (e.step === 5) controller.abort();

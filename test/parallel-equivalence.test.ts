@@ -26,7 +26,6 @@ async function trained(spec: Partial<ModelSpec> & { layers: number[] }, workers:
   return { model, history };
 }
 
-
 const TOLERANCE = 1e-4;
 
 /** Each case's workers sum their shards' gradients over the slots: within TOLERANCE of the serial parameters. */
@@ -35,10 +34,24 @@ const cases: { name: string; spec: Partial<ModelSpec> & { layers: number[] }; op
   { name: 'full-batch gradient descent', spec: { layers: [12, 16, 16, 3] }, options: { epochs: 8, batchSize: 'full', optimizer: 'sgd', lr: 0.5 } },
   { name: 'minibatch SGD, one hidden layer', spec: { layers: [12, 16, 3] }, options: { epochs: 2, batchSize: 10, optimizer: 'sgd', lr: 0.1 } },
   { name: 'minibatch Adam', spec: { layers: [12, 64, 48, 3] }, options: { epochs: 2, batchSize: 10, optimizer: 'adam', lr: 0.01 } },
-  { name: 'minibatch momentum, tanh and LayerNorm', spec: { layers: [12, 16, 16, 3], activation: 'tanh', norm: 'layer' }, options: { epochs: 2, batchSize: 10, optimizer: 'momentum', lr: 0.05 } },
+  {
+    name: 'minibatch momentum, tanh and LayerNorm',
+    spec: { layers: [12, 16, 16, 3], activation: 'tanh', norm: 'layer' },
+    options: { epochs: 2, batchSize: 10, optimizer: 'momentum', lr: 0.05 },
+  },
   { name: 'full batch in chunks', spec: { layers: [12, 16, 16, 3] }, options: { epochs: 3, batchSize: 'full', optimizer: 'sgd', lr: 0.5 }, data: large },
-  { name: 'float features, regression (linear, MSE)', spec: { layers: [12, 16, 2], output: 'linear', task: 'regression' }, options: { epochs: 2, batchSize: 10, optimizer: 'adam', lr: 0.01 }, data: regression },
-  { name: 'float features, multi-label (sigmoid, BCE)', spec: { layers: [12, 16, 4], output: 'sigmoid', task: 'multilabel' }, options: { epochs: 2, batchSize: 10, optimizer: 'momentum', lr: 0.05 }, data: multilabel },
+  {
+    name: 'float features, regression (linear, MSE)',
+    spec: { layers: [12, 16, 2], output: 'linear', task: 'regression' },
+    options: { epochs: 2, batchSize: 10, optimizer: 'adam', lr: 0.01 },
+    data: regression,
+  },
+  {
+    name: 'float features, multi-label (sigmoid, BCE)',
+    spec: { layers: [12, 16, 4], output: 'sigmoid', task: 'multilabel' },
+    options: { epochs: 2, batchSize: 10, optimizer: 'momentum', lr: 0.05 },
+    data: multilabel,
+  },
 ];
 
 describe('data-parallel trainer against the serial trainer', () => {
@@ -77,4 +90,3 @@ describe('data-parallel trainer against the serial trainer', () => {
     expect(parallel.history.epochs.map((e) => e.testLoss)).toEqual(serial.history.epochs.map((e) => e.testLoss));
   });
 });
-

@@ -45,9 +45,12 @@ describe('shards of a batch', () => {
 });
 
 describe('slices of the parameters', () => {
-  const layouts = [[784, 128, 10], [784, 1024, 1024, 10], [5, 3, 2], [20, 40, 40, 3]].flatMap((layers) =>
-    (['none', 'batch'] as const).map((norm) => layoutOf(resolveSpec({ layers, norm }))),
-  );
+  const layouts = [
+    [784, 128, 10],
+    [784, 1024, 1024, 10],
+    [5, 3, 2],
+    [20, 40, 40, 3],
+  ].flatMap((layers) => (['none', 'batch'] as const).map((norm) => layoutOf(resolveSpec({ layers, norm }))));
 
   it('cover the vector in order, nearly equal, cut on 16 floats or, in a weight matrix, on a group of rows', () => {
     for (const layout of layouts)

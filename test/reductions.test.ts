@@ -3,9 +3,16 @@ import { native } from '../src/native.js';
 import { LENGTHS, Rng, SHAPES, columnSums, expectClose } from './reference.js';
 
 describe('columnSums', () => {
-  it.each(SHAPES.flatMap(([r, c]) => [[r, c, 0], [r, c, 1], [r, c, 0.5]]))('matches the reference, %i x %i, beta %s', (rows, cols, beta) => {
+  it.each(
+    SHAPES.flatMap(([r, c]) => [
+      [r, c, 0],
+      [r, c, 1],
+      [r, c, 0.5],
+    ]),
+  )('matches the reference, %i x %i, beta %s', (rows, cols, beta) => {
     const rng = new Rng(rows * 7 + cols);
-    const x = rng.floats(rows * cols), out = rng.floats(cols);
+    const x = rng.floats(rows * cols),
+      out = rng.floats(cols);
     const expected = columnSums(x, rows, cols).map((s, j) => beta * out[j] + s);
     native.columnSums(x, rows, cols, out, beta);
     expectClose(out, expected, 1e-6, 1e-6);
@@ -19,7 +26,8 @@ describe('columnSums', () => {
 
   it('accumulates in double: a long column of small terms on a large one loses nothing', () => {
     // In float, 1 + 1e-8 rounds back to 1 each time; 4096 such terms must add up to 4.096e-5.
-    const rows = 4097, x = new Float32Array(rows).fill(1e-8);
+    const rows = 4097,
+      x = new Float32Array(rows).fill(1e-8);
     x[0] = 1;
     const out = new Float32Array(1);
     native.columnSums(x, rows, 1, out, 0);
@@ -28,31 +36,45 @@ describe('columnSums', () => {
 });
 
 describe('reduceSlots', () => {
-  it.each([[1, 5, 5, 0, 5], [3, 17, 19, 0, 17], [4, 100, 104, 33, 71], [2, 9, 9, 4, 4], [2, 300, 301, 1, 299]])(
-    'sums %i slots of %i into slot 0 over [begin, end) with stride %i (%i, %i)', (count, width, stride, begin, end) => {
-      const rng = new Rng(count * 100 + width);
-      const slots = rng.floats((count - 1) * stride + width);
-      const before = slots.slice();
-      const top = native.reduceSlots(slots, count, stride, begin, end);
-      let expectedTop = 0;
-      for (let i = 0; i < slots.length; i++) {
-        if (i >= begin && i < end) {
-          let expected = 0;
-          for (let s = 0; s < count; s++) expected += before[s * stride + i];
-          expectClose([slots[i]], [expected], 1e-6, 1e-7);
-          expectedTop = Math.max(expectedTop, Math.abs(slots[i]));
-        } else {
-          expect(slots[i]).toBe(before[i]);
-        }
+  it.each([
+    [1, 5, 5, 0, 5],
+    [3, 17, 19, 0, 17],
+    [4, 100, 104, 33, 71],
+    [2, 9, 9, 4, 4],
+    [2, 300, 301, 1, 299],
+  ])('sums %i slots of %i into slot 0 over [begin, end) with stride %i (%i, %i)', (count, width, stride, begin, end) => {
+    const rng = new Rng(count * 100 + width);
+    const slots = rng.floats((count - 1) * stride + width);
+    const before = slots.slice();
+    const top = native.reduceSlots(slots, count, stride, begin, end);
+    let expectedTop = 0;
+    for (let i = 0; i < slots.length; i++) {
+      if (i >= begin && i < end) {
+        let expected = 0;
+        for (let s = 0; s < count; s++) expected += before[s * stride + i];
+        expectClose([slots[i]], [expected], 1e-6, 1e-7);
+        expectedTop = Math.max(expectedTop, Math.abs(slots[i]));
+      } else {
+        expect(slots[i]).toBe(before[i]);
       }
-      expect(top).toBe(expectedTop);
-    });
+    }
+    expect(top).toBe(expectedTop);
+  });
 
   it('gives the same sums however the range is split among workers', () => {
-    const rng = new Rng(3), count = 4, stride = 1000;
-    const whole = rng.floats(count * stride, -1e3, 1e3), pieces = whole.slice();
+    const rng = new Rng(3),
+      count = 4,
+      stride = 1000;
+    const whole = rng.floats(count * stride, -1e3, 1e3),
+      pieces = whole.slice();
     native.reduceSlots(whole, count, stride, 0, stride);
-    for (const [b, e] of [[0, 333], [333, 334], [334, 999], [999, 1000]]) native.reduceSlots(pieces, count, stride, b, e);
+    for (const [b, e] of [
+      [0, 333],
+      [333, 334],
+      [334, 999],
+      [999, 1000],
+    ])
+      native.reduceSlots(pieces, count, stride, b, e);
     expect(pieces).toEqual(whole);
   });
 
@@ -105,7 +127,8 @@ describe('sumSquares', () => {
 
 describe('scale', () => {
   it.each(LENGTHS)('multiplies the first n elements, n = %i', (n) => {
-    const x = new Rng(n).floats(n + 1), before = x.slice();
+    const x = new Rng(n).floats(n + 1),
+      before = x.slice();
     native.scale(x, n, -0.75);
     expect(Array.from(x)).toEqual(Array.from(before, (v, i) => (i < n ? Math.fround(v * Math.fround(-0.75)) : v)));
   });

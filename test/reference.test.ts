@@ -84,10 +84,14 @@ describe('referenceForward on hand-computed networks', () => {
   it('BatchNorm uses the batch statistics in train mode and the running ones in eval mode', () => {
     const spec = resolveSpec({ layers: [1, 1, 1], activation: 'linear', output: 'linear', norm: 'batch', normEps: 1e-3 });
     const { params, buffers } = slabsOf(spec, {
-      'layers.0.weight': [1], 'layers.0.bias': [0],
-      'layers.0.norm.weight': [2], 'layers.0.norm.bias': [0.5],
-      'layers.0.norm.running_mean': [1], 'layers.0.norm.running_var': [4],
-      'layers.1.weight': [1], 'layers.1.bias': [0],
+      'layers.0.weight': [1],
+      'layers.0.bias': [0],
+      'layers.0.norm.weight': [2],
+      'layers.0.norm.bias': [0.5],
+      'layers.0.norm.running_mean': [1],
+      'layers.0.norm.running_var': [4],
+      'layers.1.weight': [1],
+      'layers.1.bias': [0],
     });
     const x2 = Float64Array.of(1, 3); // batch mean 2, biased variance 1
     const t = 1 / Math.sqrt(1 + 1e-3);
@@ -156,8 +160,9 @@ describe('referenceForward properties on random networks', () => {
   it('reads Float32Array and Float64Array slabs alike', () => {
     const model = randomModel({ layers: [3, 4, 2], norm: 'layer' }, 12);
     const x = Float64Array.from(randomInputs(3, 3, 13));
-    expect(referenceForward(model.spec, Float64Array.from(model.params), Float64Array.from(model.buffers), x, 3, 'eval'))
-      .toEqual(referenceForward(model.spec, model.params, model.buffers, x, 3, 'eval'));
+    expect(referenceForward(model.spec, Float64Array.from(model.params), Float64Array.from(model.buffers), x, 3, 'eval')).toEqual(
+      referenceForward(model.spec, model.params, model.buffers, x, 3, 'eval'),
+    );
   });
 });
 
@@ -165,7 +170,12 @@ describe('referenceLoss', () => {
   it('cross-entropy is the mean −log of the softmax outputs at the labels; MSE the mean squared distance to one-hot', () => {
     const labels = Int32Array.of(2, 0, 1, 2, 1);
     const x = Float64Array.from(randomInputs(5, 4, 21));
-    for (const [output, loss] of [['softmax', 'cross-entropy'], ['softmax', 'mse'], ['sigmoid', 'mse'], ['linear', 'mse']] as const) {
+    for (const [output, loss] of [
+      ['softmax', 'cross-entropy'],
+      ['softmax', 'mse'],
+      ['sigmoid', 'mse'],
+      ['linear', 'mse'],
+    ] as const) {
       const model = randomModel({ layers: [4, 6, 3], output }, 20);
       const out = referenceForward(model.spec, model.params, model.buffers, x, 5, 'eval');
       let expected = 0;

@@ -18,7 +18,14 @@ export class Rng extends Random {
 
 /** Shapes that exercise vector tails: single elements, one column, odd and non-multiple-of-8/16 sizes. */
 export const SHAPES: ReadonlyArray<readonly [rows: number, cols: number]> = [
-  [1, 1], [1, 10], [5, 1], [3, 7], [13, 10], [17, 33], [64, 100], [9, 130],
+  [1, 1],
+  [1, 10],
+  [5, 1],
+  [3, 7],
+  [13, 10],
+  [17, 33],
+  [64, 100],
+  [9, 130],
 ];
 export const LENGTHS = [1, 2, 7, 8, 15, 16, 17, 31, 33, 100, 1023];
 
@@ -29,7 +36,8 @@ export const LENGTHS = [1, 2, 7, 8, 15, 16, 17, 31, 33, 100, 1023];
 export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol: number, atol = 0): void {
   expect(actual.length, 'length').toBe(expected.length);
   for (let i = 0; i < expected.length; i++) {
-    const a = actual[i], e = expected[i];
+    const a = actual[i],
+      e = expected[i];
     const ok = Number.isNaN(e) ? Number.isNaN(a) : !Number.isFinite(e) ? a === e : Math.abs(a - e) <= atol + rtol * Math.abs(e);
     if (!ok) expect.fail(`element ${i}: got ${a}, expected ${e} (rtol ${rtol}, atol ${atol})`);
   }
@@ -104,7 +112,10 @@ export function sgd(p: Float64Array, g: ArrayLike<number>, { lr, weightDecay }: 
 }
 
 export function momentum(
-  p: Float64Array, g: ArrayLike<number>, v: Float64Array, { lr, weightDecay, mu, nesterov }: Hyper & { mu: number; nesterov: boolean },
+  p: Float64Array,
+  g: ArrayLike<number>,
+  v: Float64Array,
+  { lr, weightDecay, mu, nesterov }: Hyper & { mu: number; nesterov: boolean },
 ): void {
   for (let i = 0; i < p.length; i++) {
     const d = g[i] + weightDecay * p[i];
@@ -114,7 +125,10 @@ export function momentum(
 }
 
 export function adam(
-  p: Float64Array, g: ArrayLike<number>, m: Float64Array, v: Float64Array,
+  p: Float64Array,
+  g: ArrayLike<number>,
+  m: Float64Array,
+  v: Float64Array,
   { lr, weightDecay, beta1, beta2, eps, decoupled, step }: Hyper & { beta1: number; beta2: number; eps: number; decoupled: boolean; step: number },
 ): void {
   for (let i = 0; i < p.length; i++) {
@@ -122,7 +136,8 @@ export function adam(
     const gi = decoupled ? g[i] : g[i] + weightDecay * p[i];
     m[i] = beta1 * m[i] + (1 - beta1) * gi;
     v[i] = beta2 * v[i] + (1 - beta2) * gi * gi;
-    const mHat = m[i] / (1 - beta1 ** step), vHat = v[i] / (1 - beta2 ** step);
+    const mHat = m[i] / (1 - beta1 ** step),
+      vHat = v[i] / (1 - beta2 ** step);
     p[i] -= (lr * mHat) / (Math.sqrt(vHat) + eps);
   }
 }

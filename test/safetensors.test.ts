@@ -162,22 +162,65 @@ describe('corrupt and hostile safetensors files give clear errors', () => {
     ['a fractional dimension', () => encodeFile(one({ shape: [2.5] }), eight), /"w" has shape \[2.5\]/],
     ['malformed offsets', () => encodeFile(one({ data_offsets: [0] }), eight), /"w" has data_offsets \[0\]/],
     ['offsets ending before they begin', () => encodeFile(one({ data_offsets: [8, 0] }), eight), /end before they begin/],
-    ['offsets outside the data section', () => encodeFile(one({ data_offsets: [8, 16] }), eight), /"w" has data_offsets \[8, 16\] outside the data section of 8 bytes/],
-    ['a shape that disagrees with the offsets', () => encodeFile(one({ shape: [3] }), eight), /shape \[3\] \(12 bytes of F32\) but data_offsets \[0, 8\] span 8 bytes/],
-    ['a header claiming a 1 TB tensor', () => encodeFile(one({ shape: [262144, 1048576], data_offsets: [0, 2 ** 40] }), eight), /\[0, 1099511627776\] outside the data section of 8 bytes/],
-    ['a shape whose size overflows 64 bits', () => encodeFile(one({ shape: [2 ** 40, 2 ** 40, 2 ** 40] }), eight), new RegExp(`\\(${4n * 2n ** 120n} bytes of F32\\)`)],
-    ['overlapping tensors', () => encodeFile({ ...one({}), v: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, littleEndianF32([1, 2, 3])), /"v" \[4, 12\] overlaps tensor "w" \[0, 8\]/],
-    ['a gap between tensors', () => encodeFile({ w: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, v: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } }, littleEndianF32([1, 2, 3])), /bytes 4 to 8 of the data section belong to no tensor/],
+    [
+      'offsets outside the data section',
+      () => encodeFile(one({ data_offsets: [8, 16] }), eight),
+      /"w" has data_offsets \[8, 16\] outside the data section of 8 bytes/,
+    ],
+    [
+      'a shape that disagrees with the offsets',
+      () => encodeFile(one({ shape: [3] }), eight),
+      /shape \[3\] \(12 bytes of F32\) but data_offsets \[0, 8\] span 8 bytes/,
+    ],
+    [
+      'a header claiming a 1 TB tensor',
+      () => encodeFile(one({ shape: [262144, 1048576], data_offsets: [0, 2 ** 40] }), eight),
+      /\[0, 1099511627776\] outside the data section of 8 bytes/,
+    ],
+    [
+      'a shape whose size overflows 64 bits',
+      () => encodeFile(one({ shape: [2 ** 40, 2 ** 40, 2 ** 40] }), eight),
+      new RegExp(`\\(${4n * 2n ** 120n} bytes of F32\\)`),
+    ],
+    [
+      'overlapping tensors',
+      () => encodeFile({ ...one({}), v: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, littleEndianF32([1, 2, 3])),
+      /"v" \[4, 12\] overlaps tensor "w" \[0, 8\]/,
+    ],
+    [
+      'a gap between tensors',
+      () =>
+        encodeFile(
+          { w: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, v: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } },
+          littleEndianF32([1, 2, 3]),
+        ),
+      /bytes 4 to 8 of the data section belong to no tensor/,
+    ],
     ['trailing bytes after the tensors', () => encodeFile(one({}), littleEndianF32([1, 2, 3])), /tensors cover 8 bytes but the data section has 12/],
     // JSON.parse keeps the last of repeated keys: the file would hold two tensors of one name.
-    ['a tensor named twice', () => encodeFile('{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}, "v":{"dtype":"F32","shape":[0],"data_offsets":[8,8]}, "w" :{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}', eight), /tensor "w" appears twice in the header/],
-    ['a name twice once unescaped', () => encodeFile('{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x\\"":{}},"\\u0077":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}', eight), /tensor "w" appears twice in the header/],
+    [
+      'a tensor named twice',
+      () =>
+        encodeFile(
+          '{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}, "v":{"dtype":"F32","shape":[0],"data_offsets":[8,8]}, "w" :{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}',
+          eight,
+        ),
+      /tensor "w" appears twice in the header/,
+    ],
+    [
+      'a name twice once unescaped',
+      () => encodeFile('{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x\\"":{}},"\\u0077":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}', eight),
+      /tensor "w" appears twice in the header/,
+    ],
     ['metadata that is not strings', () => encodeFile({ ...one({}), __metadata__: { epochs: 3 } }, eight), /__metadata__.epochs is not a string/],
   ];
   for (const [what, bytes, message] of cases) {
     it(what, async () => {
       const path = await fileWith(bytes());
-      const error = await readSafetensors(path).then(() => undefined, (err: Error) => err);
+      const error = await readSafetensors(path).then(
+        () => undefined,
+        (err: Error) => err,
+      );
       expect(error?.message).toMatch(message);
       expect(error?.message).toContain(path);
     });
@@ -252,21 +295,48 @@ describe('model files', () => {
       return encodeFile(header, new Uint8Array(offset));
     };
     const cases: [string, () => Uint8Array, RegExp][] = [
-      ['no metadata at all', () => encodeFile({ w: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, littleEndianF32([1])), /__metadata__.format is undefined, expected "fcnn\/1"/],
+      [
+        'no metadata at all',
+        () => encodeFile({ w: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, littleEndianF32([1])),
+        /__metadata__.format is undefined, expected "fcnn\/1"/,
+      ],
       ['another format', () => encodeModel(meta({ format: 'other/2' })), /__metadata__.format is "other\/2"/],
       ['no spec', () => encodeModel(meta({ spec: undefined })), /__metadata__.spec is missing/],
       ['a spec that is not JSON', () => encodeModel(meta({ spec: '{layers: [2' })), /__metadata__.spec is not valid JSON/],
-      ['an invalid spec', () => encodeModel(meta({ spec: JSON.stringify({ ...spec, activation: 'swish' }) })), /__metadata__.spec is invalid: activation must be one of/],
+      [
+        'an invalid spec',
+        () => encodeModel(meta({ spec: JSON.stringify({ ...spec, activation: 'swish' }) })),
+        /__metadata__.spec is invalid: activation must be one of/,
+      ],
       ['a training record that is not an object', () => encodeModel(meta({ training: '[1]' })), /__metadata__.training is not a JSON object/],
-      ['a missing tensor', () => encodeModel(meta({}), (e) => e.filter(([n]) => n !== 'layers.0.norm.running_var')), /tensor "layers.0.norm.running_var" is missing/],
-      ['an extra tensor', () => encodeModel(meta({}), (e) => [...e, ['layers.2.weight', [1, 1]]]), /tensor "layers.2.weight" is not part of the architecture \[2,3,1\]/],
-      ['a tensor of the wrong shape', () => encodeModel(meta({}), (e) => e.map(([n, s]) => [n, n === 'layers.1.weight' ? [3, 1] : s])), /tensor "layers.1.weight" has shape \[3,1\], expected \[1,3\]/],
-      ['a tensor shaped for another architecture', () => encodeModel(meta({}), (e) => e.map(([n, s]) => [n, n === 'layers.0.weight' ? [3, 4] : s])), /"layers.0.weight" has shape \[3,4\], expected \[3,2\]/],
+      [
+        'a missing tensor',
+        () => encodeModel(meta({}), (e) => e.filter(([n]) => n !== 'layers.0.norm.running_var')),
+        /tensor "layers.0.norm.running_var" is missing/,
+      ],
+      [
+        'an extra tensor',
+        () => encodeModel(meta({}), (e) => [...e, ['layers.2.weight', [1, 1]]]),
+        /tensor "layers.2.weight" is not part of the architecture \[2,3,1\]/,
+      ],
+      [
+        'a tensor of the wrong shape',
+        () => encodeModel(meta({}), (e) => e.map(([n, s]) => [n, n === 'layers.1.weight' ? [3, 1] : s])),
+        /tensor "layers.1.weight" has shape \[3,1\], expected \[1,3\]/,
+      ],
+      [
+        'a tensor shaped for another architecture',
+        () => encodeModel(meta({}), (e) => e.map(([n, s]) => [n, n === 'layers.0.weight' ? [3, 4] : s])),
+        /"layers.0.weight" has shape \[3,4\], expected \[3,2\]/,
+      ],
     ];
     for (const [what, bytes, message] of cases) {
       it(what, async () => {
         const path = await fileWith(bytes());
-        const error = await loadModel(path).then(() => undefined, (err: Error) => err);
+        const error = await loadModel(path).then(
+          () => undefined,
+          (err: Error) => err,
+        );
         expect(error?.message).toMatch(message);
         expect(error?.message).toContain(path);
       });
@@ -277,7 +347,9 @@ describe('model files', () => {
     const model = randomModel({ layers: [2, 3, 1], norm: 'batch' }, 60);
     const path = join(dir, 'unsaved.safetensors');
     await expect(saveModel(path, { ...model, buffers: new Float32Array(5) })).rejects.toThrow(/buffers must be a Float32Array of 6 elements/);
-    await expect(saveModel(path, { ...model, spec: { ...model.spec, normEps: 0 } })).rejects.toThrow(/cannot save .*unsaved.safetensors: invalid spec: normEps/);
+    await expect(saveModel(path, { ...model, spec: { ...model.spec, normEps: 0 } })).rejects.toThrow(
+      /cannot save .*unsaved.safetensors: invalid spec: normEps/,
+    );
     await expect(stat(path)).rejects.toThrow(/ENOENT/);
   });
 });

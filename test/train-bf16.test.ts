@@ -133,12 +133,14 @@ describe('bf16 training', () => {
     const env = { ...process.env, FCNN_ISA: 'avx2' };
     const library = spawnSync(
       process.execPath,
-      ['--input-type=module', '-e', `import { checkPrecision } from './dist/src/train/options.js'; try { checkPrecision('bf16'); } catch (e) { console.log(e.message); }`],
+      [
+        '--input-type=module',
+        '-e',
+        `import { checkPrecision } from './dist/src/train/options.js'; try { checkPrecision('bf16'); } catch (e) { console.log(e.message); }`,
+      ],
       { cwd: ROOT, env, encoding: 'utf8' },
     );
-    expect(library.stdout).toContain(
-      "precision 'bf16' needs a CPU with AVX512-BF16 (vdpbf16ps) on the avx512 ISA; this one runs the avx2 ISA (FCNN_ISA=avx2)",
-    );
+    expect(library.stdout).toContain("precision 'bf16' needs a CPU with AVX512-BF16 (vdpbf16ps) on the avx512 ISA; this one runs the avx2 ISA (FCNN_ISA=avx2)");
     const cli = spawnSync(process.execPath, ['dist/src/cli/main.js', 'train', '--precision', 'bf16'], { cwd: ROOT, env, encoding: 'utf8' });
     expect(cli.status).toBe(2);
     expect(cli.stderr).toContain("--precision: precision 'bf16' needs a CPU with AVX512-BF16");

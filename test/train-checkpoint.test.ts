@@ -96,8 +96,16 @@ describe('interrupt and resume', () => {
     const path = join(dir, 'every.safetensors');
     const epochsWritten: number[] = [];
     await train(fresh(), data, {
-      epochs: 5, batchSize: 64, workers: 0, optimizer: 'adam', checkpoint: { path, everyEpochs: 2, context: { who: 'test' } },
-      onEpoch: () => void readCheckpoint(path).then((c) => epochsWritten.push(c.state.epoch), () => epochsWritten.push(0)),
+      epochs: 5,
+      batchSize: 64,
+      workers: 0,
+      optimizer: 'adam',
+      checkpoint: { path, everyEpochs: 2, context: { who: 'test' } },
+      onEpoch: () =>
+        void readCheckpoint(path).then(
+          (c) => epochsWritten.push(c.state.epoch),
+          () => epochsWritten.push(0),
+        ),
     });
     const c = await readCheckpoint(path);
     expect(c.state.epoch).toBe(5);
@@ -115,7 +123,9 @@ describe('interrupt and resume', () => {
     const path = join(dir, 'refuse.safetensors');
     await train(fresh(), data, { epochs: 3, batchSize: 32, workers: 0, optimizer: 'momentum', lr: 0.05, checkpoint: { path } });
     const resume = (options: TrainOptions, model = fresh(), d = data) => train(model, d, { resume: path, workers: 0, ...options });
-    await expect(resume({ batchSize: 64 })).rejects.toThrow(/^batchSize 64 contradicts the checkpoint .*refuse\.safetensors, which was trained with batchSize 32/);
+    await expect(resume({ batchSize: 64 })).rejects.toThrow(
+      /^batchSize 64 contradicts the checkpoint .*refuse\.safetensors, which was trained with batchSize 32/,
+    );
     await expect(resume({ optimizer: 'adam' })).rejects.toThrow(/^optimizer .*"adam".* contradicts the checkpoint/);
     await expect(resume({ lr: 0.1 })).rejects.toThrow(/^lr 0\.1 contradicts/);
     await expect(resume({ seed: 9 })).rejects.toThrow(/^seed 9 contradicts/);
@@ -123,7 +133,9 @@ describe('interrupt and resume', () => {
     await expect(resume({ precision: 'bf16' })).rejects.toThrow(/^precision "bf16"/); // contradicts, or this CPU lacks bf16
     await expect(resume({ earlyStopping: { patience: 2 } })).rejects.toThrow(/^earlyStopping .* contradicts/);
     await expect(resume({ epochs: 2 })).rejects.toThrow(/^epochs 2 is fewer than the 3 the checkpoint .* has completed/);
-    await expect(resume({}, createModel({ layers: [12, 8, 3] }))).rejects.toThrow(/^layers \[12,8,3\] contradicts the checkpoint .*whose model has layers \[12,16,3\]/);
+    await expect(resume({}, createModel({ layers: [12, 8, 3] }))).rejects.toThrow(
+      /^layers \[12,8,3\] contradicts the checkpoint .*whose model has layers \[12,16,3\]/,
+    );
     await expect(resume({}, createModel({ layers: [12, 16, 3], activation: 'tanh' }))).rejects.toThrow(/^activation "tanh" contradicts/);
     await expect(resume({}, fresh(), blobDataset(200, 12, 3, 5))).rejects.toThrow(/^training data has 200 samples but the checkpoint .* was trained on 300/);
     await expect(resume({ resume: join(dir, 'missing.safetensors') })).rejects.toThrow(/missing\.safetensors: file not found/);
@@ -210,7 +222,9 @@ describe('early stopping', () => {
   it('refuses monitors that an epoch event does not have, and bad settings, naming the option', async () => {
     const run = (earlyStopping: object, evalData: TrainOptions['evalData'] | null = test) =>
       train(fresh(), data, { ...options, evalData: evalData ?? undefined, earlyStopping } as TrainOptions);
-    await expect(run({ monitor: 'val_loss' })).rejects.toThrow(/^earlyStopping\.monitor must be a metric of the epoch event \(loss, trainAccuracy, testLoss, testAccuracy, testMse, testMae, testR2, testF1\), got "val_loss"/);
+    await expect(run({ monitor: 'val_loss' })).rejects.toThrow(
+      /^earlyStopping\.monitor must be a metric of the epoch event \(loss, trainAccuracy, testLoss, testAccuracy, testMse, testMae, testR2, testF1\), got "val_loss"/,
+    );
     await expect(run({ monitor: 'seconds' })).rejects.toThrow(/^earlyStopping\.monitor must be/);
     await expect(run({ monitor: 'testAccuracy' }, null)).rejects.toThrow(/^earlyStopping\.monitor "testAccuracy" is measured on evalData, which is not given/);
     await expect(run({ patience: 0 })).rejects.toThrow(/^earlyStopping\.patience must be a positive integer, got 0/);

@@ -16,7 +16,12 @@ describe('serial trainer', () => {
     const data = blobs(20, 30, 10, 3, 3);
     const model = createModel({ layers: [30, 64, 10] }, { seed: 4 });
     const history = await train(model, data, {
-      epochs: 300, batchSize: 'full', optimizer: 'adam', lr: 0.01, workers: 0, evalData: data,
+      epochs: 300,
+      batchSize: 'full',
+      optimizer: 'adam',
+      lr: 0.01,
+      workers: 0,
+      evalData: data,
     });
     const last = history.epochs[history.epochs.length - 1];
     expect(last.testLoss!).toBeLessThan(0.01);
@@ -66,7 +71,11 @@ describe('serial trainer', () => {
     x[40 * 8 + 3] = Infinity;
     const model = createModel({ layers: [8, 6, 2] }, { seed: 1 });
     const history = await train(model, arrayData(x, good.labels, 8, 2), {
-      epochs: 2, batchSize: 32, shuffle: false, workers: 0, nonFinite: 'skip',
+      epochs: 2,
+      batchSize: 32,
+      shuffle: false,
+      workers: 0,
+      nonFinite: 'skip',
     });
     expect(history.skippedSteps).toBe(2);
     expect(history.epochs.map((e) => e.skippedSteps)).toEqual([1, 1]);
@@ -104,8 +113,12 @@ describe('serial trainer', () => {
     const model = createModel({ layers: [20, 16, 4] });
     const controller = new AbortController();
     const run = train(model, data, {
-      epochs: 100, batchSize: 8, workers: 0,
-      onStep: (e) => { if (e.step === 5) controller.abort(); },
+      epochs: 100,
+      batchSize: 8,
+      workers: 0,
+      onStep: (e) => {
+        if (e.step === 5) controller.abort();
+      },
       signal: controller.signal,
     });
     await expect(run).rejects.toMatchObject({ name: 'AbortError' });

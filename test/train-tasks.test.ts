@@ -35,7 +35,15 @@ describe('regression', () => {
     const data = floatDataset(1200, 8, 1, 21, 'regression');
     const { train: trainSet, validation } = splitDataset(data, { valSplit: 0.25, seed: 1 });
     const model = createModel({ layers: [8, 32, 1], output: 'linear', task: 'regression' }, { seed: 2 });
-    const history = await train(model, trainSet, { epochs: 60, batchSize: 32, optimizer: 'adam', lr: 0.01, schedule: 'cosine', workers: 0, evalData: validation! });
+    const history = await train(model, trainSet, {
+      epochs: 60,
+      batchSize: 32,
+      optimizer: 'adam',
+      lr: 0.01,
+      schedule: 'cosine',
+      workers: 0,
+      evalData: validation!,
+    });
     const last = history.epochs.at(-1)!;
     expect(last.trainAccuracy).toBeNull();
     const p = await predict(model, validation!.images as Float32Array);
@@ -113,7 +121,11 @@ describe('class names', () => {
     await train(model, { x, y }, { epochs: 20, batchSize: 16, optimizer: 'adam', lr: 0.01, workers: 0 });
     expect(model.schema.classNames).toEqual(names);
     expect(model.schema.normalizationKind).toBe('standardize');
-    const p = predictSync(model, [[0, 5], [10, 2], [20, -1]]);
+    const p = predictSync(model, [
+      [0, 5],
+      [10, 2],
+      [20, -1],
+    ]);
     expect(p.classNames).toEqual(names);
   }, 30_000);
 });
@@ -146,7 +158,9 @@ describe('a TrainingData that is not a Dataset', () => {
 
   it('refuses targets of the wrong task for the model', async () => {
     const data = Dataset.fromArrays({ x: [[1], [2]], y: [0.5, 1.5] });
-    await expect(train(createModel({ layers: [1, 2] }), data, { workers: 0 })).rejects.toThrow(/holds regression targets but the model's task is classification/);
+    await expect(train(createModel({ layers: [1, 2] }), data, { workers: 0 })).rejects.toThrow(
+      /holds regression targets but the model's task is classification/,
+    );
     await expect(train(createModel({ layers: [1, 3], output: 'linear', task: 'regression' }), data, { workers: 0 })).rejects.toThrow(
       /1 target values per sample but the model has 3 outputs/,
     );

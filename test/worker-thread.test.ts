@@ -9,11 +9,15 @@ import { softmaxCrossEntropy } from '../src/nn/reference.js';
 import { Rng, columnSums, expectClose } from './reference.js';
 
 const ADDON = fileURLToPath(new URL('../build/Release/fcnn.node', import.meta.url));
-const WORKERS = 2, ROWS = 10, COLS = 7, LR = 0.5;
+const WORKERS = 2,
+  ROWS = 10,
+  COLS = 7,
+  LR = 0.5;
 
 // Offsets (in floats) of the regions of the shared buffer.
 const LAYOUT = { x: 0, probs: ROWS * COLS, relu: 2 * ROWS * COLS, slots: 3 * ROWS * COLS };
-const PARAMS = LAYOUT.slots + WORKERS * COLS, FLOATS = PARAMS + COLS;
+const PARAMS = LAYOUT.slots + WORKERS * COLS,
+  FLOATS = PARAMS + COLS;
 
 // Plain CommonJS, run with eval: the worker loads the addon by its absolute path.
 const WORKER_SOURCE = `
@@ -49,23 +53,38 @@ function run(workerData: object): Promise<number> {
 }
 
 it('runs kernels in worker threads on shared memory the main thread sees', async () => {
-  const floats = new SharedArrayBuffer(FLOATS * 4), labels = new SharedArrayBuffer(ROWS * 4), sync = new SharedArrayBuffer(4);
-  const all = new Float32Array(floats), labelView = new Int32Array(labels);
+  const floats = new SharedArrayBuffer(FLOATS * 4),
+    labels = new SharedArrayBuffer(ROWS * 4),
+    sync = new SharedArrayBuffer(4);
+  const all = new Float32Array(floats),
+    labelView = new Int32Array(labels);
   const rng = new Rng(1);
   all.set(rng.floats(ROWS * COLS, -3, 3), LAYOUT.x);
   labelView.set(rng.labels(ROWS, COLS));
   const params = rng.floats(COLS);
   all.set(params, PARAMS);
 
-  const losses = await Promise.all(Array.from({ length: WORKERS }, (_, worker) =>
-    run({ addon: ADDON, floats, labels, sync, worker, workers: WORKERS, rows: ROWS, cols: COLS, layout: LAYOUT, params: PARAMS, lr: LR })));
+  const losses = await Promise.all(
+    Array.from({ length: WORKERS }, (_, worker) =>
+      run({ addon: ADDON, floats, labels, sync, worker, workers: WORKERS, rows: ROWS, cols: COLS, layout: LAYOUT, params: PARAMS, lr: LR }),
+    ),
+  );
 
   const x = all.subarray(LAYOUT.x, LAYOUT.x + ROWS * COLS);
   const ref = softmaxCrossEntropy(x, labelView, ROWS, COLS);
-  expectClose(all.subarray(LAYOUT.relu, LAYOUT.relu + ROWS * COLS), Array.from(x, (v) => Math.max(v, 0)), 0);
+  expectClose(
+    all.subarray(LAYOUT.relu, LAYOUT.relu + ROWS * COLS),
+    Array.from(x, (v) => Math.max(v, 0)),
+    0,
+  );
   expectClose(all.subarray(LAYOUT.probs, LAYOUT.probs + ROWS * COLS), ref.probs, 1e-6, 1e-9);
   expectClose([losses[0] + losses[1]], [ref.loss], 1e-6);
   const sums = columnSums(x, ROWS, COLS);
   expectClose(all.subarray(LAYOUT.slots, LAYOUT.slots + COLS), sums, 1e-6, 1e-6);
-  expectClose(all.subarray(PARAMS, PARAMS + COLS), Array.from(params, (p, j) => p - LR * sums[j]), 1e-6, 1e-6);
+  expectClose(
+    all.subarray(PARAMS, PARAMS + COLS),
+    Array.from(params, (p, j) => p - LR * sums[j]),
+    1e-6,
+    1e-6,
+  );
 });

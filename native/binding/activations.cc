@@ -1,6 +1,6 @@
+#include "kernels/activations.h"
 #include "binding/args.h"
 #include "binding/register.h"
-#include "kernels/activations.h"
 
 namespace fcnn::binding {
 

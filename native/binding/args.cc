@@ -8,19 +8,16 @@ namespace {
 constexpr int64_t kMaxDim = 2147483647;  // 2^31 - 1
 }
 
-Args::Args(const Napi::CallbackInfo& info, const char* fn, size_t count, size_t optional)
-    : info_(info), fn_(fn) {
+Args::Args(const Napi::CallbackInfo& info, const char* fn, size_t count, size_t optional) : info_(info), fn_(fn) {
   size_t n = info.Length();
   if (n < count || n > count + optional) {
-    std::string expected = optional ? std::to_string(count) + " to " + std::to_string(count + optional)
-                                    : std::to_string(count);
+    std::string expected =
+        optional ? std::to_string(count) + " to " + std::to_string(count + optional) : std::to_string(count);
     typeError("expected " + expected + " arguments, got " + std::to_string(n));
   }
 }
 
-bool Args::absent(size_t i) const {
-  return i >= info_.Length() || info_[i].IsUndefined() || info_[i].IsNull();
-}
+bool Args::absent(size_t i) const { return i >= info_.Length() || info_[i].IsUndefined() || info_[i].IsNull(); }
 
 void Args::typeError(const std::string& message) const {
   throw Napi::TypeError::New(env(), std::string(fn_) + ": " + message);
@@ -31,14 +28,12 @@ void Args::rangeError(const std::string& message) const {
 }
 
 bool Args::boolean(size_t i, const char* name) const {
-  if (i >= info_.Length() || !info_[i].IsBoolean())
-    typeError(std::string("argument '") + name + "' must be a boolean");
+  if (i >= info_.Length() || !info_[i].IsBoolean()) typeError(std::string("argument '") + name + "' must be a boolean");
   return info_[i].As<Napi::Boolean>().Value();
 }
 
 double Args::number(size_t i, const char* name) const {
-  if (i >= info_.Length() || !info_[i].IsNumber())
-    typeError(std::string("argument '") + name + "' must be a number");
+  if (i >= info_.Length() || !info_[i].IsNumber()) typeError(std::string("argument '") + name + "' must be a number");
   double v = info_[i].As<Napi::Number>().DoubleValue();
   if (!std::isfinite(v)) rangeError(std::string("argument '") + name + "' must be finite, got " + std::to_string(v));
   return v;
@@ -56,8 +51,7 @@ int64_t Args::dim(size_t i, const char* name) const {
 
 template <typename T>
 View<T> Args::typed(size_t i, const char* name, napi_typedarray_type type, const char* typeName) const {
-  if (i >= info_.Length() || !info_[i].IsTypedArray() ||
-      info_[i].As<Napi::TypedArray>().TypedArrayType() != type)
+  if (i >= info_.Length() || !info_[i].IsTypedArray() || info_[i].As<Napi::TypedArray>().TypedArrayType() != type)
     typeError(std::string("argument '") + name + "' must be a " + typeName);
   auto array = info_[i].As<Napi::TypedArrayOf<T>>();
   return View<T>{array.Data(), array.ElementLength(), name};
@@ -79,7 +73,8 @@ bool Args::is(size_t i, napi_typedarray_type type) const {
   return i < info_.Length() && info_[i].IsTypedArray() && info_[i].As<Napi::TypedArray>().TypedArrayType() == type;
 }
 View<uint8_t> Args::bytes(size_t i, const char* name) const {
-  if (i >= info_.Length() || !info_[i].IsTypedArray()) typeError(std::string("argument '") + name + "' must be a typed array");
+  if (i >= info_.Length() || !info_[i].IsTypedArray())
+    typeError(std::string("argument '") + name + "' must be a typed array");
   napi_typedarray_type type;
   size_t length = 0;
   void* data = nullptr;
@@ -98,8 +93,8 @@ void Args::lengthError(const char* name, size_t have, uint64_t needed, std::stri
 }
 
 void Args::ldError(const char* ldName, int64_t ld, int64_t cols) const {
-  rangeError(std::string("argument '") + ldName + "' (" + std::to_string(ld) +
-             ") must be at least the row width " + std::to_string(cols));
+  rangeError(std::string("argument '") + ldName + "' (" + std::to_string(ld) + ") must be at least the row width " +
+             std::to_string(cols));
 }
 
 void Args::aliasError(const char* a, const char* b) const {

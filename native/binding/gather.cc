@@ -1,6 +1,6 @@
+#include "kernels/gather.h"
 #include "binding/args.h"
 #include "binding/register.h"
-#include "kernels/gather.h"
 
 namespace fcnn::binding {
 
@@ -11,9 +11,9 @@ namespace {
 void requireIndices(const Args& args, const View<int32_t>& indices, int64_t start, int64_t count, size_t bad,
                     size_t available, const char* what) {
   if (bad < size_t(count))
-    args.rangeError("indices[" + std::to_string(start + int64_t(bad)) + "] = " +
-                    std::to_string(indices.data[start + bad]) + " is outside the " + std::to_string(available) + " " +
-                    what);
+    args.rangeError("indices[" + std::to_string(start + int64_t(bad)) +
+                    "] = " + std::to_string(indices.data[start + bad]) + " is outside the " +
+                    std::to_string(available) + " " + what);
 }
 
 template <typename Feature>
@@ -37,8 +37,8 @@ void gatherRowsOf(const Args& args, const View<Feature>& images) {
   args.requireDisjoint(out, mean);
   args.requireDisjoint(out, invStd);
   size_t imageCount = images.length / size_t(width);
-  size_t bad = kernels::gatherRows(images.data, imageCount, width, indices.data + start, count, out.data,
-                                   float(scale), hasMean ? mean.data : nullptr, hasInvStd ? invStd.data : nullptr);
+  size_t bad = kernels::gatherRows(images.data, imageCount, width, indices.data + start, count, out.data, float(scale),
+                                   hasMean ? mean.data : nullptr, hasInvStd ? invStd.data : nullptr);
   requireIndices(args, indices, start, count, bad, imageCount, "images");
 }
 

@@ -118,7 +118,8 @@ Napi::Value alignmentGap(const Napi::CallbackInfo& info) {
   Args args(info, "alignmentGap", 1);
   const View<float> x = args.f32(0, "x");
   const uintptr_t address = reinterpret_cast<uintptr_t>(x.data);
-  return Napi::Number::New(args.env(), double((kPackedAlignment - address % kPackedAlignment) % kPackedAlignment / sizeof(float)));
+  return Napi::Number::New(args.env(),
+                           double((kPackedAlignment - address % kPackedAlignment) % kPackedAlignment / sizeof(float)));
 }
 
 template <class Api>
@@ -143,16 +144,19 @@ void packB(const Napi::CallbackInfo& info) {
   requirePacked<Api>(args, packed, n, k);
   args.requireDisjoint(packed, b);
   if (!(lane0 <= lane1 && lane1 <= n))
-    args.rangeError("lanes [" + std::to_string(lane0) + ", " + std::to_string(lane1) + ") must lie within [0, n = " + std::to_string(n) + ")");
+    args.rangeError("lanes [" + std::to_string(lane0) + ", " + std::to_string(lane1) +
+                    ") must lie within [0, n = " + std::to_string(n) + ")");
   if (!(depth0 <= depth1 && depth1 <= k))
-    args.rangeError("depths [" + std::to_string(depth0) + ", " + std::to_string(depth1) + ") must lie within [0, k = " + std::to_string(k) + ")");
+    args.rangeError("depths [" + std::to_string(depth0) + ", " + std::to_string(depth1) +
+                    ") must lie within [0, k = " + std::to_string(k) + ")");
   if (Api::pairs && (depth0 % 2 != 0 || (depth1 % 2 != 0 && depth1 != k)))
     args.rangeError("depths [" + std::to_string(depth0) + ", " + std::to_string(depth1) +
                     ") must start and end on even depths (bf16 pairs), or end at k = " + std::to_string(k));
   const int64_t align = Api::alignmentFn();
   if (lane0 % align != 0 || (lane1 % align != 0 && lane1 != n))
-    args.rangeError("lanes [" + std::to_string(lane0) + ", " + std::to_string(lane1) + ") must start and end on multiples of " +
-                    std::to_string(align) + " (" + Api::alignment + "), or end at n = " + std::to_string(n));
+    args.rangeError("lanes [" + std::to_string(lane0) + ", " + std::to_string(lane1) +
+                    ") must start and end on multiples of " + std::to_string(align) + " (" + Api::alignment +
+                    "), or end at n = " + std::to_string(n));
   Api::packFn(transB, n, k, b.data, ldb, lane0, lane1, depth0, depth1, packed.data);
 }
 
@@ -192,7 +196,8 @@ Napi::Value fmaPeak(const Napi::CallbackInfo& info) {
   if (!info[0].IsString()) args.typeError("argument 'isa' must be a string");
   const std::string name = info[0].As<Napi::String>().Utf8Value();
   const double seconds = args.number(1, "seconds");
-  if (!(seconds > 0 && seconds <= 60)) args.rangeError("argument 'seconds' must be in (0, 60], got " + std::to_string(seconds));
+  if (!(seconds > 0 && seconds <= 60))
+    args.rangeError("argument 'seconds' must be in (0, 60], got " + std::to_string(seconds));
   std::string supported;
   for (const ukr::MicroKernel* kernel : availableMicroKernels()) {
     if (name == kernel->isa) return Napi::Number::New(args.env(), fcnn::fmaPeak(*kernel, seconds));

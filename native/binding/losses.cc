@@ -1,6 +1,6 @@
+#include "kernels/losses.h"
 #include "binding/args.h"
 #include "binding/register.h"
-#include "kernels/losses.h"
 
 namespace fcnn::binding {
 
@@ -36,8 +36,7 @@ Napi::Value SoftmaxCrossEntropy(const Napi::CallbackInfo& info) {
   args.requireDisjoint(probs, logits);
   args.requireDisjoint(probs, l.labels);
   double loss = 0;
-  requireLabels(args, l,
-                kernels::softmaxCrossEntropy(logits.data, l.labels.data, probs.data, l.rows, l.cols, &loss));
+  requireLabels(args, l, kernels::softmaxCrossEntropy(logits.data, l.labels.data, probs.data, l.rows, l.cols, &loss));
   return Napi::Number::New(args.env(), loss);
 }
 
@@ -51,9 +50,9 @@ void SoftmaxCrossEntropyBackward(const Napi::CallbackInfo& info) {
   args.requireLength(dlogits, uint64_t(l.rows) * uint64_t(l.cols), "rows x cols");
   args.requireDisjoint(dlogits, probs);
   args.requireDisjoint(dlogits, l.labels);
-  requireLabels(args, l,
-                kernels::softmaxCrossEntropyBackward(probs.data, l.labels.data, dlogits.data, l.rows, l.cols,
-                                                     float(scale)));
+  requireLabels(
+      args, l,
+      kernels::softmaxCrossEntropyBackward(probs.data, l.labels.data, dlogits.data, l.rows, l.cols, float(scale)));
 }
 
 // meanSquaredError(pred, labels, rows, cols) -> Σ (pred − onehot)²
@@ -77,8 +76,7 @@ void MeanSquaredErrorBackward(const Napi::CallbackInfo& info) {
   args.requireDisjoint(dpred, pred);
   args.requireDisjoint(dpred, l.labels);
   requireLabels(args, l,
-                kernels::meanSquaredErrorBackward(pred.data, l.labels.data, dpred.data, l.rows, l.cols,
-                                                  float(scale)));
+                kernels::meanSquaredErrorBackward(pred.data, l.labels.data, dpred.data, l.rows, l.cols, float(scale)));
 }
 
 // The checks of a loss against float targets: n values each, the output apart from the inputs.

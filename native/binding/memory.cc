@@ -1,6 +1,6 @@
+#include "kernels/memory.h"
 #include "binding/args.h"
 #include "binding/register.h"
-#include "kernels/memory.h"
 
 namespace fcnn::binding {
 

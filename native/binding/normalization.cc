@@ -19,7 +19,8 @@ void requireOutputsDisjoint(const Args& args, std::initializer_list<const View<f
 
 // Rows of no columns: nothing to normalize, and a loop over up to 2^31 - 1 empty rows.
 void requireColumns(const Args& args, int64_t rows, int64_t cols) {
-  if (rows > 0 && cols == 0) args.rangeError("argument 'cols' must be at least 1: an empty row has nothing to normalize");
+  if (rows > 0 && cols == 0)
+    args.rangeError("argument 'cols' must be at least 1: an empty row has nothing to normalize");
 }
 
 double epsilon(const Args& args, size_t i) {
@@ -55,8 +56,8 @@ struct NormBackward {
 };
 
 NormBackward normBackward(const Args& args, bool perColumn) {
-  NormBackward b{args.f32(0, "x"),  args.f32(1, "gamma"),  args.f32(2, "mean"),  args.f32(3, "rstd"),
-                 args.f32(4, "dy"), args.f32(5, "dx"),     args.f32(6, "dgamma"), args.f32(7, "dbeta"),
+  NormBackward b{args.f32(0, "x"),    args.f32(1, "gamma"), args.f32(2, "mean"),   args.f32(3, "rstd"),
+                 args.f32(4, "dy"),   args.f32(5, "dx"),    args.f32(6, "dgamma"), args.f32(7, "dbeta"),
                  args.dim(8, "rows"), args.dim(9, "cols")};
   requireColumns(args, b.rows, b.cols);
   uint64_t size = uint64_t(b.rows) * uint64_t(b.cols);
@@ -77,8 +78,8 @@ NormBackward normBackward(const Args& args, bool perColumn) {
 void LayerNormBackward(const Napi::CallbackInfo& info) {
   Args args(info, "layerNormBackward", 10);
   auto b = normBackward(args, false);
-  kernels::layerNormBackward(b.x.data, b.gamma.data, b.mean.data, b.rstd.data, b.dy.data, b.dx.data,
-                             b.dgamma.data, b.dbeta.data, b.rows, b.cols);
+  kernels::layerNormBackward(b.x.data, b.gamma.data, b.mean.data, b.rstd.data, b.dy.data, b.dx.data, b.dgamma.data,
+                             b.dbeta.data, b.rows, b.cols);
 }
 
 // batchNormForward(x, gamma, beta, y, mean, rstd, runningMean, runningVar, rows, cols, eps, momentum, training)
@@ -110,8 +111,8 @@ void BatchNormForward(const Napi::CallbackInfo& info) {
 void BatchNormBackward(const Napi::CallbackInfo& info) {
   Args args(info, "batchNormBackward", 10);
   auto b = normBackward(args, true);
-  kernels::batchNormBackward(b.x.data, b.gamma.data, b.mean.data, b.rstd.data, b.dy.data, b.dx.data,
-                             b.dgamma.data, b.dbeta.data, b.rows, b.cols);
+  kernels::batchNormBackward(b.x.data, b.gamma.data, b.mean.data, b.rstd.data, b.dy.data, b.dx.data, b.dgamma.data,
+                             b.dbeta.data, b.rows, b.cols);
 }
 
 }  // namespace

@@ -21,7 +21,8 @@ void requireParallel(const Args& args, const View<float>& params, std::initializ
 
 double unitInterval(const Args& args, size_t i, const char* name) {
   double v = args.number(i, name);
-  if (v < 0 || v >= 1) args.rangeError(std::string("argument '") + name + "' must be in [0, 1), got " + std::to_string(v));
+  if (v < 0 || v >= 1)
+    args.rangeError(std::string("argument '") + name + "' must be in [0, 1), got " + std::to_string(v));
   return v;
 }
 

@@ -1,6 +1,6 @@
+#include "kernels/reductions.h"
 #include "binding/args.h"
 #include "binding/register.h"
-#include "kernels/reductions.h"
 
 namespace fcnn::binding {
 
@@ -26,10 +26,11 @@ Napi::Value ReduceSlots(const Napi::CallbackInfo& info) {
   int64_t count = args.dim(1, "count"), stride = args.dim(2, "stride");
   int64_t begin = args.dim(3, "begin"), end = args.dim(4, "end");
   if (count == 0) args.rangeError("argument 'count' must be at least 1: slot 0 receives the sum");
-  if (begin > end) args.rangeError("argument 'begin' (" + std::to_string(begin) + ") is after 'end' (" +
-                                   std::to_string(end) + ")");
-  if (stride < end) args.rangeError("argument 'stride' (" + std::to_string(stride) +
-                                    ") must be at least 'end' (" + std::to_string(end) + "): slots would overlap");
+  if (begin > end)
+    args.rangeError("argument 'begin' (" + std::to_string(begin) + ") is after 'end' (" + std::to_string(end) + ")");
+  if (stride < end)
+    args.rangeError("argument 'stride' (" + std::to_string(stride) + ") must be at least 'end' (" +
+                    std::to_string(end) + "): slots would overlap");
   args.requireLength(slots, Args::matrixLength(count, end, stride), "(count - 1) x stride + end");
   return Napi::Number::New(args.env(), kernels::reduceSlots(slots.data, count, stride, begin, end));
 }

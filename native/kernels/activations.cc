@@ -42,9 +42,10 @@ inline float tanh(float x) {
   float ax = std::fabs(x), z = x * x;
   float e = expNonPositive(-2.0f * ax);
   float large = (1.0f - e) / (1.0f + e);
-  float small =
-      ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z + 1.33314422036e-1f) * z -
-       3.33332819422e-1f) * z * ax + ax;
+  float small = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z + 1.33314422036e-1f) * z -
+                 3.33332819422e-1f) *
+                    z * ax +
+                ax;
   return std::copysign(blend(ax < 0.625f, small, large), x);
 }
 

@@ -23,8 +23,8 @@ const ukr::MicroKernel& chooseMicroKernel() {
   if (!wanted || !*wanted) return *available.front();
   for (const ukr::MicroKernel* k : available)
     if (std::strcmp(k->isa, wanted) == 0) return *k;
-  bool known = std::strcmp(wanted, "avx512") == 0 || std::strcmp(wanted, "avx2") == 0 ||
-               std::strcmp(wanted, "portable") == 0;
+  bool known =
+      std::strcmp(wanted, "avx512") == 0 || std::strcmp(wanted, "avx2") == 0 || std::strcmp(wanted, "portable") == 0;
   throw std::runtime_error(
       std::string("environment variable FCNN_ISA=") + wanted +
       (known ? " names an ISA this CPU does not support" : " is not an ISA (expected avx512, avx2 or portable)") +
@@ -69,7 +69,8 @@ namespace {
 
 const ukr::Bf16Kernel& chooseBf16Kernel() {
 #if FCNN_X86
-  if (&activeMicroKernel() == &ukr::avx512() && __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw"))
+  if (&activeMicroKernel() == &ukr::avx512() && __builtin_cpu_supports("avx512bf16") &&
+      __builtin_cpu_supports("avx512bw"))
     return ukr::avx512bf16();
 #endif
   return ukr::emulatedBf16();

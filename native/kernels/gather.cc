@@ -22,9 +22,9 @@ void prefetchRow(const uint8_t* images, size_t imageCount, size_t rowBytes, int3
 }  // namespace
 
 template <typename Feature>
-size_t gatherRows(const Feature* __restrict images, size_t imageCount, size_t width,
-                  const int32_t* __restrict indices, size_t count, float* __restrict out, float scale,
-                  const float* __restrict mean, const float* __restrict invStd) {
+size_t gatherRows(const Feature* __restrict images, size_t imageCount, size_t width, const int32_t* __restrict indices,
+                  size_t count, float* __restrict out, float scale, const float* __restrict mean,
+                  const float* __restrict invStd) {
   const auto* bytes = reinterpret_cast<const uint8_t*>(images);
   const size_t rowBytes = width * sizeof(Feature);
   for (size_t r = 0; r < count && r < kRowsAhead; r++) prefetchRow(bytes, imageCount, rowBytes, indices[r]);
@@ -41,8 +41,8 @@ size_t gatherRows(const Feature* __restrict images, size_t imageCount, size_t wi
   return count;
 }
 
-template size_t gatherRows<uint8_t>(const uint8_t*, size_t, size_t, const int32_t*, size_t, float*, float,
-                                    const float*, const float*);
+template size_t gatherRows<uint8_t>(const uint8_t*, size_t, size_t, const int32_t*, size_t, float*, float, const float*,
+                                    const float*);
 template size_t gatherRows<float>(const float*, size_t, size_t, const int32_t*, size_t, float*, float, const float*,
                                   const float*);
 
@@ -51,8 +51,8 @@ void prefetchRows(const uint8_t* images, size_t imageCount, size_t rowBytes, con
 }
 
 template <typename Label>
-size_t gatherLabels(const Label* __restrict labels, size_t labelCount, const int32_t* __restrict indices,
-                    size_t count, int32_t* __restrict out) {
+size_t gatherLabels(const Label* __restrict labels, size_t labelCount, const int32_t* __restrict indices, size_t count,
+                    int32_t* __restrict out) {
   for (size_t r = 0; r < count; r++) {
     int32_t index = indices[r];
     if (!validIndex(index, labelCount)) return r;

@@ -145,10 +145,8 @@ void macroKernel(const typename P::Kernel& kernel, int64_t mc, int64_t nc, int64
       const int64_t rows = minimum(mr, mc - i);
       const typename P::elem* a = pa + i * depth;
       float* cij = c + i * ldc + j;
-      if (cols == nr)
-        kernel.forRows[rows - 1](steps, a, b, cij, ldc, alpha, beta, biasJ);
-      else
-        edgeTile<P>(kernel, rows, cols, kc, a, b, alpha, beta, cij, ldc, biasJ);
+      if (cols == nr) kernel.forRows[rows - 1](steps, a, b, cij, ldc, alpha, beta, biasJ);
+      else edgeTile<P>(kernel, rows, cols, kc, a, b, alpha, beta, cij, ldc, biasJ);
     }
   }
 }
@@ -257,7 +255,8 @@ void packAll(bool transB, int64_t n, int64_t k, const float* b, int64_t ldb, int
       if (d0 >= d1) continue;
       // l0 − jc is a multiple of nr: the range starts on a panel (and d0 − pc on a pair).
       const int64_t depth = padded<P>(kc);
-      typename P::elem* dst = packed + packedBlockOffset<P>(kernel, k, jc, nc, pc) + (l0 - jc) * depth + (d0 - pc) * kernel.nr;
+      typename P::elem* dst =
+          packed + packedBlockOffset<P>(kernel, k, jc, nc, pc) + (l0 - jc) * depth + (d0 - pc) * kernel.nr;
       pack(b + l0 * sb.col + d0 * sb.depth, sb.col, sb.depth, l1 - l0, d1 - d0, dst, depth * kernel.nr);
     }
   }
@@ -282,8 +281,8 @@ int64_t packedBAlignment() { return activeMicroKernel().nr; }
 
 int64_t packedBSize(int64_t n, int64_t k) { return packedSize<Fp32>(n, k); }
 
-void packB(bool transB, int64_t n, int64_t k, const float* b, int64_t ldb, int64_t lane0, int64_t lane1,
-           int64_t depth0, int64_t depth1, float* packed) {
+void packB(bool transB, int64_t n, int64_t k, const float* b, int64_t ldb, int64_t lane0, int64_t lane1, int64_t depth0,
+           int64_t depth1, float* packed) {
   packAll<Fp32>(transB, n, k, b, ldb, lane0, lane1, depth0, depth1, packed);
 }
 

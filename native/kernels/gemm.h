@@ -26,8 +26,8 @@ int64_t packedBAlignment();
 // that threads can each pack the part of B they own: lane0 is a multiple of packedBAlignment(),
 // and so is lane1 unless it is n (the range that ends at n writes the last panel's zero padding).
 // The stores go past the caches when the packed B is larger than L2.
-void packB(bool transB, int64_t n, int64_t k, const float* b, int64_t ldb, int64_t lane0, int64_t lane1,
-           int64_t depth0, int64_t depth1, float* packed);
+void packB(bool transB, int64_t n, int64_t k, const float* b, int64_t ldb, int64_t lane0, int64_t lane1, int64_t depth0,
+           int64_t depth1, float* packed);
 void sgemmPackedB(bool transA, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
                   const float* packed, float beta, float* c, int64_t ldc, const float* bias = nullptr);
 

@@ -55,8 +55,8 @@ size_t argmaxRow(const float* x, size_t cols) {
 
 // (out − onehot(label))·factor per row: the backward of softmax cross-entropy (factor = scale) and of
 // MSE (factor = 2·scale). Returns the first row with a label outside [0, cols), or rows.
-size_t onehotResidual(const float* __restrict out, const int32_t* __restrict labels, float* __restrict d,
-                      size_t rows, size_t cols, float factor) {
+size_t onehotResidual(const float* __restrict out, const int32_t* __restrict labels, float* __restrict d, size_t rows,
+                      size_t cols, float factor) {
   for (size_t r = 0; r < rows; r++) {
     int32_t label = labels[r];
     if (!validLabel(label, cols)) return r;
@@ -70,8 +70,8 @@ size_t onehotResidual(const float* __restrict out, const int32_t* __restrict lab
 
 }  // namespace
 
-size_t softmaxCrossEntropy(const float* __restrict logits, const int32_t* __restrict labels,
-                           float* __restrict probs, size_t rows, size_t cols, double* loss) {
+size_t softmaxCrossEntropy(const float* __restrict logits, const int32_t* __restrict labels, float* __restrict probs,
+                           size_t rows, size_t cols, double* loss) {
   double total = 0;
   for (size_t r = 0; r < rows; r++) {
     int32_t label = labels[r];
@@ -103,8 +103,8 @@ size_t meanSquaredError(const float* __restrict pred, const int32_t* __restrict 
   return rows;
 }
 
-size_t meanSquaredErrorBackward(const float* __restrict pred, const int32_t* __restrict labels,
-                                float* __restrict dpred, size_t rows, size_t cols, float scale) {
+size_t meanSquaredErrorBackward(const float* __restrict pred, const int32_t* __restrict labels, float* __restrict dpred,
+                                size_t rows, size_t cols, float scale) {
   return onehotResidual(pred, labels, dpred, rows, cols, 2.0f * scale);
 }
 

@@ -18,8 +18,8 @@ namespace fcnn::kernels {
 size_t softmaxCrossEntropy(const float* logits, const int32_t* labels, float* probs, size_t rows, size_t cols,
                            double* loss);
 // dlogits = (probs − onehot(labels))·scale.
-size_t softmaxCrossEntropyBackward(const float* probs, const int32_t* labels, float* dlogits, size_t rows,
-                                   size_t cols, float scale);
+size_t softmaxCrossEntropyBackward(const float* probs, const int32_t* labels, float* dlogits, size_t rows, size_t cols,
+                                   float scale);
 
 // *loss = Σ over rows and columns of (pred − onehot(labels))², in double.
 size_t meanSquaredError(const float* pred, const int32_t* labels, size_t rows, size_t cols, double* loss);

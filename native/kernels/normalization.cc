@@ -47,8 +47,8 @@ void layerNormBackward(const float* __restrict x, const float* __restrict gamma,
 
 void batchNormForward(const float* __restrict x, const float* __restrict gamma, const float* __restrict beta,
                       float* __restrict y, float* __restrict mean, float* __restrict rstd,
-                      float* __restrict runningMean, float* __restrict runningVar, size_t rows, size_t cols,
-                      double eps, double momentum, bool training) {
+                      float* __restrict runningMean, float* __restrict runningVar, size_t rows, size_t cols, double eps,
+                      double momentum, bool training) {
   if (training) {
     double n = double(rows);
     sumColumns(

@@ -29,8 +29,8 @@ auto guarded(const Args& args, F f) {
 // Checks 0 <= begin <= end <= length and the element count MPI takes (an int).
 void checkRange(const Args& args, size_t length, int64_t begin, int64_t end) {
   if (begin > end || static_cast<uint64_t>(end) > length)
-    args.rangeError("the range [" + std::to_string(begin) + ", " + std::to_string(end) + ") is not inside the array of " +
-                    std::to_string(length) + " elements");
+    args.rangeError("the range [" + std::to_string(begin) + ", " + std::to_string(end) +
+                    ") is not inside the array of " + std::to_string(length) + " elements");
   if (static_cast<uint64_t>(end - begin) > kMaxCount) args.rangeError("more elements than one MPI collective takes");
 }
 
@@ -61,7 +61,10 @@ Napi::Value Wait(const Napi::CallbackInfo& info) {
   double ticket = args.number(0, "ticket");
   if (!(ticket >= 1 && ticket == static_cast<double>(static_cast<uint64_t>(ticket))))
     args.rangeError("ticket must be a positive integer returned by allreduceStart");
-  guarded(args, [&] { mpi::wait(static_cast<uint64_t>(ticket)); return 0; });
+  guarded(args, [&] {
+    mpi::wait(static_cast<uint64_t>(ticket));
+    return 0;
+  });
   return args.env().Undefined();
 }
 
@@ -71,7 +74,10 @@ Napi::Value AllreduceF64(const Napi::CallbackInfo& info) {
   auto x = args.f64(0, "x");
   checkRange(args, x.length, 0, static_cast<int64_t>(x.length));
   mpi::Op op{mpi::OpKind::SumFloat64, x.data, x.length};
-  guarded(args, [&] { mpi::wait(mpi::enqueue(op)); return 0; });
+  guarded(args, [&] {
+    mpi::wait(mpi::enqueue(op));
+    return 0;
+  });
   return args.env().Undefined();
 }
 

@@ -58,7 +58,8 @@ void serve(State& s) {
   {
     std::lock_guard<std::mutex> lock(s.mutex);
     if (rc != MPI_SUCCESS || provided < MPI_THREAD_FUNNELED) {
-      s.startError = rc != MPI_SUCCESS ? "MPI_Init_thread failed" : "the MPI library does not provide MPI_THREAD_FUNNELED";
+      s.startError =
+          rc != MPI_SUCCESS ? "MPI_Init_thread failed" : "the MPI library does not provide MPI_THREAD_FUNNELED";
     } else {
       MPI_Comm_rank(MPI_COMM_WORLD, &s.world.rank);
       MPI_Comm_size(MPI_COMM_WORLD, &s.world.size);
@@ -117,7 +118,8 @@ uint64_t enqueue(const Op& op) {
   uint64_t ticket;
   {
     std::lock_guard<std::mutex> lock(s.mutex);
-    if (!s.ready || !s.startError.empty() || s.stopping) throw std::runtime_error("MPI is not running (init() first, not after finalize())");
+    if (!s.ready || !s.startError.empty() || s.stopping)
+      throw std::runtime_error("MPI is not running (init() first, not after finalize())");
     s.queue.push_back(op);
     ticket = ++s.enqueued;
   }

@@ -67,9 +67,7 @@ export async function evaluate(model: Model, data: Dataset, options: PredictOpti
 }
 
 /** Accuracy, confusion matrix and per-class precision/recall of predicted against actual classes. */
-export function classification(
-  actual: ArrayLike<number>, predicted: ArrayLike<number>, classes: number,
-): Omit<Evaluation, 'loss' | 'metrics'> {
+export function classification(actual: ArrayLike<number>, predicted: ArrayLike<number>, classes: number): Omit<Evaluation, 'loss' | 'metrics'> {
   const count = actual.length;
   const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
   for (let i = 0; i < count; i++) confusion[actual[i]][predicted[i]]++;

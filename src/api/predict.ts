@@ -57,7 +57,11 @@ export async function predict(model: Model, inputs: PredictInput, options: Predi
 
 /** Runs the rows inline or on the worker threads, as `inline` (default: by the row count) says. */
 export async function infer(
-  model: Model, source: RowSource, rows: number, withLoss: boolean, inline = rows <= INLINE_MAX_ROWS,
+  model: Model,
+  source: RowSource,
+  rows: number,
+  withLoss: boolean,
+  inline = rows <= INLINE_MAX_ROWS,
 ): Promise<{ out: Outputs; lossSum: number }> {
   if (inline) {
     const out = outputs(rows, model.classes);
@@ -92,8 +96,7 @@ export function rowSource(model: Model, inputs: PredictInput): { source: RowSour
       throw new InvalidOptionError('inputs', `inputs has ${inputs.length} values, not a whole number of rows of the model's input width ${width}`);
     return { source: { kind: 'rows', x: inputs, normalization }, rows: inputs.length / width };
   }
-  if (!Array.isArray(inputs))
-    throw new InvalidOptionError('inputs', 'inputs must be a Dataset, a Float32Array of rows × inputs, or an array of rows');
+  if (!Array.isArray(inputs)) throw new InvalidOptionError('inputs', 'inputs must be a Dataset, a Float32Array of rows × inputs, or an array of rows');
   const x = new Float32Array(inputs.length * width);
   inputs.forEach((row, r) => {
     if (row?.length !== width) throw new InvalidOptionError('inputs', `inputs[${r}] has ${row?.length} values but the model's input width is ${width}`);

@@ -17,9 +17,7 @@ interface GradcheckFlags extends DataFlags, ModelFlags {
 }
 
 export function registerGradcheck(program: Command, io: Io): void {
-  const cmd = program
-    .command('gradcheck')
-    .description('check backpropagation against float64 central differences on a small batch; exit 1 on fail');
+  const cmd = program.command('gradcheck').description('check backpropagation against float64 central differences on a small batch; exit 1 on fail');
   addModelOptions(cmd);
   addDataOptions(cmd);
   cmd

@@ -41,7 +41,14 @@ export function fitLayers(spec: ModelSpec, width: number, outputs: number): Mode
 
 export function addModelOptions(cmd: Command): Command {
   return cmd
-    .addOption(option('--layers <widths>', 'widths from input to output, comma-separated (default: the preset’s hidden layers between the data’s input and output widths)', parseLayers, DEFAULT_LAYERS.join(',')))
+    .addOption(
+      option(
+        '--layers <widths>',
+        'widths from input to output, comma-separated (default: the preset’s hidden layers between the data’s input and output widths)',
+        parseLayers,
+        DEFAULT_LAYERS.join(','),
+      ),
+    )
     .addOption(option('--activation <name>', `hidden activation: ${ACTIVATION_NAMES.join(', ')}`, choice('--activation', ACTIVATION_NAMES), 'relu'))
     .addOption(option('--output <head>', `output head: ${OUTPUTS.join(', ')}`, choice('--output', OUTPUTS), 'softmax'))
     .addOption(option('--sigmoid-alpha <a>', 'input scale of sigmoids: sigmoid(a·x)', positive('--sigmoid-alpha'), 1))
@@ -94,8 +101,7 @@ export function modelConfig(flags: ModelFlags, preset: { model?: Partial<ModelSp
 export function checkFitsData(spec: ModelSpec, data: Dataset, flag = '--layers'): void {
   const inputs = spec.layers[0];
   const outputs = spec.layers[spec.layers.length - 1];
-  if (inputs !== data.width)
-    throw new UsageError(`${flag}: the input width ${inputs} does not match the ${data.width} features per sample of ${data.source}`);
+  if (inputs !== data.width) throw new UsageError(`${flag}: the input width ${inputs} does not match the ${data.width} features per sample of ${data.source}`);
   if (spec.task !== 'classification') {
     if (data.targets && data.classes !== outputs)
       throw new UsageError(`${flag}: ${data.source} has ${data.classes} target values per sample but the output layer has ${outputs} units`);
@@ -108,8 +114,7 @@ export function checkFitsData(spec: ModelSpec, data: Dataset, flag = '--layers')
     if (err instanceof DataFormatError) throw new UsageError(`${flag}: ${err.message}`);
     throw err;
   }
-  if (data.classes > outputs)
-    throw new UsageError(`${flag}: ${data.source} has ${data.classes} classes but the output layer has only ${outputs} units`);
+  if (data.classes > outputs) throw new UsageError(`${flag}: ${data.source} has ${data.classes} classes but the output layer has only ${outputs} units`);
 }
 
 export interface TrainedModelWithData extends TrainedModel {

@@ -16,7 +16,15 @@ import type { Diagnostics } from '../diagnose/report.js';
 import { Probe } from '../diagnose/stats.js';
 import { save } from '../api/model-file.js';
 import { createModel } from '../nn/model.js';
-import { OPTIMIZERS, type OptimizerConfig, type OptimizerName, type OptimizerOptions, defaultLr, describeOptimizer, resolveOptimizer } from '../optim/optimizer.js';
+import {
+  OPTIMIZERS,
+  type OptimizerConfig,
+  type OptimizerName,
+  type OptimizerOptions,
+  defaultLr,
+  describeOptimizer,
+  resolveOptimizer,
+} from '../optim/optimizer.js';
 import { parseSchedule } from '../optim/schedule.js';
 import { TrainingAbortedError } from '../train/aborted.js';
 import { readCheckpoint } from '../train/checkpoint.js';
@@ -61,7 +69,18 @@ interface TrainFlags extends DataFlags, ModelFlags {
 }
 
 /** The flags that may accompany --resume: the rest of the configuration comes from the checkpoint. */
-const RESUME_FLAGS = new Set<keyof TrainFlags>(['resume', 'epochs', 'workers', 'distributed', 'save', 'report', 'json', 'diagnose', 'checkpoint', 'checkpointEvery']);
+const RESUME_FLAGS = new Set<keyof TrainFlags>([
+  'resume',
+  'epochs',
+  'workers',
+  'distributed',
+  'save',
+  'report',
+  'json',
+  'diagnose',
+  'checkpoint',
+  'checkpointEvery',
+]);
 
 /** Everything a run was configured with, resolved: what the model file and the report record. */
 interface RunConfig {
@@ -100,15 +119,23 @@ export function registerTrain(program: Command, io: Io, args: string[]): void {
   addDataOptions(cmd);
   addModelOptions(cmd);
   cmd
-    .addOption(option('--optimizer <name>', `${OPTIMIZERS.join(', ')} (another than the preset's drops its lr and settings)`, choice('--optimizer', OPTIMIZERS)))
-    .addOption(option('--lr <rate>', `base learning rate (default: the preset’s, else ${OPTIMIZERS.map((k) => `${k} ${defaultLr(k)}`).join(', ')})`, positive('--lr')))
+    .addOption(
+      option('--optimizer <name>', `${OPTIMIZERS.join(', ')} (another than the preset's drops its lr and settings)`, choice('--optimizer', OPTIMIZERS)),
+    )
+    .addOption(
+      option('--lr <rate>', `base learning rate (default: the preset’s, else ${OPTIMIZERS.map((k) => `${k} ${defaultLr(k)}`).join(', ')})`, positive('--lr')),
+    )
     .addOption(option('--momentum <m>', 'momentum coefficient (momentum optimizer)', between('--momentum', 0, 1, true), 0.9))
     .addOption(option('--weight-decay <wd>', 'weight decay (L2 for sgd/momentum/adam, decoupled for adamw)', positive('--weight-decay', true)))
     .addOption(
-      option('--schedule <spec>', 'constant, step:EVERY_EPOCHS:GAMMA or cosine[:MIN_FACTOR], optionally ,warmup:STEPS', library('--schedule', (t) => {
-        parseSchedule(t);
-        return t;
-      })),
+      option(
+        '--schedule <spec>',
+        'constant, step:EVERY_EPOCHS:GAMMA or cosine[:MIN_FACTOR], optionally ,warmup:STEPS',
+        library('--schedule', (t) => {
+          parseSchedule(t);
+          return t;
+        }),
+      ),
     )
     .addOption(option('--batch-size <n>', 'samples per step, or full for full-batch gradient descent', parseBatchSize))
     .addOption(option('--epochs <n>', 'passes over the training samples', integer('--epochs', 1)))
@@ -124,16 +151,38 @@ export function registerTrain(program: Command, io: Io, args: string[]): void {
     .addOption(option('--seed <n>', 'seed of the initial weights, the shuffles and the validation split', integer('--seed', 0, 2 ** 32 - 1), 1))
     .addOption(option('--save <file>', 'write the trained model (safetensors, with the configuration and results)', String))
     .addOption(option('--report <dir>', 'write PNG/SVG charts and an index.html of the run', String))
-    .addOption(option('--distributed <kind>', 'mpi: one rank of a job started by mpirun (see docs/MPI.md); --batch-size is the global batch', choice('--distributed', ['mpi'] as const)))
     .addOption(
-      option('--target-normalize <kind>', 'regression targets: standardize (fitted on the training samples, undone by predict) or none', choice('--target-normalize', TARGET_NORMALIZATIONS), 'standardize'),
+      option(
+        '--distributed <kind>',
+        'mpi: one rank of a job started by mpirun (see docs/MPI.md); --batch-size is the global batch',
+        choice('--distributed', ['mpi'] as const),
+      ),
     )
-    .addOption(option('--checkpoint <file>', 'write a training checkpoint (atomically) after every --checkpoint-every epochs, the last one, and on Ctrl-C', String))
-    .addOption(option('--checkpoint-every <n>', 'epochs between checkpoints', integer('--checkpoint-every', 1), 1))
-    .addOption(option('--resume <file>', 'continue the run of a checkpoint with its configuration (only --epochs, --workers and the output flags may be given)', String))
-    .addOption(option('--early-stopping <patience>', 'stop after this many epochs without improvement, keeping the best epoch’s model', integer('--early-stopping', 1)))
     .addOption(
-      option('--early-stopping-monitor <metric>', `the epoch metric early stopping watches: ${Object.keys(EPOCH_METRICS).join(', ')}`, choice('--early-stopping-monitor', Object.keys(EPOCH_METRICS)), 'testLoss'),
+      option(
+        '--target-normalize <kind>',
+        'regression targets: standardize (fitted on the training samples, undone by predict) or none',
+        choice('--target-normalize', TARGET_NORMALIZATIONS),
+        'standardize',
+      ),
+    )
+    .addOption(
+      option('--checkpoint <file>', 'write a training checkpoint (atomically) after every --checkpoint-every epochs, the last one, and on Ctrl-C', String),
+    )
+    .addOption(option('--checkpoint-every <n>', 'epochs between checkpoints', integer('--checkpoint-every', 1), 1))
+    .addOption(
+      option('--resume <file>', 'continue the run of a checkpoint with its configuration (only --epochs, --workers and the output flags may be given)', String),
+    )
+    .addOption(
+      option('--early-stopping <patience>', 'stop after this many epochs without improvement, keeping the best epoch’s model', integer('--early-stopping', 1)),
+    )
+    .addOption(
+      option(
+        '--early-stopping-monitor <metric>',
+        `the epoch metric early stopping watches: ${Object.keys(EPOCH_METRICS).join(', ')}`,
+        choice('--early-stopping-monitor', Object.keys(EPOCH_METRICS)),
+        'testLoss',
+      ),
     )
     .addOption(option('--early-stopping-min-delta <d>', 'the least change that counts as an improvement', positive('--early-stopping-min-delta', true), 0))
     .option('--diagnose', 'layer diagnostics after every epoch (default: after the first and the last)')
@@ -206,8 +255,7 @@ function runConfig(flags: TrainFlags): RunConfig {
   const presetOptimizer: OptimizerOptions = typeof preset.train.optimizer === 'string' ? { kind: preset.train.optimizer } : { ...preset.train.optimizer! };
   const kind = flags.optimizer ?? presetOptimizer.kind;
   const keepPreset = kind === presetOptimizer.kind;
-  if (flags.momentum !== undefined && kind !== 'momentum')
-    throw new UsageError(`--momentum applies to --optimizer momentum only; the optimizer is ${kind}`);
+  if (flags.momentum !== undefined && kind !== 'momentum') throw new UsageError(`--momentum applies to --optimizer momentum only; the optimizer is ${kind}`);
   const optimizer = asUsage('--optimizer', () =>
     resolveOptimizer({
       ...(keepPreset ? presetOptimizer : { kind }),
@@ -235,7 +283,8 @@ function runConfig(flags: TrainFlags): RunConfig {
 
 function earlyStoppingConfig(flags: TrainFlags): RunConfig['train']['earlyStopping'] {
   if (flags.earlyStopping === undefined) {
-    const stray = flags.earlyStoppingMonitor !== undefined ? '--early-stopping-monitor' : flags.earlyStoppingMinDelta !== undefined ? '--early-stopping-min-delta' : null;
+    const stray =
+      flags.earlyStoppingMonitor !== undefined ? '--early-stopping-monitor' : flags.earlyStoppingMinDelta !== undefined ? '--early-stopping-min-delta' : null;
     if (stray) throw new UsageError(`${stray} needs --early-stopping PATIENCE`);
     return null;
   }
@@ -245,7 +294,8 @@ function earlyStoppingConfig(flags: TrainFlags): RunConfig['train']['earlyStoppi
 /** With --resume: the configuration the checkpoint was written with, the flags allowed over it applied. */
 async function resumedConfig(flags: TrainFlags, path: string): Promise<RunConfig> {
   for (const [key, value] of Object.entries(flags))
-    if (value !== undefined && !RESUME_FLAGS.has(key as keyof TrainFlags) && !(key === 'header' && value === true)) // --no-header's default
+    if (value !== undefined && !RESUME_FLAGS.has(key as keyof TrainFlags) && !(key === 'header' && value === true))
+      // --no-header's default
       throw new UsageError(`${flagName(key)} cannot be given with --resume: the run goes on with the configuration saved in ${path}`);
   const checkpoint = await readCheckpoint(path);
   const run = checkpoint.state.context?.run as RunConfig | undefined;
@@ -326,7 +376,14 @@ async function runTrain(flags: TrainFlags, out: Output, title: string, world: Wo
     // The precision the weights were trained in (a model file serves fp32 inference whatever it is).
     precision: resolved.precision,
     config: { ...config, train: { ...config.train, lr: resolved.lr } },
-    results: { evalRole: data.evalRole, testAccuracy: history.testAccuracy, seconds: history.seconds, workers: history.workers, epochs: history.epochs, stopReason: history.stopReason },
+    results: {
+      evalRole: data.evalRole,
+      testAccuracy: history.testAccuracy,
+      seconds: history.seconds,
+      workers: history.workers,
+      epochs: history.epochs,
+      stopReason: history.stopReason,
+    },
   });
   const saveModel = async (history: TrainHistory) => {
     if (!flags.save || (world && world.rank !== 0)) return;
@@ -346,7 +403,13 @@ async function runTrain(flags: TrainFlags, out: Output, title: string, world: Wo
         }
         lossSum += s.loss * (s.samples - seen);
         seen = s.samples;
-        out.progress.update({ label: `epoch ${s.epoch}/${resolved.epochs}`, done: s.step, total: stepsPerEpoch, samplesPerSec: s.samplesPerSec, loss: lossSum / seen });
+        out.progress.update({
+          label: `epoch ${s.epoch}/${resolved.epochs}`,
+          done: s.step,
+          total: stepsPerEpoch,
+          samplesPerSec: s.samplesPerSec,
+          loss: lossSum / seen,
+        });
       },
       onEpoch: (e) => {
         reportEpoch(out, e, resolved.epochs, evalName);
@@ -366,7 +429,10 @@ async function runTrain(flags: TrainFlags, out: Output, title: string, world: Wo
       if (epochs > 0) await saveModel(err.history);
       const wrote = [err.checkpoint && `the checkpoint ${err.checkpoint}`, epochs > 0 && flags.save && `the model ${flags.save}`].filter(Boolean).join(' and ');
       const after = epochs > 0 ? `after epoch ${err.history.epochs[epochs - 1].epoch}` : 'before the first epoch completed';
-      throw new CliError(`${signalled === 'SIGINT' ? 'interrupted' : 'terminated'} ${after}${wrote ? `; wrote ${wrote}` : '; nothing written'}`, exitCodeOf(signalled));
+      throw new CliError(
+        `${signalled === 'SIGINT' ? 'interrupted' : 'terminated'} ${after}${wrote ? `; wrote ${wrote}` : '; nothing written'}`,
+        exitCodeOf(signalled),
+      );
     }
     if (err instanceof NonFiniteError) throw new CliError(`training stopped: ${err.message}; a lower --lr usually helps`);
     throw err;
@@ -385,7 +451,9 @@ async function runTrain(flags: TrainFlags, out: Output, title: string, world: Wo
     ...(world && { rank: history.rank, worldSize: history.worldSize }),
   });
   if (history.stopReason === 'early-stopping')
-    out.note(`early stopping: ${config.train.earlyStopping!.monitor} did not improve for ${plural(config.train.earlyStopping!.patience, 'epoch')}; the model is epoch ${history.bestEpoch}'s`);
+    out.note(
+      `early stopping: ${config.train.earlyStopping!.monitor} did not improve for ${plural(config.train.earlyStopping!.patience, 'epoch')}; the model is epoch ${history.bestEpoch}'s`,
+    );
   const final = history.epochs.at(-1)!;
   const result = final.testR2 !== undefined ? `R² ${fixed(final.testR2)}` : `accuracy ${percent(history.testAccuracy)}`;
   out.line(
@@ -416,13 +484,19 @@ async function runTrain(flags: TrainFlags, out: Output, title: string, world: Wo
 /** The held-out set's true values and the model's predictions, in the targets' units, for the report. */
 async function regressionPredictions(model: Model, data: Dataset): Promise<ReportInput['predictions']> {
   const { probabilities } = await predict(model, data);
-  return { actual: data.targets!, predicted: probabilities, outputs: model.schema.targetNames ?? Array.from({ length: model.outputs }, (_, j) => `output ${j}`) };
+  return {
+    actual: data.targets!,
+    predicted: probabilities,
+    outputs: model.schema.targetNames ?? Array.from({ length: model.outputs }, (_, j) => `output ${j}`),
+  };
 }
 
 function describeRun(out: Output, config: RunConfig, data: LoadedData, lr: number, batchSize: number): void {
   const { spec } = config.model;
   out.note(`preset ${config.preset}: ${spec.layers.join('-')} ${spec.activation}, ${spec.output} output, ${config.model.loss} loss, init ${config.model.init}`);
-  out.note(`optimizer ${describeOptimizer(config.train.optimizer)}, lr ${lr}, schedule ${config.train.schedule}, batch ${batchSize}, ${plural(config.train.epochs, 'epoch')}, ${config.train.workers === 0 ? 'serial' : `${config.train.workers} workers`}, ${config.train.precision} products`);
+  out.note(
+    `optimizer ${describeOptimizer(config.train.optimizer)}, lr ${lr}, schedule ${config.train.schedule}, batch ${batchSize}, ${plural(config.train.epochs, 'epoch')}, ${config.train.workers === 0 ? 'serial' : `${config.train.workers} workers`}, ${config.train.precision} products`,
+  );
   out.note(`train: ${data.train.description}`);
   out.note(`${data.evalRole}: ${data.eval.description}`);
 }
@@ -446,7 +520,9 @@ function reportEpoch(out: Output, e: EpochEvent, epochs: number, evalName: strin
     e.testR2 !== undefined
       ? `${evalName} R² ${fixed(e.testR2)}  MAE ${fixed(e.testMae)}`
       : `${e.trainAccuracy === null ? '' : `train ${percent(e.trainAccuracy)}  `}${evalName} ${percent(e.testAccuracy)}${e.testF1 !== undefined ? `  F1 ${fixed(e.testF1)}` : ''}`;
-  out.line(`epoch ${String(e.epoch).padStart(width)}/${epochs}  loss ${e.loss.toFixed(4)}  ${held}  ${e.seconds.toFixed(1)} s  ${rate(e.samplesPerSec)} samples/s`);
+  out.line(
+    `epoch ${String(e.epoch).padStart(width)}/${epochs}  loss ${e.loss.toFixed(4)}  ${held}  ${e.seconds.toFixed(1)} s  ${rate(e.samplesPerSec)} samples/s`,
+  );
 }
 
 function fixed(v: number | null | undefined): string {
@@ -454,7 +530,15 @@ function fixed(v: number | null | undefined): string {
 }
 
 /** The flags behind the training options the library checks in combination (e.g. batchSize with BatchNorm). */
-const TRAIN_OPTION_FLAGS: Record<string, string> = { epochs: '--epochs', batchSize: '--batch-size', lr: '--lr', seed: '--seed', workers: '--workers', precision: '--precision', earlyStopping: '--early-stopping-monitor' };
+const TRAIN_OPTION_FLAGS: Record<string, string> = {
+  epochs: '--epochs',
+  batchSize: '--batch-size',
+  lr: '--lr',
+  seed: '--seed',
+  workers: '--workers',
+  precision: '--precision',
+  earlyStopping: '--early-stopping-monitor',
+};
 
 /** The shell's convention: 128 + the signal's number. */
 function exitCodeOf(signal: NodeJS.Signals): number {
@@ -465,14 +549,16 @@ function plural(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
-
 function flatConfig(config: RunConfig, data: LoadedData, lr: number, batchSize: number): Record<string, string | number | boolean | null> {
   const { spec, init, loss } = config.model;
   return {
     preset: config.preset,
     layers: spec.layers.join('-'),
     activation: spec.activation,
-    output: spec.sigmoidAlpha !== 1 && (spec.output === 'sigmoid' || spec.activation === 'sigmoid') ? `${spec.output} (sigmoid-alpha ${spec.sigmoidAlpha})` : spec.output,
+    output:
+      spec.sigmoidAlpha !== 1 && (spec.output === 'sigmoid' || spec.activation === 'sigmoid')
+        ? `${spec.output} (sigmoid-alpha ${spec.sigmoidAlpha})`
+        : spec.output,
     norm: spec.norm,
     init,
     loss,

@@ -31,34 +31,55 @@ export function datasetFromArrays(init: ArraysInit): Dataset {
   const base = { images, count, width, source };
   const y = init.y;
   if (y === undefined || y === null) return new Dataset({ ...base, labels: null });
-  if (typeof y !== 'object' || typeof (y as ArrayLike<unknown>).length !== 'number') throw new InvalidOptionError('y', `${source}: y must be an array, got ${typeof y}`);
+  if (typeof y !== 'object' || typeof (y as ArrayLike<unknown>).length !== 'number')
+    throw new InvalidOptionError('y', `${source}: y must be an array, got ${typeof y}`);
   if (y.length !== count) throw new InvalidOptionError('y', `${source}: y has ${y.length} rows but x has ${count}`);
   const first = count > 0 ? (y as ArrayLike<unknown>)[0] : 0;
   if (typeof first === 'string') {
     const names = y as readonly string[];
-    const classNames = [...new Set(names.map((name, r) => {
-      if (typeof name !== 'string' || name === '') throw new InvalidOptionError('y', `${source}: y row ${r} is ${JSON.stringify(name)}, expected a class name like row 0's`);
-      return name;
-    }))].sort();
+    const classNames = [
+      ...new Set(
+        names.map((name, r) => {
+          if (typeof name !== 'string' || name === '')
+            throw new InvalidOptionError('y', `${source}: y row ${r} is ${JSON.stringify(name)}, expected a class name like row 0's`);
+          return name;
+        }),
+      ),
+    ].sort();
     const index = new Map(classNames.map((name, c) => [name, c]));
     const labels = sharedLabels(count, classNames.length);
     for (let r = 0; r < count; r++) labels[r] = index.get(names[r])!;
     return new Dataset({ ...base, labels, classNames });
   }
-  if (typeof first === 'object' && first !== null) return new Dataset({ ...base, ...targetRows(y as ArrayLike<number>[], count, source, init.task ?? 'regression') });
+  if (typeof first === 'object' && first !== null)
+    return new Dataset({ ...base, ...targetRows(y as ArrayLike<number>[], count, source, init.task ?? 'regression') });
   const values = y as ArrayLike<number>;
   for (let r = 0; r < count; r++)
-    if (typeof values[r] !== 'number' || !Number.isFinite(values[r])) throw new InvalidOptionError('y', `${source}: y row ${r} is ${String(values[r])}, not a finite number`);
+    if (typeof values[r] !== 'number' || !Number.isFinite(values[r]))
+      throw new InvalidOptionError('y', `${source}: y row ${r} is ${String(values[r])}, not a finite number`);
   let integers = true;
   for (let r = 0; r < count && integers; r++) integers = Number.isInteger(values[r]) && values[r] >= 0;
   const task = init.task ?? (integers ? 'classification' : 'regression');
-  if (task !== 'classification') return new Dataset({ ...base, ...targetRows(Array.from(values, (v) => [v]), count, source, task) });
+  if (task !== 'classification')
+    return new Dataset({
+      ...base,
+      ...targetRows(
+        Array.from(values, (v) => [v]),
+        count,
+        source,
+        task,
+      ),
+    });
   let classes = 0;
   for (let r = 0; r < count; r++) {
     const v = values[r];
     if (!(Number.isInteger(v) && v >= 0 && v < MAX_CLASSES))
-      throw new InvalidOptionError('y', `${source}: y row ${r} is ${v}: class indices are integers from 0 to ${MAX_CLASSES - 1} (pass task: 'regression' for values)`);
-    if (init.classes !== undefined && v >= init.classes) throw new InvalidOptionError('y', `${source}: y row ${r} is class ${v}, outside the ${init.classes} classes given`);
+      throw new InvalidOptionError(
+        'y',
+        `${source}: y row ${r} is ${v}: class indices are integers from 0 to ${MAX_CLASSES - 1} (pass task: 'regression' for values)`,
+      );
+    if (init.classes !== undefined && v >= init.classes)
+      throw new InvalidOptionError('y', `${source}: y row ${r} is class ${v}, outside the ${init.classes} classes given`);
     classes = Math.max(classes, v + 1);
   }
   const labels = sharedLabels(count, init.classes ?? classes);
@@ -70,7 +91,8 @@ function features(init: ArraysInit, source: string): { images: Float32Array; cou
   const { x } = init;
   if (x instanceof Float32Array) {
     const width = init.width;
-    if (!(Number.isInteger(width) && width! >= 1)) throw new InvalidOptionError('width', `${source}: a flat Float32Array x needs width, a positive integer; got ${width}`);
+    if (!(Number.isInteger(width) && width! >= 1))
+      throw new InvalidOptionError('width', `${source}: a flat Float32Array x needs width, a positive integer; got ${width}`);
     if (x.length % width! !== 0) throw new InvalidOptionError('x', `${source}: x has ${x.length} values, not a whole number of rows of width ${width}`);
     const bad = x.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) throw new InvalidOptionError('x', `${source}: x row ${Math.floor(bad / width!)} column ${bad % width!} is ${x[bad]}, not a finite number`);
@@ -86,7 +108,8 @@ function features(init: ArraysInit, source: string): { images: Float32Array; cou
     if (row?.length !== width) throw new InvalidOptionError('x', `${source}: x row ${r} has ${row?.length ?? 'no'} values, expected ${width} (as row 0)`);
     for (let j = 0; j < width; j++) {
       const v = row[j];
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new InvalidOptionError('x', `${source}: x row ${r} column ${j} is ${String(v)}, not a finite number`);
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw new InvalidOptionError('x', `${source}: x row ${r} column ${j} is ${String(v)}, not a finite number`);
       images[r * width + j] = v;
     }
   });
@@ -94,7 +117,8 @@ function features(init: ArraysInit, source: string): { images: Float32Array; cou
 }
 
 function targetRows(y: ArrayLike<number>[], count: number, source: string, task: Task): { labels: null; targets: Float32Array; task: Task } {
-  if (task === 'classification') throw new InvalidOptionError('task', `${source}: rows of targets are values (regression) or 0/1 labels (multilabel), not task classification`);
+  if (task === 'classification')
+    throw new InvalidOptionError('task', `${source}: rows of targets are values (regression) or 0/1 labels (multilabel), not task classification`);
   const k = y[0]?.length;
   if (!(Number.isInteger(k) && k >= 1)) throw new InvalidOptionError('y', `${source}: y row 0 must be a number or a non-empty array of numbers`);
   const targets = new Float32Array(sharedBuffer(count * k * 4));
@@ -103,8 +127,10 @@ function targetRows(y: ArrayLike<number>[], count: number, source: string, task:
     if (row?.length !== k) throw new InvalidOptionError('y', `${source}: y row ${r} has ${row?.length ?? 'no'} values, expected ${k} (as row 0)`);
     for (let j = 0; j < k; j++) {
       const v = row[j];
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new InvalidOptionError('y', `${source}: y row ${r} column ${j} is ${String(v)}, not a finite number`);
-      if (task === 'multilabel' && v !== 0 && v !== 1) throw new InvalidOptionError('y', `${source}: y row ${r} column ${j} is ${v}; multi-label targets are 0 or 1`);
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw new InvalidOptionError('y', `${source}: y row ${r} column ${j} is ${String(v)}, not a finite number`);
+      if (task === 'multilabel' && v !== 0 && v !== 1)
+        throw new InvalidOptionError('y', `${source}: y row ${r} column ${j} is ${v}; multi-label targets are 0 or 1`);
       targets[r * k + j] = v;
     }
   }

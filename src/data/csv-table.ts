@@ -46,9 +46,7 @@ export async function loadTable(path: string, options: TableOptions): Promise<Da
   if (typeof delimiter !== 'string' || [...delimiter].length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r')
     throw new InvalidOptionError('delimiter', `delimiter must be one character other than a quote or a line end, got ${JSON.stringify(delimiter)}`);
   const header = options.header ?? true;
-  const records = createReadStream(path).pipe(
-    parse({ delimiter, bom: true, info: true, skip_empty_lines: true, relax_column_count: true, trim: true }),
-  );
+  const records = createReadStream(path).pipe(parse({ delimiter, bom: true, info: true, skip_empty_lines: true, relax_column_count: true, trim: true }));
   let names: string[] | null = null;
   let targetColumns: number[] = [];
   let featureColumns: number[] = [];
@@ -63,23 +61,32 @@ export async function loadTable(path: string, options: TableOptions): Promise<Da
       if (!names) {
         names = header ? record : record.map((_, j) => String(j));
         if (header && names.every((n) => n !== '' && Number.isFinite(Number(n))))
-          throw new DataFormatError({ file: path, line: 1 }, `${path}: line 1 is a row of numbers (${abbreviate(record.join(delimiter))}), expected a header line of column names (or no header: header: false, --no-header)`);
+          throw new DataFormatError(
+            { file: path, line: 1 },
+            `${path}: line 1 is a row of numbers (${abbreviate(record.join(delimiter))}), expected a header line of column names (or no header: header: false, --no-header)`,
+          );
         ({ targetColumns, featureColumns } = columnsOf(path, names, options));
         width = featureColumns.length;
-        if (width === 0) throw new InvalidOptionError('target', `${path}: no feature columns left beside the target columns ${targetColumns.map((c) => names![c]).join(',')}`);
+        if (width === 0)
+          throw new InvalidOptionError('target', `${path}: no feature columns left beside the target columns ${targetColumns.map((c) => names![c]).join(',')}`);
         features = new Float32Array(1024 * width);
         if (header) continue;
       }
       if (record.length !== names.length)
-        throw new DataFormatError({ file: path, line }, `${path}: line ${line} has ${record.length} cells, the ${header ? 'header' : 'first line'} has ${names.length}`);
+        throw new DataFormatError(
+          { file: path, line },
+          `${path}: line ${line} has ${record.length} cells, the ${header ? 'header' : 'first line'} has ${names.length}`,
+        );
       if ((rows + 1) * width > features.length) features = grown(features, 2 * features.length);
       featureColumns.forEach((c, j) => {
         features[rows * width + j] = number(record[c], () => at(path, line, c, names!));
       });
-      targetCells.push(targetColumns.map((c) => {
-        if (record[c] === '') throw cellError(at(path, line, c, names!), 'empty cell');
-        return record[c];
-      }));
+      targetCells.push(
+        targetColumns.map((c) => {
+          if (record[c] === '') throw cellError(at(path, line, c, names!), 'empty cell');
+          return record[c];
+        }),
+      );
       targetLines.push(line);
       rows++;
     }
@@ -88,7 +95,8 @@ export async function loadTable(path: string, options: TableOptions): Promise<Da
     if (code === 'ENOENT') throw new Error(`${path}: file not found, expected a CSV file`, { cause: err });
     if (code === 'EISDIR') throw new Error(`${path}: is a directory, expected a CSV file`, { cause: err });
     // csv-parse's own errors (an unclosed quote, a quote inside an unquoted cell) say the line.
-    if (err instanceof CsvError) throw new DataFormatError({ file: path, line: (err as CsvError & { lines?: number }).lines }, `${path}: ${(err as Error).message}`, { cause: err });
+    if (err instanceof CsvError)
+      throw new DataFormatError({ file: path, line: (err as CsvError & { lines?: number }).lines }, `${path}: ${(err as Error).message}`, { cause: err });
     throw err;
   }
   if (!names) throw new DataFormatError({ file: path, line: 1 }, `${path}: empty file, expected a CSV file${header ? ' with a header line' : ''}`);
@@ -138,7 +146,10 @@ function columnsOf(path: string, names: string[], options: TableOptions): { targ
 
 /** The targets of the rows as the task takes them: class labels (indices or names) or float rows. */
 function targetsOf(
-  cells: string[][], k: number, options: TableOptions, where: (r: number, k: number) => LabelLocation,
+  cells: string[][],
+  k: number,
+  options: TableOptions,
+  where: (r: number, k: number) => LabelLocation,
 ): { labels: ReturnType<typeof sharedLabels>; classes: number; classNames: string[] | null; task: Task } | { labels: null; targets: Float32Array; task: Task } {
   const numeric = cells.every((row) => row.every((v) => Number.isFinite(Number(v))));
   const indices = numeric && cells.every((row) => row.every((v) => Number.isInteger(Number(v)) && Number(v) >= 0));
@@ -152,7 +163,11 @@ function targetsOf(
       const labels = sharedLabels(rows, classNames.length);
       for (let r = 0; r < rows; r++) {
         const c = index.get(cells[r][0]);
-        if (c === undefined) throw cellError(where(r, 0), `class ${JSON.stringify(cells[r][0])} is not one of the ${classNames.length} classes ${abbreviate(classNames.join(','))}`);
+        if (c === undefined)
+          throw cellError(
+            where(r, 0),
+            `class ${JSON.stringify(cells[r][0])} is not one of the ${classNames.length} classes ${abbreviate(classNames.join(','))}`,
+          );
         labels[r] = c;
       }
       return { labels, classes: classNames.length, classNames, task };

@@ -56,8 +56,12 @@ export async function loadCsv(path: string, options: CsvOptions = {}): Promise<D
   const target = options.target !== undefined ? options.target : options.label;
   const targets = target === null ? [] : target === undefined ? undefined : Array.isArray(target) ? [...target] : [target as string | number];
   const bytesMayDo =
-    (options.header ?? true) && (options.delimiter ?? ',') === ',' && (options.task ?? 'classification') === 'classification' &&
-    !options.classNames && !options.ignore?.length && (targets === undefined || targets.length <= 1);
+    (options.header ?? true) &&
+    (options.delimiter ?? ',') === ',' &&
+    (options.task ?? 'classification') === 'classification' &&
+    !options.classNames &&
+    !options.ignore?.length &&
+    (targets === undefined || targets.length <= 1);
   if (bytesMayDo) {
     const { file, size } = await openDataFile(path, 'a CSV file with a header line');
     try {
@@ -180,7 +184,8 @@ async function parseCsvFile(path: string, file: FileHandle, size: number, option
     classes: options.classes,
     source: options.source ?? basename(path),
     labelAt: (sample) => {
-      const line = lineOf(blankLines, sample), column = labelColumn + 1;
+      const line = lineOf(blankLines, sample),
+        column = labelColumn + 1;
       return { file: path, line, column, text: `${path} line ${line}, column ${column} (sample ${sample})` };
     },
   });
@@ -408,5 +413,3 @@ async function cellText(file: FileHandle, lineStart: number, column: number): Pr
   const line = Buffer.from(bytes.subarray(0, bytesRead)).toString('utf8').split('\n')[0];
   return (line.split(',')[column] ?? '').replace(/\r$/, '');
 }
-
-

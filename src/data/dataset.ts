@@ -113,16 +113,24 @@ export class Dataset {
       throw new InvalidOptionError('shape', `${source}: shape [${shape.join(', ')}] does not hold width ${width} features`);
     let classes: number;
     if (targets) {
-      if (!(targets instanceof Float32Array)) throw new InvalidOptionError('targets', `${source}: targets must be a Float32Array, got ${describeType(targets)}`);
+      if (!(targets instanceof Float32Array))
+        throw new InvalidOptionError('targets', `${source}: targets must be a Float32Array, got ${describeType(targets)}`);
       classes = init.classes ?? (count > 0 ? targets.length / count : 0);
       if (!Number.isInteger(classes) || classes < 1 || targets.length !== count * classes)
-        throw new InvalidOptionError('targets', `${source}: ${targets.length} targets are not ${count} samples × ${init.classes ?? 'a whole number of'} values`);
+        throw new InvalidOptionError(
+          'targets',
+          `${source}: ${targets.length} targets are not ${count} samples × ${init.classes ?? 'a whole number of'} values`,
+        );
       const bad = firstNonFinite(targets);
       if (bad >= 0)
-        throw new InvalidOptionError('targets', `${source}: sample ${Math.floor(bad / classes)} target ${bad % classes} is ${targets[bad]}, not a finite number`);
+        throw new InvalidOptionError(
+          'targets',
+          `${source}: sample ${Math.floor(bad / classes)} target ${bad % classes} is ${targets[bad]}, not a finite number`,
+        );
       if (task === 'multilabel') {
         const i = targets.findIndex((t) => t !== 0 && t !== 1);
-        if (i >= 0) throw new InvalidOptionError('targets', `${source}: sample ${Math.floor(i / classes)} label ${i % classes} is ${targets[i]}, expected 0 or 1`);
+        if (i >= 0)
+          throw new InvalidOptionError('targets', `${source}: sample ${Math.floor(i / classes)} label ${i % classes} is ${targets[i]}, expected 0 or 1`);
       }
     } else {
       classes = init.classes ?? (init.labels ? maxOf(init.labels) + 1 : 0);
@@ -234,7 +242,8 @@ export class Dataset {
       if (labels) labels[r] = this.labels![i];
       if (targets) targets.set(this.targets!.subarray(i * k, i * k + k), r * k);
     }
-    const labelAt = this.labelAt, picked = Int32Array.from(indices);
+    const labelAt = this.labelAt,
+      picked = Int32Array.from(indices);
     return new Dataset({ ...this.init(), images, labels, targets, count: n, source, labelAt: (r) => labelAt(picked[r]) });
   }
 

@@ -26,7 +26,10 @@ export async function readFully(path: string, file: FileHandle, into: Uint8Array
   for (let done = 0; done < into.length; ) {
     const { bytesRead } = await file.read(into, done, Math.min(into.length - done, 1 << 30), position + done);
     if (bytesRead === 0)
-      throw new DataFormatError({ file: path, offset: position + done }, `${path}: file ended at offset ${position + done}, expected ${into.length - done} more bytes`);
+      throw new DataFormatError(
+        { file: path, offset: position + done },
+        `${path}: file ended at offset ${position + done}, expected ${into.length - done} more bytes`,
+      );
     done += bytesRead;
   }
 }

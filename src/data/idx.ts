@@ -118,12 +118,18 @@ function parseHeader(path: string, role: 'images' | 'labels', head: Uint8Array, 
   if (head[0] !== 0 || head[1] !== 0)
     throw new DataFormatError({ file: path, offset: 0 }, `${path}: not an IDX file: magic number at offset 0 is ${found}, expected ${expected}`);
   if (head[2] !== UNSIGNED_BYTE)
-    throw new DataFormatError({ file: path, offset: 2 }, `${path}: IDX data type 0x${hex(head[2])} at offset 2 is not supported, expected 0x08 (unsigned byte)`);
+    throw new DataFormatError(
+      { file: path, offset: 2 },
+      `${path}: IDX data type 0x${hex(head[2])} at offset 2 is not supported, expected 0x08 (unsigned byte)`,
+    );
   const rank = head[3];
   if (role === 'labels' ? rank !== 1 : rank < 2)
     throw new DataFormatError({ file: path, offset: 3 }, `${path}: IDX file with ${rank} dimension(s) (magic ${found}), expected ${expected}`);
   if (size < 4 + 4 * rank)
-    throw new DataFormatError({ file: path, offset: size }, `${path}: truncated IDX header: ${rank} dimensions need ${4 + 4 * rank} bytes, the file has ${size}`);
+    throw new DataFormatError(
+      { file: path, offset: size },
+      `${path}: truncated IDX header: ${rank} dimensions need ${4 + 4 * rank} bytes, the file has ${size}`,
+    );
   const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
   const dims: number[] = [];
   for (let d = 0; d < rank; d++) dims.push(view.getUint32(4 + 4 * d, false));

@@ -59,10 +59,7 @@ export function fitNormalization(kind: NormalizationKind, train: Dataset): Norma
 }
 
 /** Fits on splits.train and applies the result to every split given. */
-export function normalizeSplits<S extends { train: Dataset } & Record<string, Dataset | null | undefined>>(
-  kind: NormalizationKind,
-  splits: S,
-): S {
+export function normalizeSplits<S extends { train: Dataset } & Record<string, Dataset | null | undefined>>(kind: NormalizationKind, splits: S): S {
   const normalization = fitNormalization(kind, splits.train);
   const out: Record<string, Dataset | null | undefined> = {};
   for (const [name, dataset] of Object.entries(splits)) out[name] = dataset ? dataset.withNormalization(normalization) : dataset;

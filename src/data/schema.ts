@@ -6,7 +6,13 @@ import type { Task } from '../nn/spec.js';
 import type { Dataset } from './dataset.js';
 import { InvalidOptionError } from '../errors.js';
 import {
-  NORMALIZATION_KINDS, type Normalization, type NormalizationKind, SCALE_TO_UNIT, defaultNormalizationKind, fitNormalization, standardizeColumns,
+  NORMALIZATION_KINDS,
+  type Normalization,
+  type NormalizationKind,
+  SCALE_TO_UNIT,
+  defaultNormalizationKind,
+  fitNormalization,
+  standardizeColumns,
 } from './normalize.js';
 
 export const TARGET_NORMALIZATIONS = ['standardize', 'none'] as const;
@@ -39,7 +45,8 @@ export interface SchemaOptions {
 /** Fits the schema on the training samples alone (validation and test data must not contribute). */
 export function fitSchema(train: Dataset, options: SchemaOptions = {}): DataSchema {
   const kind = options.normalize ?? defaultNormalizationKind(train.images);
-  if (!NORMALIZATION_KINDS.includes(kind)) throw new InvalidOptionError('normalize', `normalize must be one of ${NORMALIZATION_KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
+  if (!NORMALIZATION_KINDS.includes(kind))
+    throw new InvalidOptionError('normalize', `normalize must be one of ${NORMALIZATION_KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
   const targetKind = options.targetNormalize ?? 'standardize';
   if (!TARGET_NORMALIZATIONS.includes(targetKind))
     throw new InvalidOptionError('targetNormalize', `targetNormalize must be one of ${TARGET_NORMALIZATIONS.join(', ')}, got ${JSON.stringify(targetKind)}`);

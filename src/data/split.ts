@@ -46,8 +46,7 @@ export function splitDataset(dataset: Dataset, options: SplitOptions): Split {
   if (validationCount < 1 || validationCount >= n)
     throw new InvalidOptionError(
       'valSplit',
-      `valSplit ${valSplit} of ${n} samples leaves ${validationCount} for validation and ${n - validationCount} for training; ` +
-        'both need at least 1',
+      `valSplit ${valSplit} of ${n} samples leaves ${validationCount} for validation and ${n - validationCount} for training; both need at least 1`,
     );
 
   const isValidation = new Uint8Array(n);

@@ -49,9 +49,7 @@ export function advise(stats: NetworkStats, context: AdviceContext): string[] {
       warnings.push(`${name}: ${pct(L.saturatedFraction)} of outputs saturated; gradients vanish — ${fix}`);
     } else if (L.meanSlope !== null && L.meanSlope < FLAT_SLOPE) {
       const alpha = L.activation === 'sigmoid' && spec.sigmoidAlpha !== 1 ? ` (sigmoid-alpha ${spec.sigmoidAlpha})` : '';
-      warnings.push(
-        `${name}: the mean slope f'(z) is ${fmt(L.meanSlope)}${alpha}, so every gradient through it shrinks ${fmt(1 / L.meanSlope, 2)}× — ${fix}`,
-      );
+      warnings.push(`${name}: the mean slope f'(z) is ${fmt(L.meanSlope)}${alpha}, so every gradient through it shrinks ${fmt(1 / L.meanSlope, 2)}× — ${fix}`);
     }
 
     if (L.deadFraction !== null && L.deadFraction > DEAD)
@@ -85,8 +83,7 @@ export function advise(stats: NetworkStats, context: AdviceContext): string[] {
           `layer ${L.layer}: updates are tiny (lr·|g|/|W| = ${fmt(step)}, healthy ≈ 1e-3) — the weights barely move; ` +
             'raise the learning rate or remove what makes the gradient vanish',
         );
-      else if (step > HUGE_UPDATE)
-        warnings.push(`layer ${L.layer}: updates are huge (lr·|g|/|W| = ${fmt(step)}, healthy ≈ 1e-3) — lower the learning rate`);
+      else if (step > HUGE_UPDATE) warnings.push(`layer ${L.layer}: updates are huge (lr·|g|/|W| = ${fmt(step)}, healthy ≈ 1e-3) — lower the learning rate`);
     }
   }
   return warnings;

@@ -39,9 +39,7 @@ export interface GradientCheckResult {
  * Checks d(mean loss)/d(params) on one batch (BatchNorm in training mode); x is rows × inputs.
  * The model is not modified (BatchNorm running statistics are updated in a scratch copy).
  */
-export function gradientCheck(
-  model: Model, x: Float32Array, labels: Int32Array, rows: number, options: GradientCheckOptions = {},
-): GradientCheckResult {
+export function gradientCheck(model: Model, x: Float32Array, labels: Int32Array, rows: number, options: GradientCheckOptions = {}): GradientCheckResult {
   const loss = options.loss ?? defaultLoss(model.spec.output, model.spec.task);
   if (loss === 'bce' || model.spec.task !== 'classification')
     throw new RangeError(`the gradient check runs on classification models (class labels); this model's task is ${model.spec.task}`);

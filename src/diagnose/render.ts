@@ -40,9 +40,7 @@ export function fontWarning(): string | null {
   const hasFont = (dir: string, depth: number): boolean =>
     depth <= 4 &&
     existsSync(dir) &&
-    readdirSync(dir, { withFileTypes: true }).some((entry) =>
-      entry.isDirectory() ? hasFont(join(dir, entry.name), depth + 1) : FONT_FILE.test(entry.name),
-    );
+    readdirSync(dir, { withFileTypes: true }).some((entry) => (entry.isDirectory() ? hasFont(join(dir, entry.name), depth + 1) : FONT_FILE.test(entry.name)));
   fontWarningCache = FONT_DIRS.some((dir) => hasFont(dir, 0))
     ? null
     : `no font files found under ${FONT_DIRS.join(', ')}: the charts' text will be missing from the PNGs (install a font package, e.g. fonts-dejavu-core)`;

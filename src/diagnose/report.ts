@@ -102,7 +102,16 @@ function predictedChart(p: NonNullable<ReportInput['predictions']>): ChartSpec {
     width: 360,
     height: 360,
     layer: [
-      { data: { values: [{ actual: lo, predicted: lo }, { actual: hi, predicted: hi }] }, mark: { type: 'line', color: '#bbb' }, encoding: { x: { field: 'actual', ...axis }, y: { field: 'predicted', ...axis } } },
+      {
+        data: {
+          values: [
+            { actual: lo, predicted: lo },
+            { actual: hi, predicted: hi },
+          ],
+        },
+        mark: { type: 'line', color: '#bbb' },
+        encoding: { x: { field: 'actual', ...axis }, y: { field: 'predicted', ...axis } },
+      },
       {
         data: { values },
         mark: { type: 'point', filled: true, size: 12, opacity: 0.6 },

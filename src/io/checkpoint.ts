@@ -55,8 +55,7 @@ export function decodeModel(path: string, file: Safetensors, format: string, ext
   const { tensors, metadata } = file;
   const fail = (problem: string, tensor?: string) =>
     new ModelFileError(path, `${path}: not an fcnn ${format === MODEL_FORMAT ? 'model' : 'file'}: ${problem}`, tensor);
-  if (metadata.format !== format)
-    throw fail(`__metadata__.format is ${JSON.stringify(metadata.format)}, expected ${JSON.stringify(format)}`);
+  if (metadata.format !== format) throw fail(`__metadata__.format is ${JSON.stringify(metadata.format)}, expected ${JSON.stringify(format)}`);
   const specJson = parseObject(metadata.spec, 'spec', fail);
   let spec: ModelSpec;
   try {
@@ -71,7 +70,8 @@ export function decodeModel(path: string, file: Safetensors, format: string, ext
   const expected = [...layout.params, ...layout.buffers];
   const expectedNames = new Set(expected.map((t) => t.name));
   for (const name of tensors.keys())
-    if (!expectedNames.has(name) && !extra.has(name)) throw fail(`tensor ${JSON.stringify(name)} is not part of the architecture ${JSON.stringify(spec.layers)}`, name);
+    if (!expectedNames.has(name) && !extra.has(name))
+      throw fail(`tensor ${JSON.stringify(name)} is not part of the architecture ${JSON.stringify(spec.layers)}`, name);
   for (const t of expected) {
     const found = tensors.get(t.name);
     if (!found) throw fail(`tensor ${JSON.stringify(t.name)} is missing`, t.name);
@@ -100,7 +100,10 @@ export function checkedModel(model: Model, context: string): { spec: ModelSpec; 
   const layout = layoutOf(spec);
   const check = (name: string, slab: Float32Array, length: number) => {
     if (!(slab instanceof Float32Array) || slab.length !== length)
-      throw new InvalidOptionError(`model.${name}`, `${context}: ${name} must be a Float32Array of ${length} elements (the layout of the spec), got ${slab?.length}`);
+      throw new InvalidOptionError(
+        `model.${name}`,
+        `${context}: ${name} must be a Float32Array of ${length} elements (the layout of the spec), got ${slab?.length}`,
+      );
   };
   check('params', model.params, layout.paramCount);
   check('buffers', model.buffers, layout.bufferCount);

@@ -54,7 +54,13 @@ function modelProto(spec: ModelSpec, layout: Layout, model: Model, schema: OnnxS
   const buffer = (t: TensorInfo) => initializer(initializers, t.name, t.shape, view(model.buffers, t));
   const scalars = new Set<string>();
   const builder: OnnxBuilder = {
-    node: (op, inputs, output, floats = {}) => node(op, inputs, output, Object.entries(floats).map(([name, f]) => float(name, f))),
+    node: (op, inputs, output, floats = {}) =>
+      node(
+        op,
+        inputs,
+        output,
+        Object.entries(floats).map(([name, f]) => float(name, f)),
+      ),
     scalar: (name, value) => {
       if (!scalars.has(name)) initializer(initializers, name, [], new Float32Array([value]));
       scalars.add(name);
@@ -79,9 +85,10 @@ function modelProto(spec: ModelSpec, layout: Layout, model: Model, schema: OnnxS
     if (layer.norm) {
       const { weight, bias, runningMean, runningVar } = layer.norm;
       const eps = float('epsilon', spec.normEps);
-      x = spec.norm === 'layer'
-        ? node('LayerNormalization', [x, param(weight), param(bias)], `layers.${i}.norm`, [int('axis', -1), eps])
-        : node('BatchNormalization', [x, param(weight), param(bias), buffer(runningMean!), buffer(runningVar!)], `layers.${i}.norm`, [eps]);
+      x =
+        spec.norm === 'layer'
+          ? node('LayerNormalization', [x, param(weight), param(bias)], `layers.${i}.norm`, [int('axis', -1), eps])
+          : node('BatchNormalization', [x, param(weight), param(bias), buffer(runningMean!), buffer(runningVar!)], `layers.${i}.norm`, [eps]);
     }
     x = activation(spec.activation, x, `layers.${i}.activation`);
   });

@@ -59,10 +59,8 @@ export async function readSafetensors(path: string): Promise<Safetensors> {
     const size = (await file.stat()).size;
     if (size < 8) throw fail(`it is ${size} bytes long, shorter than the 8-byte header length`);
     const headerLength = (await readExactly(file, 8, 0, path)).readBigUInt64LE(0);
-    if (headerLength > BigInt(size - 8))
-      throw fail(`the header length ${headerLength} is larger than the ${size - 8} bytes that follow it (truncated file?)`);
-    if (headerLength > BigInt(MAX_HEADER_BYTES))
-      throw fail(`the header length ${headerLength} exceeds the limit of ${MAX_HEADER_BYTES} bytes`);
+    if (headerLength > BigInt(size - 8)) throw fail(`the header length ${headerLength} is larger than the ${size - 8} bytes that follow it (truncated file?)`);
+    if (headerLength > BigInt(MAX_HEADER_BYTES)) throw fail(`the header length ${headerLength} exceeds the limit of ${MAX_HEADER_BYTES} bytes`);
     const headerBytes = await readExactly(file, Number(headerLength), 8, path);
     const dataStart = 8 + headerBytes.length;
     const { entries, metadata } = parseHeader(headerBytes, size - dataStart, fail);
@@ -130,11 +128,7 @@ function repeatedKey(json: string): string | null {
 }
 
 /** Validates the whole header against a data section of `dataLength` bytes; entries come sorted by offset. */
-function parseHeader(
-  bytes: Uint8Array,
-  dataLength: number,
-  fail: Fail,
-): { entries: Entry[]; metadata: Record<string, string> } {
+function parseHeader(bytes: Uint8Array, dataLength: number, fail: Fail): { entries: Entry[]; metadata: Record<string, string> } {
   let header: unknown;
   let text: string;
   try {
@@ -164,8 +158,7 @@ function parseHeader(
       throw bad(`has data_offsets ${JSON.stringify(offsets)}; expected [begin, end] with non-negative integers`);
     const [begin, end] = offsets as [number, number];
     if (begin > end) throw bad(`has data_offsets [${begin}, ${end}] that end before they begin`);
-    if (end > dataLength)
-      throw bad(`has data_offsets [${begin}, ${end}] outside the data section of ${dataLength} bytes`);
+    if (end > dataLength) throw bad(`has data_offsets [${begin}, ${end}] outside the data section of ${dataLength} bytes`);
     // BigInt: a hostile shape may multiply past 2^53, where Number arithmetic would silently round.
     const bytes = shape.reduce((a: bigint, d: number) => a * BigInt(d), BigInt(ELEMENT_BYTES));
     if (bytes !== BigInt(end - begin))
@@ -180,13 +173,14 @@ function parseHeader(
   let previous: Entry | undefined;
   for (const entry of entries) {
     if (entry.begin < covered)
-      throw fail(`tensor ${JSON.stringify(entry.name)} [${entry.begin}, ${entry.end}] overlaps tensor ${JSON.stringify(previous!.name)} [${previous!.begin}, ${previous!.end}]`);
+      throw fail(
+        `tensor ${JSON.stringify(entry.name)} [${entry.begin}, ${entry.end}] overlaps tensor ${JSON.stringify(previous!.name)} [${previous!.begin}, ${previous!.end}]`,
+      );
     if (entry.begin > covered) throw fail(`bytes ${covered} to ${entry.begin} of the data section belong to no tensor`);
     covered = entry.end;
     previous = entry;
   }
-  if (covered !== dataLength)
-    throw fail(`the tensors cover ${covered} bytes but the data section has ${dataLength} (truncated or padded file?)`);
+  if (covered !== dataLength) throw fail(`the tensors cover ${covered} bytes but the data section has ${dataLength} (truncated or padded file?)`);
   return { entries, metadata };
 }
 

@@ -16,12 +16,30 @@ export type PackedArray = Float32Array | Uint16Array;
 interface Products {
   gemm: typeof native.sgemm;
   gemmPackedB(
-    transA: boolean, m: number, n: number, k: number, alpha: number, a: Float32Array, lda: number,
-    packed: PackedArray, beta: number, c: Float32Array, ldc: number, bias?: Float32Array | null,
+    transA: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    lda: number,
+    packed: PackedArray,
+    beta: number,
+    c: Float32Array,
+    ldc: number,
+    bias?: Float32Array | null,
   ): void;
   packB(
-    transB: boolean, n: number, k: number, b: Float32Array, ldb: number,
-    lane0: number, lane1: number, depth0: number, depth1: number, packed: PackedArray,
+    transB: boolean,
+    n: number,
+    k: number,
+    b: Float32Array,
+    ldb: number,
+    lane0: number,
+    lane1: number,
+    depth0: number,
+    depth1: number,
+    packed: PackedArray,
   ): void;
   packedBSize(n: number, k: number): number;
   packedBAlignment(): number;
@@ -87,7 +105,13 @@ export function denseForward(p: DenseParams, x: Float32Array, rows: number, z: F
 
 /** Writes dW and db (adds to them when accumulating over the chunks of a batch). */
 export function denseWeightGradient(
-  p: DenseParams, x: Float32Array, dz: Float32Array, rows: number, dW: Float32Array, db: Float32Array, accumulate = false,
+  p: DenseParams,
+  x: Float32Array,
+  dz: Float32Array,
+  rows: number,
+  dW: Float32Array,
+  db: Float32Array,
+  accumulate = false,
 ): void {
   const beta = accumulate ? 1 : 0;
   products(p).gemm(true, false, p.outputs, p.inputs, rows, 1, dz, p.outputs, x, p.inputs, beta, dW, p.inputs);

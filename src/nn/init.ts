@@ -5,9 +5,7 @@ import { InvalidOptionError } from '../errors.js';
 import { Random } from '../util/random.js';
 import { type Layout, view } from './layout.js';
 
-export type Init =
-  | { kind: 'he' | 'glorot' | 'lecun'; distribution: 'normal' | 'uniform' }
-  | { kind: 'uniform'; limit: number };
+export type Init = { kind: 'he' | 'glorot' | 'lecun'; distribution: 'normal' | 'uniform' } | { kind: 'uniform'; limit: number };
 
 /** Parses 'he', 'he-uniform', 'glorot', 'glorot-uniform', 'lecun', 'lecun-uniform', 'uniform:0.5'. */
 export function parseInit(text: string): Init {
@@ -22,10 +20,7 @@ export function parseInit(text: string): Init {
     if (!(Number.isFinite(limit) && limit > 0)) throw new InvalidOptionError('init', `init uniform:A needs a positive limit A, got ${u[1]}`);
     return { kind: 'uniform', limit };
   }
-  throw new InvalidOptionError(
-    'init',
-    `init must be he, he-uniform, glorot, glorot-uniform, lecun, lecun-uniform or uniform:A, got ${JSON.stringify(text)}`,
-  );
+  throw new InvalidOptionError('init', `init must be he, he-uniform, glorot, glorot-uniform, lecun, lecun-uniform or uniform:A, got ${JSON.stringify(text)}`);
 }
 
 export function formatInit(init: Init): string {

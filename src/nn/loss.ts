@@ -45,8 +45,7 @@ export function headsFor(task: Task): Output[] {
 /** The loss an output head trains with for a task: the only one it supports there. */
 export function defaultLoss(output: Output, task: Task = 'classification'): Loss {
   const loss = headLoss(output, task);
-  if (loss === undefined)
-    throw new InvalidOptionError('output', `task ${task} needs the ${headsFor(task).join(' or ')} output, got output ${output}`);
+  if (loss === undefined) throw new InvalidOptionError('output', `task ${task} needs the ${headsFor(task).join(' or ')} output, got output ${output}`);
   return loss;
 }
 
@@ -58,11 +57,16 @@ export function checkLoss(output: Output, loss: Loss, task: Task = 'classificati
   const losses = (o: Output) => Object.entries(OUTPUT_HEADS[o].losses) as [Task, Loss][];
   const heads = OUTPUTS.filter((o) => losses(o).some(([, l]) => l === loss));
   if (heads.includes(output)) {
-    const tasks = losses(output).filter(([, l]) => l === loss).map(([t]) => t);
+    const tasks = losses(output)
+      .filter(([, l]) => l === loss)
+      .map(([t]) => t);
     throw new InvalidOptionError('loss', `loss ${loss} needs task ${tasks.join(' or ')} with the ${output} output, got task ${task}: use ${expected}`);
   }
   if (heads.length === 1) throw new InvalidOptionError('loss', `loss ${loss} needs the ${heads[0]} output, got output ${output} (use loss ${expected})`);
-  throw new InvalidOptionError('loss', `loss ${loss} is not supported with the ${output} output: use ${expected} (or a ${heads.join('/')} output with ${loss})`);
+  throw new InvalidOptionError(
+    'loss',
+    `loss ${loss} is not supported with the ${output} output: use ${expected} (or a ${heads.join('/')} output with ${loss})`,
+  );
 }
 
 /** Whether the task's targets are float rows (rows × outputs) rather than class indices. */
@@ -77,12 +81,16 @@ export function hasFloatTargets(task: Task): boolean {
  * for classes; BCE: Σ over rows and labels); without, 0.
  */
 export function headForward(
-  spec: ModelSpec, z: Float32Array, out: Float32Array, targets: Int32Array | Float32Array | null, rows: number, cols: number,
+  spec: ModelSpec,
+  z: Float32Array,
+  out: Float32Array,
+  targets: Int32Array | Float32Array | null,
+  rows: number,
+  cols: number,
 ): number {
   const n = rows * cols;
   const { activation } = OUTPUT_HEADS[spec.output];
-  if (defaultLoss(spec.output, spec.task) === 'bce' && targets)
-    return native.sigmoidBinaryCrossEntropy(z, targets as Float32Array, out, n, spec.sigmoidAlpha);
+  if (defaultLoss(spec.output, spec.task) === 'bce' && targets) return native.sigmoidBinaryCrossEntropy(z, targets as Float32Array, out, n, spec.sigmoidAlpha);
   if (activation === null) {
     if (targets) return native.softmaxCrossEntropy(z, targets as Int32Array, out, rows, cols);
     native.softmax(z, out, rows, cols);
@@ -96,8 +104,15 @@ export function headForward(
 
 /** dz = scale · d(summed loss)/dz; `dout` is scratch for a head whose activation is not linear, trained with MSE. */
 export function headBackward(
-  spec: ModelSpec, z: Float32Array, out: Float32Array, targets: Int32Array | Float32Array, dout: Float32Array, dz: Float32Array,
-  rows: number, cols: number, scale: number,
+  spec: ModelSpec,
+  z: Float32Array,
+  out: Float32Array,
+  targets: Int32Array | Float32Array,
+  dout: Float32Array,
+  dz: Float32Array,
+  rows: number,
+  cols: number,
+  scale: number,
 ): void {
   const n = rows * cols;
   const { activation } = OUTPUT_HEADS[spec.output];

@@ -14,9 +14,7 @@ export type ForwardMode = 'train' | 'eval';
 type Slab = ArrayLike<number>;
 
 /** The network's outputs after its head: rows × classes. */
-export function referenceForward(
-  spec: ModelSpec, params: Slab, buffers: Slab, x: Float64Array, rows: number, mode: ForwardMode,
-): Float64Array {
+export function referenceForward(spec: ModelSpec, params: Slab, buffers: Slab, x: Float64Array, rows: number, mode: ForwardMode): Float64Array {
   const logits = referenceLogits(spec, params, buffers, x, rows, mode);
   const classes = spec.layers[spec.layers.length - 1];
   const out = new Float64Array(logits.length);
@@ -41,20 +39,23 @@ export function referenceForward(
  * samples of Σ over outputs (out − onehot(label))², on the outputs after the head.
  */
 export function referenceLoss(
-  spec: ModelSpec, params: Slab, buffers: Slab, x: Float64Array, labels: Int32Array, rows: number,
-  loss: Loss, mode: ForwardMode,
+  spec: ModelSpec,
+  params: Slab,
+  buffers: Slab,
+  x: Float64Array,
+  labels: Int32Array,
+  rows: number,
+  loss: Loss,
+  mode: ForwardMode,
 ): number {
   const classes = spec.layers[spec.layers.length - 1];
   if (labels.length !== rows) throw new RangeError(`labels has ${labels.length} elements, expected rows = ${rows}`);
   labels.forEach((label, r) => {
     if (!(label >= 0 && label < classes)) throw new RangeError(`labels[${r}] = ${label} is not a class in [0, ${classes})`);
   });
-  if (loss === 'cross-entropy' && spec.output !== 'softmax')
-    throw new RangeError(`cross-entropy needs the softmax output head, the spec has ${spec.output}`);
+  if (loss === 'cross-entropy' && spec.output !== 'softmax') throw new RangeError(`cross-entropy needs the softmax output head, the spec has ${spec.output}`);
 
-  const values = loss === 'cross-entropy'
-    ? referenceLogits(spec, params, buffers, x, rows, mode)
-    : referenceForward(spec, params, buffers, x, rows, mode);
+  const values = loss === 'cross-entropy' ? referenceLogits(spec, params, buffers, x, rows, mode) : referenceForward(spec, params, buffers, x, rows, mode);
   let sum = 0;
   for (let r = 0; r < rows; r++) {
     const v = values.subarray(r * classes, (r + 1) * classes);
@@ -71,9 +72,7 @@ export function referenceLoss(
 }
 
 /** Everything before the output head: rows × classes. */
-function referenceLogits(
-  spec: ModelSpec, params: Slab, buffers: Slab, x: Float64Array, rows: number, mode: ForwardMode,
-): Float64Array {
+function referenceLogits(spec: ModelSpec, params: Slab, buffers: Slab, x: Float64Array, rows: number, mode: ForwardMode): Float64Array {
   const layout = layoutOf(spec);
   if (!(Number.isInteger(rows) && rows >= 1)) throw new RangeError(`rows must be a positive integer, got ${rows}`);
   if (params.length !== layout.paramCount) throw new RangeError(`params has ${params.length} elements, the layout needs ${layout.paramCount}`);
@@ -160,7 +159,9 @@ function moments(n: number, at: (i: number) => number): { mean: number; variance
 
 /** Each row to zero mean and unit (biased) variance, then scaled by gamma and shifted by beta. */
 export function layerNorm({ x, gamma, beta, rows, cols, eps }: NormInput) {
-  const y = new Float64Array(rows * cols), mean = new Float64Array(rows), rstd = new Float64Array(rows);
+  const y = new Float64Array(rows * cols),
+    mean = new Float64Array(rows),
+    rstd = new Float64Array(rows);
   for (let r = 0; r < rows; r++) {
     const m = moments(cols, (j) => x[r * cols + j]);
     mean[r] = m.mean;
@@ -172,7 +173,9 @@ export function layerNorm({ x, gamma, beta, rows, cols, eps }: NormInput) {
 
 /** BatchNorm with the batch statistics (biased variance); unbiasedVar is what the running variance moves toward. */
 export function batchNormTraining({ x, gamma, beta, rows, cols, eps }: NormInput) {
-  const y = new Float64Array(rows * cols), mean = new Float64Array(cols), rstd = new Float64Array(cols);
+  const y = new Float64Array(rows * cols),
+    mean = new Float64Array(cols),
+    rstd = new Float64Array(cols);
   const unbiasedVar = new Float64Array(cols);
   for (let j = 0; j < cols; j++) {
     const m = moments(rows, (r) => x[r * cols + j]);

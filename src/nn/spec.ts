@@ -51,8 +51,7 @@ export function resolveSpec(spec: Partial<ModelSpec> & { layers: number[] }): Mo
   if (!Array.isArray(spec.layers) || full.layers.length < 2)
     throw new InvalidOptionError('layers', `layers must list at least an input and an output width, got ${JSON.stringify(spec.layers)}`);
   full.layers.forEach((w, i) => {
-    if (!Number.isInteger(w) || w < 1 || w > 1 << 20)
-      throw new InvalidOptionError('layers', `layers[${i}] must be an integer from 1 to 1048576, got ${w}`);
+    if (!Number.isInteger(w) || w < 1 || w > 1 << 20) throw new InvalidOptionError('layers', `layers[${i}] must be an integer from 1 to 1048576, got ${w}`);
   });
   oneOf('activation', full.activation, ACTIVATION_NAMES);
   oneOf('output', full.output, OUTPUTS);

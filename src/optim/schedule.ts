@@ -20,7 +20,8 @@ export function parseSchedule(text: string): Schedule {
   if (kind === 'step') {
     const everyEpochs = Number(a);
     const gamma = Number(b ?? 0.1);
-    if (!(Number.isInteger(everyEpochs) && everyEpochs > 0)) throw new InvalidOptionError('schedule', `schedule step:EVERY:GAMMA needs a positive integer EVERY, got ${a}`);
+    if (!(Number.isInteger(everyEpochs) && everyEpochs > 0))
+      throw new InvalidOptionError('schedule', `schedule step:EVERY:GAMMA needs a positive integer EVERY, got ${a}`);
     if (!(gamma > 0 && gamma <= 1)) throw new InvalidOptionError('schedule', `schedule step:EVERY:GAMMA needs GAMMA in (0, 1], got ${b}`);
     return { kind, everyEpochs, gamma, warmupSteps };
   }
@@ -29,7 +30,10 @@ export function parseSchedule(text: string): Schedule {
     if (!(minFactor >= 0 && minFactor < 1)) throw new InvalidOptionError('schedule', `schedule cosine:MIN needs MIN in [0, 1), got ${a}`);
     return { kind, minFactor, warmupSteps };
   }
-  throw new InvalidOptionError('schedule', `schedule must be constant, step:EVERY:GAMMA or cosine[:MIN] (optionally ,warmup:STEPS), got ${JSON.stringify(text)}`);
+  throw new InvalidOptionError(
+    'schedule',
+    `schedule must be constant, step:EVERY:GAMMA or cosine[:MIN] (optionally ,warmup:STEPS), got ${JSON.stringify(text)}`,
+  );
 }
 
 /** The learning rate of 0-based global step `step`, out of `totalSteps`, with `stepsPerEpoch` steps per epoch. */

@@ -107,7 +107,11 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
     for (const t of layout.params) best.params.set(floats(bestName(t.name), t.shape), t.offset);
     for (const t of layout.buffers) best.buffers.set(floats(bestName(t.name), t.shape), t.offset);
   }
-  const known = new Set([ORDER, ...optimizerState.map((_, i) => stateName(i)), ...(best ? [...layout.params, ...layout.buffers].map((t) => bestName(t.name)) : [])]);
+  const known = new Set([
+    ORDER,
+    ...optimizerState.map((_, i) => stateName(i)),
+    ...(best ? [...layout.params, ...layout.buffers].map((t) => bestName(t.name)) : []),
+  ]);
   for (const name of extra) if (!known.has(name)) throw fail(`tensor ${JSON.stringify(name)} is not part of a checkpoint`);
   return { spec: model.spec, params: model.params, buffers: model.buffers, optimizerState, order, best, state };
 }

@@ -56,7 +56,12 @@ export function accumulateMetrics(task: Task, out: Float32Array, targets: Float3
  * which MSE and MAE are scaled back by (R² does not depend on it).
  */
 export function summarizeMetrics(
-  task: Task, sums: Float64Array, count: number, correct: number, outputs: number, targetStd: ArrayLike<number> | null,
+  task: Task,
+  sums: Float64Array,
+  count: number,
+  correct: number,
+  outputs: number,
+  targetStd: ArrayLike<number> | null,
 ): TaskMetrics {
   const none: TaskMetrics = { accuracy: null, mse: null, mae: null, r2: null, f1: null, perLabel: null };
   if (count === 0) return none;

@@ -199,9 +199,11 @@ export function resolveTrainOptions(model: Model, data: TrainingData, o: TrainOp
   const workers = o.workers ?? Math.min(availableParallelism(), batchSize);
   checkWorkers(workers, batchSize);
   const nonFinite = o.nonFinite ?? 'stop';
-  if (nonFinite !== 'stop' && nonFinite !== 'skip') throw new InvalidOptionError('nonFinite', `nonFinite must be 'stop' or 'skip', got ${JSON.stringify(nonFinite)}`);
+  if (nonFinite !== 'stop' && nonFinite !== 'skip')
+    throw new InvalidOptionError('nonFinite', `nonFinite must be 'stop' or 'skip', got ${JSON.stringify(nonFinite)}`);
   const distributed = o.distributed ?? null;
-  if (distributed !== null && distributed !== 'mpi') throw new InvalidOptionError('distributed', `distributed must be 'mpi' when given, got ${JSON.stringify(distributed)}`);
+  if (distributed !== null && distributed !== 'mpi')
+    throw new InvalidOptionError('distributed', `distributed must be 'mpi' when given, got ${JSON.stringify(distributed)}`);
   const precision = checkPrecision(o.precision ?? 'fp32');
   return {
     earlyStopping: o.earlyStopping ? resolveEarlyStopping(o.earlyStopping, o.evalData !== undefined, model.spec.task) : null,
@@ -247,7 +249,8 @@ function checkWorkers(workers: number, batchSize: number): void {
  * emulated, slower than fp32, so asking for them is an error rather than a silent slowdown.
  */
 export function checkPrecision(precision: unknown): Precision {
-  if (precision !== 'fp32' && precision !== 'bf16') throw new InvalidOptionError('precision', `precision must be 'fp32' or 'bf16', got ${JSON.stringify(precision)}`);
+  if (precision !== 'fp32' && precision !== 'bf16')
+    throw new InvalidOptionError('precision', `precision must be 'fp32' or 'bf16', got ${JSON.stringify(precision)}`);
   if (precision === 'bf16' && native.bf16Kernel() !== 'avx512bf16') {
     const forced = process.env.FCNN_ISA ? ` (FCNN_ISA=${process.env.FCNN_ISA})` : '';
     throw new InvalidOptionError(
@@ -277,16 +280,27 @@ function resolveEarlyStopping(e: EarlyStoppingOptions, hasEvalData: boolean, tas
   if (typeof e !== 'object' || e === null) throw new InvalidOptionError('earlyStopping', `earlyStopping must be an object, got ${JSON.stringify(e)}`);
   const monitor = e.monitor ?? (hasEvalData ? 'testLoss' : 'loss');
   const metric = Object.hasOwn(EPOCH_METRICS, monitor) ? EPOCH_METRICS[monitor] : undefined;
-  if (!metric) throw new InvalidOptionError('earlyStopping', `earlyStopping.monitor must be a metric of the epoch event (${Object.keys(EPOCH_METRICS).join(', ')}), got ${JSON.stringify(monitor)}`);
-  if (metric.needsEvalData && !hasEvalData) throw new InvalidOptionError('earlyStopping', `earlyStopping.monitor ${JSON.stringify(monitor)} is measured on evalData, which is not given`);
+  if (!metric)
+    throw new InvalidOptionError(
+      'earlyStopping',
+      `earlyStopping.monitor must be a metric of the epoch event (${Object.keys(EPOCH_METRICS).join(', ')}), got ${JSON.stringify(monitor)}`,
+    );
+  if (metric.needsEvalData && !hasEvalData)
+    throw new InvalidOptionError('earlyStopping', `earlyStopping.monitor ${JSON.stringify(monitor)} is measured on evalData, which is not given`);
   if (!metric.tasks.includes(task))
-    throw new InvalidOptionError('earlyStopping', `earlyStopping.monitor ${JSON.stringify(monitor)} is not measured for a ${task} model (its metrics: ${metricsOf(task).join(', ')})`);
+    throw new InvalidOptionError(
+      'earlyStopping',
+      `earlyStopping.monitor ${JSON.stringify(monitor)} is not measured for a ${task} model (its metrics: ${metricsOf(task).join(', ')})`,
+    );
   const patience = e.patience ?? 5;
-  if (!(Number.isInteger(patience) && patience >= 1)) throw new InvalidOptionError('earlyStopping', `earlyStopping.patience must be a positive integer, got ${patience}`);
+  if (!(Number.isInteger(patience) && patience >= 1))
+    throw new InvalidOptionError('earlyStopping', `earlyStopping.patience must be a positive integer, got ${patience}`);
   const minDelta = e.minDelta ?? 0;
-  if (!(Number.isFinite(minDelta) && minDelta >= 0)) throw new InvalidOptionError('earlyStopping', `earlyStopping.minDelta must be a non-negative number, got ${minDelta}`);
+  if (!(Number.isFinite(minDelta) && minDelta >= 0))
+    throw new InvalidOptionError('earlyStopping', `earlyStopping.minDelta must be a non-negative number, got ${minDelta}`);
   const restoreBest = e.restoreBest ?? true;
-  if (typeof restoreBest !== 'boolean') throw new InvalidOptionError('earlyStopping', `earlyStopping.restoreBest must be true or false, got ${JSON.stringify(restoreBest)}`);
+  if (typeof restoreBest !== 'boolean')
+    throw new InvalidOptionError('earlyStopping', `earlyStopping.restoreBest must be true or false, got ${JSON.stringify(restoreBest)}`);
   return { monitor, patience, minDelta, restoreBest, higherIsBetter: metric.higherIsBetter };
 }
 
@@ -299,6 +313,7 @@ function resolveCheckpoint(c: CheckpointOptions): { path: string; everyEpochs: n
   if (typeof c !== 'object' || c === null || typeof c.path !== 'string' || c.path === '')
     throw new InvalidOptionError('checkpoint', `checkpoint.path must be a file name, got ${JSON.stringify(c?.path)}`);
   const everyEpochs = c.everyEpochs ?? 1;
-  if (!(Number.isInteger(everyEpochs) && everyEpochs >= 1)) throw new InvalidOptionError('checkpoint', `checkpoint.everyEpochs must be a positive integer, got ${everyEpochs}`);
+  if (!(Number.isInteger(everyEpochs) && everyEpochs >= 1))
+    throw new InvalidOptionError('checkpoint', `checkpoint.everyEpochs must be a positive integer, got ${everyEpochs}`);
   return { path: c.path, everyEpochs };
 }

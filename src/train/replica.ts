@@ -52,9 +52,7 @@ export class Replica {
    * Stops at the first chunk whose forward pass is not finite. `layerDone` is called during the last
    * chunk's backward pass as each layer's gradient becomes complete (see Network.backward).
    */
-  gradient(
-    data: TrainingData, order: Int32Array, start: number, count: number, scale: number, layerDone?: (layer: number) => void,
-  ): GradientResult {
+  gradient(data: TrainingData, order: Int32Array, start: number, count: number, scale: number, layerDone?: (layer: number) => void): GradientResult {
     const net = this.train;
     let lossSum = 0;
     let correct = 0;

@@ -94,7 +94,14 @@ export async function train(model: Model, given: TrainingData | ArraysInit, opti
   }
 }
 
-async function runOn(model: Model, data: TrainingData, o: ResolvedTrainOptions, options: TrainOptions, resumed: Checkpoint | null, world?: World): Promise<TrainHistory> {
+async function runOn(
+  model: Model,
+  data: TrainingData,
+  o: ResolvedTrainOptions,
+  options: TrainOptions,
+  resumed: Checkpoint | null,
+  world?: World,
+): Promise<TrainHistory> {
   const run = new RunState(model, data, o, resumed);
   const setup: EngineSetup = {
     model,
@@ -186,7 +193,12 @@ class RunState {
     this.earlyStopping = options.earlyStopping ? { best: null, bestEpoch: 0, wait: 0 } : null;
     this.best = options.earlyStopping?.restoreBest ? { params: model.params.slice(), buffers: model.buffers.slice() } : null;
     if (resumed) this.restore(resumed);
-    this.saved = { params: model.params.slice(), buffers: model.buffers.slice(), optimizerState: this.optimizerState.map((s) => s.slice()), order: this.order.slice() };
+    this.saved = {
+      params: model.params.slice(),
+      buffers: model.buffers.slice(),
+      optimizerState: this.optimizerState.map((s) => s.slice()),
+      order: this.order.slice(),
+    };
     this.savedRng = this.rng.state();
     this.savedApplied = this.applied;
     this.savedSkipped = this.skippedSteps;
@@ -195,7 +207,9 @@ class RunState {
   private restore(c: Checkpoint): void {
     const s = c.state;
     if (c.optimizerState.length !== this.optimizerState.length)
-      throw new RangeError(`the checkpoint has ${c.optimizerState.length} optimizer state slabs but ${this.options.optimizer.kind} needs ${this.optimizerState.length}`);
+      throw new RangeError(
+        `the checkpoint has ${c.optimizerState.length} optimizer state slabs but ${this.options.optimizer.kind} needs ${this.optimizerState.length}`,
+      );
     if (this.best && !c.best) throw new RangeError('the checkpoint lacks the best parameters that earlyStopping.restoreBest puts back');
     this.model.params.set(c.params);
     this.model.buffers.set(c.buffers);

@@ -29,11 +29,7 @@ function missing(pkgs: string[], purpose: string): MissingPackageError {
 }
 
 /** The modules `pkgs` in order; one error naming every one of them that is not installed. */
-export async function importOptional<T extends unknown[]>(
-  pkgs: { [K in keyof T]: string },
-  purpose: string,
-  importer: Importer = nodeImport,
-): Promise<T> {
+export async function importOptional<T extends unknown[]>(pkgs: { [K in keyof T]: string }, purpose: string, importer: Importer = nodeImport): Promise<T> {
   const results = await Promise.allSettled(pkgs.map((p) => importer(p)));
   const absent = pkgs.filter((p, i) => results[i].status === 'rejected' && isMissing((results[i] as PromiseRejectedResult).reason, p));
   if (absent.length) throw missing(absent, purpose);

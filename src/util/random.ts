@@ -17,7 +17,7 @@ export class Random {
 
   constructor(seed: number) {
     if (!Number.isFinite(seed)) throw new InvalidOptionError('seed', `seed must be a finite number, got ${seed}`);
-    let x = seed >>> 0 ^ Math.floor(seed / 2 ** 32);
+    let x = (seed >>> 0) ^ Math.floor(seed / 2 ** 32);
     const next = () => {
       // splitmix32: spreads any seed (0 included) over a non-zero state.
       x = (x + 0x9e3779b9) | 0;

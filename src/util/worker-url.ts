@@ -15,8 +15,7 @@ export function workerFile(moduleUrl: string, name: string): string {
   if (!fileURLToPath(moduleUrl).endsWith('.ts')) return beside;
   const root = packageRoot(dirname(beside));
   const compiled = join(root, 'dist', relative(root, beside));
-  if (!existsSync(compiled))
-    throw new Error(`fcnn: worker threads need the compiled ${compiled}; run \`npx tsc -p tsconfig.json\` first`);
+  if (!existsSync(compiled)) throw new Error(`fcnn: worker threads need the compiled ${compiled}; run \`npx tsc -p tsconfig.json\` first`);
   return compiled;
 }
 

@@ -25,20 +25,13 @@ export async function runInProcess(args: string[]): Promise<CliResult> {
   return { code, stdout, stderr };
 }
 
-export function runCli(
-  args: string[],
-  options: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
-): Promise<CliResult> {
+export function runCli(args: string[], options: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build with npx tsc -p tsconfig.json before these tests`);
   return runProcess(process.execPath, [MAIN, ...args], options);
 }
 
 /** Any command, with pipes, killed (SIGKILL) after timeoutMs. */
-export function runProcess(
-  command: string,
-  args: string[],
-  options: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
-): Promise<CliResult> {
+export function runProcess(command: string, args: string[], options: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       cwd: options.cwd ?? ROOT,

@@ -25,7 +25,12 @@ export function blobDataset(count: number, width: number, classes: number, seed:
 
 /** What train() hands an engine: identity order (no shuffle), fresh optimizer state. */
 export function engineSetup(
-  model: Model, data: Dataset, batchSize: number, optimizer: OptimizerName = 'sgd', evalData?: Dataset, precision: Precision = 'fp32',
+  model: Model,
+  data: Dataset,
+  batchSize: number,
+  optimizer: OptimizerName = 'sgd',
+  evalData?: Dataset,
+  precision: Precision = 'fp32',
 ): EngineSetup {
   const config = resolveOptimizer(optimizer);
   return {
@@ -77,7 +82,7 @@ export function floatDataset(count: number, width: number, outputs: number, seed
   for (let r = 0; r < count; r++)
     for (let k = 0; k < outputs; k++) {
       let y = 0;
-      for (let j = 0; j < width; j++) y += weights[k * width + j] * (images[r * width + j] - 50) / 20;
+      for (let j = 0; j < width; j++) y += (weights[k * width + j] * (images[r * width + j] - 50)) / 20;
       targets[r * outputs + k] = task === 'regression' ? 150 + 10 * y + 0.5 * rng.normal() : y > 0 ? 1 : 0;
     }
   return new Dataset({ images, labels: null, targets, task, count, width, source: `${task} floats` });

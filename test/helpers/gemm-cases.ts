@@ -188,4 +188,3 @@ export function reals(seed: number): () => number {
   const r = new Random(seed);
   return () => r.uniform(-1, 1);
 }
-

@@ -40,7 +40,12 @@ export function randomInputs(rows: number, width: number, seed: number): Float32
 }
 
 /** Runs an exported ONNX file on x (rows × width) with ONNX Runtime's CPU provider. */
-export async function runOnnx(path: string, x: Float32Array, rows: number, width: number): Promise<{ name: string; data: Float32Array; dims: readonly number[] }> {
+export async function runOnnx(
+  path: string,
+  x: Float32Array,
+  rows: number,
+  width: number,
+): Promise<{ name: string; data: Float32Array; dims: readonly number[] }> {
   const ort = await import('onnxruntime-node');
   const session = await ort.InferenceSession.create(path);
   try {

@@ -23,7 +23,10 @@ for path in sys.argv[1:]:
 export function checkAndDecodeOnnx(...paths: string[]): PythonOnnxModel[] {
   if (!pythonWithOnnx) throw new Error('no python3 with the onnx package (Debian: apt-get install python3-onnx)');
   const out = execFileSync(pythonWithOnnx, ['-c', CHECK_AND_DUMP, ...paths], { encoding: 'utf8', maxBuffer: 256 << 20 });
-  return out.trim().split('\n').map((line) => JSON.parse(line) as PythonOnnxModel);
+  return out
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as PythonOnnxModel);
 }
 
 interface Tensor {

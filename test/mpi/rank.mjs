@@ -17,4 +17,7 @@ const onStep = (e) => {
 };
 const history = await train(model, data, { ...job.options, evalData: data, onStep });
 writeFileSync(join(job.out, `rank${rank}.bin`), new Uint8Array(model.params.buffer, model.params.byteOffset, model.params.byteLength));
-writeFileSync(join(job.out, `rank${rank}.json`), JSON.stringify({ rank: history.rank, worldSize: history.worldSize, epochs: history.epochs, buffers: Array.from(model.buffers) }));
+writeFileSync(
+  join(job.out, `rank${rank}.json`),
+  JSON.stringify({ rank: history.rank, worldSize: history.worldSize, epochs: history.epochs, buffers: Array.from(model.buffers) }),
+);

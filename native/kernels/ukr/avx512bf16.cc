@@ -40,7 +40,8 @@ struct Avx512Rounding {
       const __mmask16 lanes = __mmask16((1u << n) - 1);
       const __m512 r0 = _mm512_maskz_loadu_ps(lanes, row0 + l), r1 = _mm512_maskz_loadu_ps(lanes, row1 + l);
       const __m512i both = (__m512i)_mm512_cvtne2ps_pbh(r1, r0);
-      _mm512_mask_storeu_epi16(dst + 2 * l, __mmask32((uint64_t(1) << (2 * n)) - 1), _mm512_permutexvar_epi16(pairs, both));
+      _mm512_mask_storeu_epi16(dst + 2 * l, __mmask32((uint64_t(1) << (2 * n)) - 1),
+                               _mm512_permutexvar_epi16(pairs, both));
     }
   }
 };

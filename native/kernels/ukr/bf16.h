@@ -22,7 +22,7 @@ namespace {
 inline uint16_t roundToBf16(float x) {
   uint32_t u;
   __builtin_memcpy(&u, &x, sizeof u);
-  if ((u & 0x7f800000u) == 0) return uint16_t((u >> 16) & 0x8000u);       // ±0 and subnormals
+  if ((u & 0x7f800000u) == 0) return uint16_t((u >> 16) & 0x8000u);         // ±0 and subnormals
   if ((u & 0x7fffffffu) > 0x7f800000u) return uint16_t((u >> 16) | 0x40u);  // NaN, made quiet
   return uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
 }

@@ -22,18 +22,16 @@ namespace {
 // One register's worth of a micro-panel, whose panels and depth steps start on 64-byte boundaries.
 template <class V, bool Stream>
 void storePanel(float* p, typename V::reg v) {
-  if constexpr (Stream)
-    V::stream(p, v);
-  else
-    V::storeu(p, v);
+  if constexpr (Stream) V::stream(p, v);
+  else V::storeu(p, v);
 }
 
 // Copies micro-panels from a source whose depth steps are contiguous runs of lanes
 // (laneStride 1). The loop runs along source rows, so that reads are sequential even when the
 // rows are far apart (a 4 KiB stride would defeat the hardware prefetchers panel by panel).
 template <class V, int W, bool Stream>
-void copyPanels(const float* __restrict src, int64_t depthStride, int64_t lanes, int64_t depth,
-                float* __restrict dst, int64_t panelStride) {
+void copyPanels(const float* __restrict src, int64_t depthStride, int64_t lanes, int64_t depth, float* __restrict dst,
+                int64_t panelStride) {
   constexpr int L = V::width;
   const int64_t full = lanes / W, rest = lanes % W;
   for (int64_t p = 0; p < depth; p++, src += depthStride, dst += W) {
@@ -108,8 +106,7 @@ void transposePanel(const float* __restrict src, int64_t laneStride, int64_t use
 template <class V, int W, bool Stream = false>
 void packPanels(const float* src, int64_t laneStride, int64_t depthStride, int64_t lanes, int64_t depth, float* dst,
                 int64_t panelStride) {
-  if (laneStride == 1)
-    copyPanels<V, W, Stream>(src, depthStride, lanes, depth, dst, panelStride);
+  if (laneStride == 1) copyPanels<V, W, Stream>(src, depthStride, lanes, depth, dst, panelStride);
   else
     for (int64_t l0 = 0; l0 < lanes; l0 += W, src += W * laneStride, dst += panelStride)
       transposePanel<V, W, Stream>(src, laneStride, lanes - l0 < W ? lanes - l0 : W, depth, dst);

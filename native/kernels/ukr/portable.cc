@@ -77,7 +77,8 @@ struct EmulatedBf16Step {
 };
 
 constexpr MicroKernel kPortable = makeMicroKernel<Generic4, Scalar, 6, 2>("portable");
-constexpr Bf16Kernel kEmulatedBf16 = makeBf16Kernel<Generic4, EmulatedBf16Step, Scalar, ScalarRounding, 6, 2>("emulated");
+constexpr Bf16Kernel kEmulatedBf16 =
+    makeBf16Kernel<Generic4, EmulatedBf16Step, Scalar, ScalarRounding, 6, 2>("emulated");
 
 }  // namespace
 

@@ -190,9 +190,10 @@ struct RowKernels {
   static_assert(MR <= kMaxMr && NV * V::width <= kMaxNr, "raise kMaxMr or kMaxNr");
   static_assert(kMaxMr == 12, "list one rowKernel per row count below");
   static constexpr KernelOf<typename S::elem> table[kMaxMr] = {
-      rowKernel<V, S, MR, NV>(1), rowKernel<V, S, MR, NV>(2),  rowKernel<V, S, MR, NV>(3),  rowKernel<V, S, MR, NV>(4),
-      rowKernel<V, S, MR, NV>(5), rowKernel<V, S, MR, NV>(6),  rowKernel<V, S, MR, NV>(7),  rowKernel<V, S, MR, NV>(8),
-      rowKernel<V, S, MR, NV>(9), rowKernel<V, S, MR, NV>(10), rowKernel<V, S, MR, NV>(11), rowKernel<V, S, MR, NV>(12)};
+      rowKernel<V, S, MR, NV>(1),  rowKernel<V, S, MR, NV>(2),  rowKernel<V, S, MR, NV>(3),
+      rowKernel<V, S, MR, NV>(4),  rowKernel<V, S, MR, NV>(5),  rowKernel<V, S, MR, NV>(6),
+      rowKernel<V, S, MR, NV>(7),  rowKernel<V, S, MR, NV>(8),  rowKernel<V, S, MR, NV>(9),
+      rowKernel<V, S, MR, NV>(10), rowKernel<V, S, MR, NV>(11), rowKernel<V, S, MR, NV>(12)};
 };
 
 // The MicroKernel of traits V with an MR×(NV·width) tile, packing with traits P; its FMA loop has

@@ -59,7 +59,9 @@ export function checkModelsAgree(world: World, model: Model): void {
   world.mpi.broadcast(root, 0);
   const differing = sumOverRanks(world, Float64Array.of(hash === root[0] ? 0 : 1))[0];
   if (differing > 0)
-    throw new Error(`the ranks' parameters differ after training: ${differing} of ${world.size} ranks disagree with rank 0 (hash ${hash.toString(16)} here, ${root[0].toString(16)} on rank 0)`);
+    throw new Error(
+      `the ranks' parameters differ after training: ${differing} of ${world.size} ranks disagree with rank 0 (hash ${hash.toString(16)} here, ${root[0].toString(16)} on rank 0)`,
+    );
 }
 
 /** `[rank r/R] `: what starts every line a rank other than 0 prints. */

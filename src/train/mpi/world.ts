@@ -72,9 +72,7 @@ let world: World | null = null;
 export function joinWorld(): World {
   if (world) return world;
   if (!underLauncher())
-    throw new Error(
-      "distributed: 'mpi' needs a process started by an MPI launcher, e.g. `mpirun -np 2 --bind-to none npx fcnn train --distributed mpi …`",
-    );
+    throw new Error("distributed: 'mpi' needs a process started by an MPI launcher, e.g. `mpirun -np 2 --bind-to none npx fcnn train --distributed mpi …`");
   const mpi = mpiAddon();
   const { rank, size, library } = mpi.init();
   world = { rank, size, library, mpi };

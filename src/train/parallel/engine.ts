@@ -36,7 +36,9 @@ import { Command, Control, type FaultForTesting, Result, StepStatus, type StepLo
 const SPIN_MICROS = 1000;
 
 type WaitAsync = (
-  array: Int32Array, index: number, value: number,
+  array: Int32Array,
+  index: number,
+  value: number,
 ) => { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
 // ES2024, in Node since 16; not yet in this project's ES2022 type library.
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
@@ -99,10 +101,19 @@ export class DataParallelEngine implements Engine {
    * `testing.faultForTesting` makes a worker throw, exit or run out of memory at a step, and
    * `testing.resourceLimits` limits the workers' heaps, for the failure tests.
    */
-  static async create(setup: EngineSetup, workers: number, testing: { faultForTesting?: FaultForTesting; resourceLimits?: ResourceLimits } = {}): Promise<DataParallelEngine> {
+  static async create(
+    setup: EngineSetup,
+    workers: number,
+    testing: { faultForTesting?: FaultForTesting; resourceLimits?: ResourceLimits } = {},
+  ): Promise<DataParallelEngine> {
     if (!(Number.isInteger(workers) && workers >= 1)) throw new RangeError(`workers must be a positive integer, got ${workers}`);
     const { model, optimizerState, order } = setup;
-    for (const [name, a] of [['model.params', model.params], ['model.buffers', model.buffers], ['order', order], ...optimizerState.map((s, i) => [`optimizerState[${i}]`, s] as const)] as const)
+    for (const [name, a] of [
+      ['model.params', model.params],
+      ['model.buffers', model.buffers],
+      ['order', order],
+      ...optimizerState.map((s, i) => [`optimizerState[${i}]`, s] as const),
+    ] as const)
       if (!(a.buffer instanceof SharedArrayBuffer)) throw new TypeError(`the data-parallel engine needs ${name} on a SharedArrayBuffer`);
     const data = shareable('training data', setup.data);
     const evalData = setup.evalData ? shareable('evalData', setup.evalData) : null;
@@ -186,7 +197,11 @@ export class DataParallelEngine implements Engine {
       }
     };
     const t0 = performance.now();
-    await this.command(Command.Epoch, () => `during step ${this.currentStep()}`, () => visit(false));
+    await this.command(
+      Command.Epoch,
+      () => `during step ${this.currentStep()}`,
+      () => visit(false),
+    );
     const wall = (performance.now() - t0) / 1000;
     visit(true);
     this.stepsRun += Atomics.load(ints, Word.Completed);
