@@ -118,8 +118,9 @@ Napi::Value alignmentGap(const Napi::CallbackInfo& info) {
   Args args(info, "alignmentGap", 1);
   const View<float> x = args.f32(0, "x");
   const uintptr_t address = reinterpret_cast<uintptr_t>(x.data);
-  return Napi::Number::New(args.env(),
-                           double((kPackedAlignment - address % kPackedAlignment) % kPackedAlignment / sizeof(float)));
+  // Exact: the gap between two float addresses is a whole number of floats.
+  const uintptr_t gap = (kPackedAlignment - address % kPackedAlignment) % kPackedAlignment / sizeof(float);
+  return Napi::Number::New(args.env(), double(gap));
 }
 
 template <class Api>

@@ -15,6 +15,8 @@ bool adviseHugePages(void* data, size_t bytes) {
   const uintptr_t first = (begin + kHugePage - 1) & ~(kHugePage - 1);
   const uintptr_t last = (begin + bytes) & ~(kHugePage - 1);
   if (first >= last) return false;
+  // madvise takes the address rounded to a huge page, which only integer arithmetic computes.
+  // NOLINTNEXTLINE(performance-no-int-to-ptr)
   return madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE) == 0;
 #else
   (void)data;
