@@ -10,7 +10,8 @@ import { save } from '../src/api/model-file.js';
 import { readDigitImage } from '../src/cli/image.js';
 import { loadCsv } from '../src/data/csv.js';
 import { loadIdx } from '../src/data/idx.js';
-import { loadModel } from '../src/io/checkpoint.js';
+import { FcnnError } from '../src/errors.js';
+import { loadModel } from '../src/io/fcnn-format.js';
 import { exportOnnx } from '../src/io/onnx.js';
 import { createModel, type Model } from '../src/nn/model.js';
 import type { Random } from '../src/util/random.js';
@@ -69,10 +70,11 @@ export function mutate(r: Random, input: Uint8Array): Uint8Array {
   return bytes;
 }
 
-/** A loader's error must be an Error naming the file it read. */
+/** A loader's error must be one of fcnn's typed errors, naming the file it read. */
 function named(err: unknown, path: string): Outcome {
-  if (err instanceof Error && err.message.includes(path)) return { kind: err.constructor.name };
-  return { kind: 'failure', message: `an error that does not name ${path}: ${err instanceof Error ? `${err.constructor.name}: ${err.message}` : String(err)}` };
+  if (err instanceof FcnnError && err.message.includes(path)) return { kind: err.constructor.name };
+  const what = err instanceof FcnnError ? 'does not name' : 'is not a typed FcnnError naming';
+  return { kind: 'failure', message: `an error that ${what} ${path}: ${err instanceof Error ? `${err.constructor.name}: ${err.message}` : String(err)}` };
 }
 
 /** A small grayscale PNG: a bright bar on black (the decoders' happy path). */

@@ -8,7 +8,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadModel, saveModel } from '../src/io/checkpoint.js';
+import { loadModel, saveModel } from '../src/io/fcnn-format.js';
 import { createModel, type Model } from '../src/nn/model.js';
 import { type Checkpoint, readCheckpoint, writeCheckpoint } from '../src/train/checkpoint.js';
 import { resolveTrainOptions } from '../src/train/options.js';

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeInference } from '../src/api/inference-pool.js';
 import { exportOnnx, load, loadTrained, save } from '../src/api/model-file.js';
 import { predict } from '../src/api/predict.js';
-import { loadModel, saveModel } from '../src/io/checkpoint.js';
+import { loadModel, saveModel } from '../src/io/fcnn-format.js';
 import { createModel } from '../src/nn/model.js';
 import { train } from '../src/train/trainer.js';
 import { randomDataset, smallMnistModel } from './helpers/api.js';

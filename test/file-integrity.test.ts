@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killTrials } from '../fuzz/kill-writes.js';
 import { load, save } from '../src/api/model-file.js';
-import { modelContents } from '../src/io/checkpoint.js';
+import { ModelFileError } from '../src/errors.js';
+import { modelContents } from '../src/io/fcnn-format.js';
 import { writeSafetensors } from '../src/io/safetensors.js';
 import { createModel } from '../src/nn/model.js';
 
@@ -46,9 +47,11 @@ describe('the checksum of a model file', () => {
         const at = dataStart + (entry as { data_offsets: [number, number] }).data_offsets[0] + Math.floor(bit / 8);
         bytes[at] ^= 1 << (bit % 8);
         await writeFile(path, bytes);
-        await expect(load(path), `${name} bit ${bit}`).rejects.toThrow(
+        const refusal = load(path);
+        await expect(refusal, `${name} bit ${bit}`).rejects.toThrow(
           /flip\.safetensors: the tensor data does not match its checksum \(__metadata__\.data_sha256 [0-9a-f]{64}, computed [0-9a-f]{64}\): the file is corrupt/,
         );
+        await expect(refusal).rejects.toMatchObject({ constructor: ModelFileError, code: 'FCNN_MODEL_FILE', file: path });
       }
     }
   });

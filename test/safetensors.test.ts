@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModel, saveModel } from '../src/io/checkpoint.js';
+import { loadModel, saveModel } from '../src/io/fcnn-format.js';
 import { MAX_HEADER_BYTES, readSafetensors, writeSafetensors, type Tensor } from '../src/io/safetensors.js';
 import { layoutOf, view } from '../src/nn/layout.js';
 import { NORMS, resolveSpec } from '../src/nn/spec.js';

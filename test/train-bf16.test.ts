@@ -20,7 +20,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadModel } from '../src/io/checkpoint.js';
+import { loadModel } from '../src/io/fcnn-format.js';
 import { native } from '../src/native.js';
 import { createModel } from '../src/nn/model.js';
 import { Network } from '../src/nn/network.js';

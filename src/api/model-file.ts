@@ -1,9 +1,9 @@
 // Model files for the public API, in PyTorch's argument order (model first, then path): the
-// safetensors model file of src/io/checkpoint.ts and the ONNX export of src/io/onnx.ts. The
+// safetensors model file of src/io/fcnn-format.ts and the ONNX export of src/io/onnx.ts. The
 // model's schema (input normalization, target scaling, class and target names) travels with it.
 import { defaultSchema } from '../data/schema.js';
 import { NORMALIZATION_KINDS, type Normalization, type NormalizationKind } from '../data/normalize.js';
-import { loadModel, saveModel } from '../io/checkpoint.js';
+import { loadModel, saveModel } from '../io/fcnn-format.js';
 import { exportOnnx as writeOnnx } from '../io/onnx.js';
 import { ModelFileError } from '../errors.js';
 import { Model } from '../nn/model.js';

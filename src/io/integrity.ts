@@ -3,6 +3,7 @@
 // check of the format), and a refusal of parameters that are not finite numbers (a model whose
 // weights are NaN would otherwise evaluate to NaN probabilities without a word).
 import { createHash } from 'node:crypto';
+import { ModelFileError } from '../errors.js';
 import { type Safetensors, type Tensor, readSafetensors, writeSafetensors } from './safetensors.js';
 
 /** The metadata key of the checksum; files written before it existed have none and still load. */
@@ -40,6 +41,6 @@ export function writeChecked(path: string, contents: Safetensors): Promise<void>
 /** Reads a safetensors file, verifying its checksum when it has one. */
 export async function readChecked(path: string): Promise<Safetensors> {
   const file = await readSafetensors(path);
-  verifyChecksum(file.tensors, file.metadata, (problem) => new Error(`${path}: ${problem}`));
+  verifyChecksum(file.tensors, file.metadata, (problem) => new ModelFileError(path, `${path}: ${problem}`));
   return file;
 }

@@ -18,7 +18,7 @@ import { OUTPUT_HEADS } from '../nn/loss.js';
 import type { ModelSpec } from '../nn/spec.js';
 import type { Normalization } from '../data/normalize.js';
 import { writeFileAtomic } from './atomic.js';
-import { checkedModel, type Model } from './checkpoint.js';
+import { checkedModel, type Model } from './fcnn-format.js';
 
 export const ONNX_OPSET = 17;
 /** The IR version that goes with opset 17 (ONNX 1.12). */

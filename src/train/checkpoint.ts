@@ -1,10 +1,10 @@
 // A training checkpoint: everything a run needs to continue as if it had never stopped, in one
-// safetensors file written atomically. The model file's tensors and metadata (io/checkpoint.ts)
+// safetensors file written atomically. The model file's tensors and metadata (io/fcnn-format.ts)
 // plus the optimizer state slabs, the sample order (the shuffle permutes it in place, epoch after
 // epoch), early stopping's best parameters, and in __metadata__.state the step count, the epoch,
 // the shuffle generator, the history, the resolved options and the input normalization.
 import type { SavedNormalization } from '../data/normalize.js';
-import { decodeModel, modelContents } from '../io/checkpoint.js';
+import { decodeModel, modelContents } from '../io/fcnn-format.js';
 import { readChecked, requireFinite, writeChecked } from '../io/integrity.js';
 import type { Tensor } from '../io/safetensors.js';
 import { type Layout, layoutOf, view } from '../nn/layout.js';

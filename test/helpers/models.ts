@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import type { Model } from '../../src/io/checkpoint.js';
+import type { Model } from '../../src/io/fcnn-format.js';
 import { layoutOf, view } from '../../src/nn/layout.js';
 import { resolveSpec, type ModelSpec } from '../../src/nn/spec.js';
 import { Random } from '../../src/util/random.js';
