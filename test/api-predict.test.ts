@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, describe, expect, it } from 'vitest';
-import { closeInference } from '../src/api/inference-pool.js';
+import { closeInference, rowScratch } from '../src/api/inference-pool.js';
 import { INLINE_MAX_ROWS, predict, predictSync, rowSource } from '../src/api/predict.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { InvalidOptionError } from '../src/errors.js';
@@ -62,6 +62,32 @@ describe('predict', () => {
     const expected = Array.from(predictSync(model, x).probabilities);
     expect(Array.from(predictSync(model, shared).probabilities)).toEqual(expected);
     expect(Array.from((await predict(model, shared, { inline: false })).probabilities)).toEqual(expected);
+  });
+
+  it('gives worker threads float rows on a SharedArrayBuffer in place, at any offset, and copies others', async () => {
+    const expected = Array.from(predictSync(model, x).probabilities);
+    const sab = new SharedArrayBuffer(x.byteLength + 3 * 20 * 4);
+    const view = new Float32Array(sab, 3 * 20 * 4, x.length);
+    view.set(x);
+    await closeInference();
+    expect(Array.from((await predict(model, view, { inline: false })).probabilities)).toEqual(expected);
+    expect(rowScratch.retainedBytes).toBe(0);
+    expect(Array.from((await predict(model, x, { inline: false })).probabilities)).toEqual(expected);
+    expect(rowScratch.retainedBytes).toBeGreaterThanOrEqual(x.byteLength);
+  });
+
+  it('keeps overlapping calls on float rows apart, and lets the caller reuse its array once predict returns', async () => {
+    // Rows in reverse order: another batch of the same size, with other outputs at every row.
+    const reversed = new Float32Array(x.length);
+    for (let r = 0; r < 700; r++) reversed.set(x.subarray(r * 20, (r + 1) * 20), (699 - r) * 20);
+    const expectations = [x, reversed].map((rows) => Array.from(predictSync(model, rows).probabilities));
+    for (let round = 0; round < 3; round++) {
+      const inputs = [x.slice(), reversed.slice()];
+      const pending = inputs.map((rows) => predict(model, rows, { inline: false }));
+      for (const rows of inputs) rows.fill(Number.NaN);
+      const results = await Promise.all(pending);
+      results.forEach((p, i) => expect(Array.from(p.probabilities)).toEqual(expectations[i]));
+    }
   });
 
   it('applies the model’s normalization, whatever the Dataset’s own', () => {

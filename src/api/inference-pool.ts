@@ -4,15 +4,21 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { Model } from '../nn/model.js';
-import { Dataset } from '../data/dataset.js';
+import { SharedScratch } from '../util/shared-scratch.js';
 import { workerFile } from '../util/worker-url.js';
 import { CHUNK_ROWS, type Outputs, type RowSource } from './inference.js';
 import type { InferenceTask } from './inference-worker.js';
 
-/** Idle threads end after this long (they never keep the process alive: Piscina unrefs idle threads). */
+/**
+ * Idle threads end after this long (they never keep the process alive: Piscina unrefs idle threads),
+ * and so does the scratch memory that float rows are copied into.
+ */
 const IDLE_TIMEOUT_MS = 30_000;
 
 let pool: Piscina | null = null;
+
+/** Where float rows outside shared memory are copied for the threads to read. */
+export const rowScratch = new SharedScratch(IDLE_TIMEOUT_MS);
 
 function inferencePool(): Piscina {
   pool ??= new Piscina({
@@ -31,6 +37,7 @@ function inferencePool(): Piscina {
 export async function closeInference(): Promise<void> {
   const closing = pool;
   pool = null;
+  rowScratch.drop();
   await closing?.close();
 }
 
@@ -44,33 +51,90 @@ export function sharedOutputs(rows: number, columns: number): Outputs {
 
 /**
  * Like inferInline, on the pool's threads; `out` must come from sharedOutputs(). Every thread reads
- * the rows' shared memory without a copy. Resolves to the summed loss.
+ * the rows in shared memory: a data set's own, the caller's float rows where they already live on a
+ * SharedArrayBuffer, else a copy of them in the pool's scratch memory. Resolves to the summed loss.
  */
 export async function inferOffThread(model: Model, source: RowSource, rows: number, out: Outputs, withLoss: boolean): Promise<number> {
+  if (source.kind === 'dataset') return runRanges(model, { kind: 'dataset', dataset: source.dataset.share() }, rows, out, withLoss);
+  if (source.x.buffer instanceof SharedArrayBuffer) return runRanges(model, source, rows, out, withLoss);
+  const lease = rowScratch.lease(source.x.length);
+  const copy = new RowCopy(source.x, lease.floats, model.inputs);
+  try {
+    const done = runRanges(model, { ...source, x: lease.floats }, rows, out, withLoss, copy);
+    copy.run();
+    return await done;
+  } finally {
+    copy.abandon();
+    lease.release();
+  }
+}
+
+/**
+ * Copies float rows into shared memory after the threads have their tasks, one chunk of each
+ * thread's range in turn, publishing per range how many of its rows are there: the threads start at
+ * once and the copy overlaps their work instead of coming before it.
+ */
+class RowCopy {
+  private readonly ranges: { begin: number; end: number }[] = [];
+  /** Rows copied per range, −1 once abandoned; set in plan(). */
+  copied: Int32Array = new Int32Array(0);
+
+  constructor(private readonly from: Float32Array, private readonly to: Float32Array, private readonly width: number) {}
+
+  /** The thread ranges, in task order; returns the shared progress array that the tasks carry. */
+  plan(ranges: { begin: number; end: number }[]): Int32Array {
+    this.ranges.push(...ranges);
+    this.copied = new Int32Array(new SharedArrayBuffer(ranges.length * Int32Array.BYTES_PER_ELEMENT));
+    return this.copied;
+  }
+
+  run(): void {
+    const { from, to, width, ranges, copied } = this;
+    for (let offset = 0; ranges.some((r) => r.begin + offset < r.end); offset += CHUNK_ROWS)
+      ranges.forEach(({ begin, end }, i) => {
+        const first = begin + offset;
+        if (first >= end) return;
+        const last = Math.min(end, first + CHUNK_ROWS);
+        to.set(from.subarray(first * width, last * width), first * width);
+        Atomics.store(copied, i, last - begin);
+        Atomics.notify(copied, i);
+      });
+  }
+
+  /** Releases threads still waiting for rows (after a failed copy) with a −1; harmless once run() finished. */
+  abandon(): void {
+    this.ranges.forEach(({ begin, end }, i) => {
+      if (Atomics.load(this.copied, i) < end - begin) {
+        Atomics.store(this.copied, i, -1);
+        Atomics.notify(this.copied, i);
+      }
+    });
+  }
+}
+
+/** Splits the rows into one contiguous range of whole chunks per thread, each a task of the pool. */
+async function runRanges(model: Model, source: InferenceTask['source'], rows: number, out: Outputs, withLoss: boolean, copy?: RowCopy): Promise<number> {
   const threads = inferencePool();
   const chunks = Math.ceil(rows / CHUNK_ROWS);
   const rowsPerThread = Math.ceil(chunks / threads.maxThreads) * CHUNK_ROWS;
-  // Float rows become a Dataset: read in place when they span a SharedArrayBuffer, else copied there once.
-  const dataset =
-    source.kind === 'dataset'
-      ? source.dataset
-      : new Dataset({ images: source.x, labels: null, count: rows, width: model.inputs, source: 'inputs', normalization: source.normalization });
-  const taskSource: InferenceTask['source'] = { kind: 'dataset', dataset: dataset.share() };
-  const tasks: Promise<number>[] = [];
-  for (let begin = 0; begin < rows; begin += rowsPerThread) {
+  const ranges: { begin: number; end: number }[] = [];
+  for (let begin = 0; begin < rows; begin += rowsPerThread) ranges.push({ begin, end: Math.min(rows, begin + rowsPerThread) });
+  const copied = copy?.plan(ranges) ?? null;
+  const tasks = ranges.map(({ begin, end }, range) => {
     const task: InferenceTask = {
       spec: model.spec,
       params: model.params,
       buffers: model.buffers,
-      source: taskSource,
+      source,
       begin,
-      end: Math.min(rows, begin + rowsPerThread),
+      end,
       probabilities: out.probabilities,
       classes: out.classes,
       withLoss,
+      copied: copied && { progress: copied, range },
     };
-    tasks.push(threads.run(task));
-  }
+    return threads.run(task) as Promise<number>;
+  });
   let lossSum = 0;
   for (const loss of await Promise.all(tasks)) lossSum += loss;
   return lossSum;

@@ -1,6 +1,6 @@
 // A worker thread of the inference pool: runs one contiguous range of rows and writes its outputs
 // into the caller's shared output arrays. Everything arrives as shared memory: the model's slabs,
-// the data set's features (the caller's rows are one too), and the outputs.
+// the data set's features or the float rows (a view of a SharedArrayBuffer), and the outputs.
 import { type SharedDataset, datasetFromShared } from '../data/dataset.js';
 import { Model } from '../nn/model.js';
 import type { ModelSpec } from '../nn/spec.js';
@@ -10,18 +10,34 @@ export interface InferenceTask {
   spec: ModelSpec;
   params: Float32Array;
   buffers: Float32Array;
-  source: { kind: 'dataset'; dataset: SharedDataset };
+  /** Float rows are a view of a SharedArrayBuffer: structured cloning shares it, not copies it. */
+  source: { kind: 'dataset'; dataset: SharedDataset } | Extract<RowSource, { kind: 'rows' }>;
   begin: number;
   end: number;
   probabilities: Float32Array;
   classes: Int32Array;
   withLoss: boolean;
+  /**
+   * For rows still being copied by the caller: progress[range] is how many rows of [begin, end) are
+   * there so far, −1 if the copy was abandoned.
+   */
+  copied: { progress: Int32Array; range: number } | null;
 }
 
 /** Returns the summed loss over the range (0 without withLoss). */
 export default function runInference(task: InferenceTask): number {
   const model = new Model(task.spec, task.params, task.buffers);
-  const source: RowSource = { kind: 'dataset', dataset: datasetFromShared(task.source.dataset) };
+  const source: RowSource = task.source.kind === 'dataset' ? { kind: 'dataset', dataset: datasetFromShared(task.source.dataset) } : task.source;
   const out = { probabilities: task.probabilities, classes: task.classes };
-  return inferRows(inferenceNetwork(model), source, task.begin, task.end, out, task.withLoss);
+  const { copied, begin } = task;
+  const awaitRows = copied ? (last: number) => awaitCopied(copied.progress, copied.range, last - begin) : undefined;
+  return inferRows(inferenceNetwork(model), source, begin, task.end, out, task.withLoss, awaitRows);
+}
+
+/** Blocks until progress[i] reaches `rows`; throws if the copy was abandoned. */
+function awaitCopied(progress: Int32Array, i: number, rows: number): void {
+  for (let now = Atomics.load(progress, i); now < rows; now = Atomics.load(progress, i)) {
+    if (now < 0) throw new Error('the caller stopped copying the rows');
+    Atomics.wait(progress, i, now);
+  }
 }

@@ -13,7 +13,7 @@ export const CHUNK_ROWS = 256;
 /**
  * Where rows come from: a data set, normalized by its own normalization (the model's) as it is
  * gathered, or the caller's float rows, normalized by `normalization` as they are gathered (read in
- * place on the caller's thread; the pool's threads get them as a Dataset).
+ * place, on the caller's thread and, when they are in shared memory, on the pool's threads).
  */
 export type RowSource = { kind: 'dataset'; dataset: Dataset } | { kind: 'rows'; x: Float32Array; normalization: Normalization };
 
@@ -33,9 +33,12 @@ export function outputs(rows: number, columns: number): Outputs {
  * Runs rows [begin, end) of `source` through `net` in evaluation mode and writes their outputs and
  * classes at the same rows of `out`. Ranges that begin at multiples of CHUNK_ROWS give the outputs
  * of a single run from row 0. With `withLoss` (a labelled data set only) the targets are gathered
- * too and the summed loss over the rows is returned; else 0.
+ * too and the summed loss over the rows is returned; else 0. `awaitRows(last)`, when given, is called
+ * before rows up to `last` (exclusive) are read, for rows that are still arriving.
  */
-export function inferRows(net: Network, source: RowSource, begin: number, end: number, out: Outputs, withLoss: boolean): number {
+export function inferRows(
+  net: Network, source: RowSource, begin: number, end: number, out: Outputs, withLoss: boolean, awaitRows?: (last: number) => void,
+): number {
   if (withLoss && !(source.kind === 'dataset' && source.dataset.hasLabels)) throw new TypeError('a loss needs a labelled data set');
   const columns = net.spec.layers[net.spec.layers.length - 1];
   const width = net.spec.layers[0];
@@ -43,6 +46,7 @@ export function inferRows(net: Network, source: RowSource, begin: number, end: n
   let lossSum = 0;
   for (let first = begin; first < end; first += CHUNK_ROWS) {
     const rows = Math.min(CHUNK_ROWS, end - first);
+    awaitRows?.(first + rows);
     if (source.kind === 'dataset') source.dataset.gather(indices, first - begin, rows, net.input, withLoss ? net.y : null);
     else {
       const { scale, mean, invStd } = source.normalization;

@@ -10,7 +10,7 @@ import { inferOffThread, sharedOutputs } from './inference-pool.js';
 /**
  * Raw inputs, which the model normalizes as it was trained to (model.schema): a Dataset (its own
  * normalization is replaced by the model's), a Float32Array of rows × inputs (read without a copy
- * when it spans a whole SharedArrayBuffer), or an array of rows.
+ * when it is a view of a SharedArrayBuffer), or an array of rows.
  */
 export type PredictInput = Dataset | Float32Array | ArrayLike<number>[];
 
