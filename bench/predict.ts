@@ -61,7 +61,9 @@ export async function runPredictBench(json: boolean, repeats: number): Promise<R
     rowsPerSec: rows / seconds,
   });
   const [dataset, shared, plain] = await pairedSecondsPerAwait(
-    [() => predict(model, test), () => predict(model, sharedFloats), () => predict(model, floats)], repeats, 3,
+    [() => predict(model, test), () => predict(model, sharedFloats), () => predict(model, floats)],
+    repeats,
+    3,
   );
   const rows = [
     row(
@@ -74,11 +76,18 @@ export async function runPredictBench(json: boolean, repeats: number): Promise<R
     row('MNIST test, uint8 Dataset, await predict', test.count, 'workers', dataset),
     row('MNIST test, float32 rows on a SharedArrayBuffer, await predict', test.count, 'workers', shared),
     row('MNIST test, float32 rows on an ArrayBuffer, await predict', test.count, 'workers', plain),
-    row('MNIST test, uint8 Dataset, predictSync', test.count, 'inline', timePerCall(() => predictSync(model, test), repeats)),
+    row(
+      'MNIST test, uint8 Dataset, predictSync',
+      test.count,
+      'inline',
+      timePerCall(() => predictSync(model, test), repeats),
+    ),
   ];
   report(rows, json);
   if (!json) {
-    console.log(`float32 rows / uint8 Dataset, workers: ${(shared / dataset).toFixed(2)}× on a SharedArrayBuffer, ${(plain / dataset).toFixed(2)}× on an ArrayBuffer`);
+    console.log(
+      `float32 rows / uint8 Dataset, workers: ${(shared / dataset).toFixed(2)}× on a SharedArrayBuffer, ${(plain / dataset).toFixed(2)}× on an ArrayBuffer`,
+    );
     console.log(`test accuracy of the model: ${(correct / test.count).toFixed(4)}`);
   }
   await closeInference();

@@ -79,7 +79,11 @@ class RowCopy {
   /** Rows copied per range, −1 once abandoned; set in plan(). */
   copied: Int32Array = new Int32Array(0);
 
-  constructor(private readonly from: Float32Array, private readonly to: Float32Array, private readonly width: number) {}
+  constructor(
+    private readonly from: Float32Array,
+    private readonly to: Float32Array,
+    private readonly width: number,
+  ) {}
 
   /** The thread ranges, in task order; returns the shared progress array that the tasks carry. */
   plan(ranges: { begin: number; end: number }[]): Int32Array {

@@ -37,7 +37,13 @@ export function outputs(rows: number, columns: number): Outputs {
  * before rows up to `last` (exclusive) are read, for rows that are still arriving.
  */
 export function inferRows(
-  net: Network, source: RowSource, begin: number, end: number, out: Outputs, withLoss: boolean, awaitRows?: (last: number) => void,
+  net: Network,
+  source: RowSource,
+  begin: number,
+  end: number,
+  out: Outputs,
+  withLoss: boolean,
+  awaitRows?: (last: number) => void,
 ): number {
   if (withLoss && !(source.kind === 'dataset' && source.dataset.hasLabels)) throw new TypeError('a loss needs a labelled data set');
   const columns = net.spec.layers[net.spec.layers.length - 1];
