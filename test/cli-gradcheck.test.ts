@@ -1,6 +1,10 @@
 // fcnn gradcheck: a verdict per parameter tensor and an exit code that scripts can rely on.
 import { describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Random } from '../src/util/random.js';
 import { jsonLines, runCli, runInProcess } from './helpers/cli.js';
+import { temporaryDirectory } from './helpers/models.js';
 
 describe('fcnn gradcheck', () => {
   it('passes on a correct network: exit 0, every tensor of the layout checked', async () => {
@@ -49,6 +53,32 @@ describe('fcnn gradcheck', () => {
     expect(e.loss).toBe('mse');
     expect(e.passed).toBe(true);
     expect(e.tensors.map((t) => t.name)).toContain('layers.1.norm.weight');
+  });
+
+  it('checks regression and multi-label models on float targets from a CSV', async () => {
+    const { dir, remove } = await temporaryDirectory();
+    try {
+      const rng = new Random(4);
+      const lines = ['a,b,c,y1,y2'];
+      for (let r = 0; r < 20; r++) {
+        const x = [rng.normal(), rng.normal(), rng.normal()];
+        lines.push([...x.map((v) => v.toFixed(3)), (10 + x[0] - 2 * x[1]).toFixed(3), x[2] > 0 ? 1 : 0].join(','));
+      }
+      const csv = join(dir, 'float.csv');
+      writeFileSync(csv, `${lines.join('\n')}\n`);
+      for (const [task, loss, target] of [
+        ['regression', 'mse', 'y1'],
+        ['multilabel', 'bce', 'y2'],
+      ]) {
+        // The other target column is a feature: 4 inputs.
+        const r = await runInProcess(['gradcheck', '--csv', csv, '--target', target, '--task', task, '--layers', '4,6,1', '--batch', '8', '--json']);
+        expect(r.code, r.stderr).toBe(0);
+        const [e] = jsonLines(r.stdout) as { loss: string; rows: number; passed: boolean }[];
+        expect(e).toMatchObject({ loss, rows: 8, passed: true });
+      }
+    } finally {
+      await remove();
+    }
   });
 
   it('refuses model options that cannot be right', async () => {

@@ -2,6 +2,7 @@
 // small batch of real samples, against central differences of the float64 reference. Exit 1 on fail.
 import type { Command } from 'commander';
 import { gradientCheck } from '../diagnose/gradcheck.js';
+import { hasFloatTargets } from '../nn/loss.js';
 import { createModel } from '../nn/model.js';
 import { type DataFlags, addDataOptions, dataConfig, loadData } from './data.js';
 import { type ModelFlags, addModelOptions, checkFitsData, modelConfig } from './model.js';
@@ -38,13 +39,15 @@ async function runGradcheck(flags: GradcheckFlags, out: Output): Promise<void> {
   const model = createModel(config.spec, { init: config.init, seed });
   const rows = Math.min(batch, data.train.count);
   const x = new Float32Array(rows * model.inputs);
-  const labels = new Int32Array(rows);
+  const targets = hasFloatTargets(model.spec.task) ? new Float32Array(rows * model.outputs) : new Int32Array(rows);
   const order = Int32Array.from({ length: rows }, (_, i) => i);
-  data.train.gather(order, 0, rows, x, labels);
+  data.train.gather(order, 0, rows, x, targets);
 
-  const result = gradientCheck(model, x, labels, rows, { loss: config.loss, samplesPerTensor: flags.samples, threshold: flags.threshold, seed });
+  const result = gradientCheck(model, x, targets, rows, { loss: config.loss, samplesPerTensor: flags.samples, threshold: flags.threshold, seed });
   out.event('gradcheck', { layers: config.spec.layers, loss: config.loss, rows, ...result });
-  out.line(`gradient check: ${config.spec.layers.join('-')} ${config.spec.activation}, ${config.spec.output} output, ${config.loss}, ${rows} samples`);
+  out.line(
+    `gradient check: ${config.spec.layers.join('-')} ${config.spec.activation}, ${config.spec.output} output, ${config.spec.task}, ${config.loss}, ${rows} samples`,
+  );
   const width = Math.max(...result.tensors.map((t) => t.name.length));
   for (const t of result.tensors)
     out.line(

@@ -3,7 +3,7 @@
 // Differences in float64 resolve steps that float32 cannot, so what remains is the float32 rounding
 // of the analytic side, which the default threshold allows for.
 import { InvalidOptionError } from '../errors.js';
-import { type Loss, defaultLoss } from '../nn/loss.js';
+import { type Loss, checkLoss, defaultLoss, hasFloatTargets } from '../nn/loss.js';
 import type { Model } from '../nn/model.js';
 import { Network } from '../nn/network.js';
 import { referenceLoss } from '../nn/reference.js';
@@ -36,31 +36,43 @@ export interface GradientCheckResult {
 }
 
 /**
- * Checks d(mean loss)/d(params) on one batch (BatchNorm in training mode); x is rows × inputs.
- * The model is not modified (BatchNorm running statistics are updated in a scratch copy).
+ * Checks d(mean loss)/d(params) on one batch (BatchNorm in training mode); x is rows × inputs, targets
+ * the task's: class labels (Int32Array, one per row) or float rows (Float32Array, rows × outputs, for
+ * regression and multi-label models). The model is not modified (BatchNorm running statistics are
+ * updated in a scratch copy).
  */
-export function gradientCheck(model: Model, x: Float32Array, labels: Int32Array, rows: number, options: GradientCheckOptions = {}): GradientCheckResult {
-  const loss = options.loss ?? defaultLoss(model.spec.output, model.spec.task);
-  if (loss === 'bce' || model.spec.task !== 'classification')
-    throw new RangeError(`the gradient check runs on classification models (class labels); this model's task is ${model.spec.task}`);
+export function gradientCheck(
+  model: Model,
+  x: Float32Array,
+  targets: Int32Array | Float32Array,
+  rows: number,
+  options: GradientCheckOptions = {},
+): GradientCheckResult {
+  const { task } = model.spec;
+  const loss = options.loss ?? defaultLoss(model.spec.output, task);
+  checkLoss(model.spec.output, loss, task);
   const samples = options.samplesPerTensor ?? 40;
   const h = options.step ?? 1e-5;
   const threshold = options.threshold ?? 1e-3;
   const inputs = model.inputs;
+  const floatTargets = hasFloatTargets(task);
+  if (floatTargets !== targets instanceof Float32Array)
+    throw new InvalidOptionError('targets', `a ${task} model needs ${floatTargets ? 'float target rows (Float32Array)' : 'class labels (Int32Array)'}`);
+  const perRow = floatTargets ? model.outputs : 1;
   if (x.length < rows * inputs) throw new InvalidOptionError('x', `x has ${x.length} values but ${rows} rows of ${inputs} need ${rows * inputs}`);
-  if (labels.length < rows) throw new InvalidOptionError('labels', `labels has ${labels.length} values but rows is ${rows}`);
+  if (targets.length < rows * perRow) throw new InvalidOptionError('targets', `targets has ${targets.length} values but ${rows} rows need ${rows * perRow}`);
 
   const grads = new Float32Array(model.layout.paramCount);
   const net = new Network(model, rows, grads, { buffers: model.buffers.slice() });
+  const y = targets.slice(0, rows * perRow);
   net.input.set(x.subarray(0, rows * inputs));
-  net.labels.set(labels.subarray(0, rows));
+  net.y.set(y);
   net.forward(rows, 'train');
   net.backward(rows, 1 / rows);
 
   const x64 = Float64Array.from(x.subarray(0, rows * inputs));
-  const labels32 = Int32Array.from(labels.subarray(0, rows));
   const p = Float64Array.from(model.params);
-  const lossAt = () => referenceLoss(model.spec, p, model.buffers, x64, labels32, rows, loss, 'train');
+  const lossAt = () => referenceLoss(model.spec, p, model.buffers, x64, y, rows, loss, 'train');
   const rng = new Random(options.seed ?? 1);
 
   const numeric = model.layout.params.map((t) => {

@@ -34,36 +34,51 @@ export function referenceForward(spec: ModelSpec, params: Slab, buffers: Slab, x
 }
 
 /**
- * Mean loss over the rows. Cross-entropy (softmax head only) is −log softmax(z)[label] by
- * log-sum-exp on the logits, finite even where the probability underflows; MSE is the mean over
- * samples of Σ over outputs (out − onehot(label))², on the outputs after the head.
+ * Mean loss over the rows. `targets` are class labels (an Int32Array, one per row) or float rows
+ * (rows × outputs: regression values, multi-label 0/1). Cross-entropy (softmax head, labels) is
+ * −log softmax(z)[label] by log-sum-exp on the logits, finite even where the probability underflows;
+ * MSE is the mean over samples of Σ over outputs (out − target)² on the outputs after the head, the
+ * target a one-hot row for labels; binary cross-entropy (sigmoid head, float rows) is, per output,
+ * softplus(a) − t·a on the head's input a = alpha·z, the stable form of −t·log σ(a) − (1 − t)·log(1 − σ(a)).
  */
 export function referenceLoss(
   spec: ModelSpec,
   params: Slab,
   buffers: Slab,
   x: Float64Array,
-  labels: Int32Array,
+  targets: Int32Array | Float32Array | Float64Array,
   rows: number,
   loss: Loss,
   mode: ForwardMode,
 ): number {
   const classes = spec.layers[spec.layers.length - 1];
-  if (labels.length !== rows) throw new RangeError(`labels has ${labels.length} elements, expected rows = ${rows}`);
-  labels.forEach((label, r) => {
-    if (!(label >= 0 && label < classes)) throw new RangeError(`labels[${r}] = ${label} is not a class in [0, ${classes})`);
-  });
-  if (loss === 'cross-entropy' && spec.output !== 'softmax') throw new RangeError(`cross-entropy needs the softmax output head, the spec has ${spec.output}`);
+  const labels = targets instanceof Int32Array ? targets : null;
+  if (labels) {
+    if (labels.length !== rows) throw new RangeError(`labels has ${labels.length} elements, expected rows = ${rows}`);
+    labels.forEach((label, r) => {
+      if (!(label >= 0 && label < classes)) throw new RangeError(`labels[${r}] = ${label} is not a class in [0, ${classes})`);
+    });
+  } else if (targets.length !== rows * classes) throw new RangeError(`targets has ${targets.length} elements, expected rows × outputs = ${rows} × ${classes}`);
+  if (loss === 'cross-entropy' && (spec.output !== 'softmax' || !labels))
+    throw new RangeError(`cross-entropy needs the softmax output head and class labels, the spec has ${spec.output}`);
+  if (loss === 'bce' && (spec.output !== 'sigmoid' || labels))
+    throw new RangeError(`binary cross-entropy needs the sigmoid output head and float targets, the spec has ${spec.output}`);
 
-  const values = loss === 'cross-entropy' ? referenceLogits(spec, params, buffers, x, rows, mode) : referenceForward(spec, params, buffers, x, rows, mode);
+  const values = loss === 'mse' ? referenceForward(spec, params, buffers, x, rows, mode) : referenceLogits(spec, params, buffers, x, rows, mode);
+  const target = (r: number, c: number) => (labels ? (c === labels[r] ? 1 : 0) : targets[r * classes + c]);
   let sum = 0;
   for (let r = 0; r < rows; r++) {
     const v = values.subarray(r * classes, (r + 1) * classes);
     if (loss === 'cross-entropy') {
-      sum += logSumExp(v) - v[labels[r]];
+      sum += logSumExp(v) - v[labels![r]];
+    } else if (loss === 'bce') {
+      for (let c = 0; c < classes; c++) {
+        const a = spec.sigmoidAlpha * v[c];
+        sum += Math.max(a, 0) + Math.log1p(Math.exp(-Math.abs(a))) - target(r, c) * a;
+      }
     } else {
       for (let c = 0; c < classes; c++) {
-        const d = v[c] - (c === labels[r] ? 1 : 0);
+        const d = v[c] - target(r, c);
         sum += d * d;
       }
     }
