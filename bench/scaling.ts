@@ -1,6 +1,6 @@
 // Data-parallel scaling on MNIST: samples/s for W = 1 … N workers, speedup over one worker,
-// parallel efficiency, the per-step synchronization overhead, and the epoch time against the ideal
-// of W cores at their FMA peak: `npm run bench:scaling [-- --json] [--repeats N]
+// parallel efficiency, the per-step synchronization overhead, the epoch time against the ideal
+// of W cores at their FMA peak, and a fresh engine's first (cold) epoch against its steady state: `npm run bench:scaling [-- --json] [--repeats N]
 // [--max-workers N] [--steps N]`. Also measures what a step's synchronization costs on its own:
 // Piscina's per-task dispatch (an empty pool.run) against the engine's barrier step, the FMA peak of
 // W threads at once, and at the start and the end how a pair of threads sits on the cores (cores.ts).
@@ -62,6 +62,9 @@ export interface ScalingRow extends Row {
   syncMicros: number;
   epochSeconds: number;
   idealSeconds: number;
+  /** The same steps run first on the fresh engine (extrapolated like epochSeconds), and its ratio to the steady state. */
+  coldEpochSeconds: number;
+  coldRatio: number;
   /** Per step, the slowest worker's gather + forward + backward, sum over the slots, and update. */
   gradientMicros: number;
   reduceMicros: number;
@@ -187,16 +190,18 @@ function setupFor(model: ReturnType<typeof createModel>, data: Dataset, batchSiz
 }
 
 /**
- * A fresh engine runs steps for at least this long (and at least WARMUP_STEPS) before timing: they
- * touch every buffer, and V8 compiles the workers' hot code on background threads, which take cores
- * from the workers while every core has one (on 2 cores, 2 workers' steps at batch 128 ran 25–50%
- * slower in the first second of a fresh pool, in spikes of 1–4 ms).
+ * A fresh engine first runs the timed steps once (the cold pass, timed on its own: what a user's
+ * first epoch pays), then steps for at least this long in all (and at least WARMUP_STEPS) before the
+ * steady state is timed: the first steps touch every buffer, and V8 compiles the workers' hot code
+ * on background threads, which take cores from the workers while every core has one.
  */
 const WARMUP_SECONDS = 1.5;
 const WARMUP_STEPS = 3;
 
 interface Pass {
   seconds: number;
+  /** The same steps as the first thing the fresh engine ran. */
+  coldSeconds: number;
   /** The parallel engine's phase totals over the timed steps (null for the serial engine). */
   timing: ParallelTiming | null;
 }
@@ -217,7 +222,8 @@ async function measureConfig(config: ScalingConfig, data: Dataset, workerCounts:
 
   const flopsPerSample = gemmFlopsPerSample(config.layers);
   const rows = variants.map(({ workers, precision }, i): ScalingRow => {
-    const samplesPerSec = samplesOf(data.count, batch, timedSteps) / median(passes[i].map((p) => p.seconds));
+    const samples = samplesOf(data.count, batch, timedSteps);
+    const samplesPerSec = samples / median(passes[i].map((p) => p.seconds));
     // Per-step means over every timed step; the serial engine has no breakdown (zeros).
     const perStep = (field: keyof ParallelTiming) => {
       let total = 0;
@@ -243,6 +249,8 @@ async function measureConfig(config: ScalingConfig, data: Dataset, workerCounts:
       syncMicros: perStep('wallSeconds') - gradientMicros - reduceMicros - updateMicros,
       epochSeconds: data.count / samplesPerSec,
       idealSeconds: (flopsPerSample * data.count) / (Math.max(1, workers) * peakGflops * 1e9),
+      coldEpochSeconds: (data.count / samples) * median(passes[i].map((p) => p.coldSeconds)),
+      coldRatio: median(passes[i].map((p) => p.coldSeconds / p.seconds)),
       gradientMicros,
       reduceMicros,
       updateMicros,
@@ -293,17 +301,19 @@ async function timePass(
         await engine.epoch({ steps: Math.min(epochSteps, steps - done), lr, stopOnNonFinite: false }, () => {});
     };
     const warm = performance.now();
+    await run(timedSteps);
+    const coldSeconds = (performance.now() - warm) / 1000;
     const chunk = Math.max(WARMUP_STEPS, Math.min(epochSteps, 64));
-    do await run(chunk);
-    while (performance.now() - warm < WARMUP_SECONDS * 1000);
+    while (performance.now() - warm < WARMUP_SECONDS * 1000) await run(chunk);
     const before = parallel && { ...parallel.timing };
     const start = performance.now();
     await run(timedSteps);
     const seconds = (performance.now() - start) / 1000;
-    if (!parallel || !before) return { seconds, timing: null };
+    if (!parallel || !before) return { seconds, coldSeconds, timing: null };
     const t = parallel.timing;
     return {
       seconds,
+      coldSeconds,
       timing: {
         steps: t.steps - before.steps,
         wallSeconds: t.wallSeconds - before.wallSeconds,
