@@ -58,7 +58,9 @@ export interface Native {
    * Packs lanes (columns of op(B)) [lane0, lane1) at depths (rows of op(B)) [depth0, depth1) into
    * `packed` (packedBSize(n, k) floats on a 64-byte boundary), so that several threads can each pack
    * the part they own. lane0 is a multiple of packedBAlignment(), and so is lane1 unless it is n.
-   * The stores go past the caches when the packed B is larger than L2; the values are the same.
+   * The stores go past the caches when the packed B is larger than L2, or when `stream` is true (for
+   * a part that other cores read next: no line is first fetched from their caches); the values are
+   * the same either way.
    */
   packB(
     transB: boolean,
@@ -71,6 +73,7 @@ export interface Native {
     depth0: number,
     depth1: number,
     packed: Float32Array,
+    stream?: boolean,
   ): void;
   /** sgemm with op(B) taken from `packed` (packB over all of it): the same result, bit for bit. */
   sgemmPackedB(
@@ -132,6 +135,7 @@ export interface Native {
     depth0: number,
     depth1: number,
     packed: Uint16Array,
+    stream?: boolean,
   ): void;
   /** gemmBf16 with op(B) taken from `packed` (packBBf16 over all of it): the same result, bit for bit. */
   gemmBf16PackedB(

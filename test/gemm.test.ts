@@ -35,6 +35,7 @@ interface Gemm {
     d0: number,
     d1: number,
     packed: Float32Array | Uint16Array,
+    stream?: boolean,
   ): void;
   gemmPackedB(
     transA: boolean,
@@ -241,7 +242,7 @@ for (const { precision, name, gemm, packedBSize, packedBAlignment, packB, gemmPa
       for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) expect(Number.isNaN(out[i * n + j])).toBe(i === 7);
     });
 
-    it(`gives ${name}'s bits from a B packed beforehand, whole or in pieces packed apart`, () => {
+    it(`gives ${name}'s bits from a B packed beforehand, in pieces packed apart, with or without streaming stores`, () => {
       const align = packedBAlignment();
       let seed = 300;
       for (const [m, n, k] of SHAPES) {
@@ -258,10 +259,11 @@ for (const { precision, name, gemm, packedBSize, packedBAlignment, packB, gemmPa
           gemm(transA, transB, m, n, k, 1.5, a, lda, b, ldb, beta, expected, n, bias);
 
           // Lanes cut on a panel boundary, depths on a pair (bf16 packs pairs of depths whole): the
-          // pieces a worker owns.
+          // pieces a worker owns, half of them written past the caches.
           const { packed, unwritten } = packedBuffer(packedBSize(n, k));
           const laneCut = Math.min(n, align * Math.floor(n / align / 2));
           const depthCut = precision === 'bf16' ? 2 * Math.floor(k / 6) : Math.floor(k / 3);
+          let piece = seed;
           for (const [l0, l1] of [
             [laneCut, n],
             [0, laneCut],
@@ -270,7 +272,7 @@ for (const { precision, name, gemm, packedBSize, packedBAlignment, packB, gemmPa
               [depthCut, k],
               [0, depthCut],
             ])
-              packB(transB, n, k, b, ldb, l0, l1, d0, d1, packed);
+              packB(transB, n, k, b, ldb, l0, l1, d0, d1, packed, piece++ % 2 === 0);
           expect(unwritten(), `${m}×${n}×${k}: a packed element left unwritten`).toBe(false);
 
           const c = c0.slice();

@@ -132,7 +132,7 @@ void requirePacked(const Args& args, const View<typename Api::elem>& packed, int
 
 template <class Api>
 void packB(const Napi::CallbackInfo& info) {
-  Args args(info, Api::pack, 10);
+  Args args(info, Api::pack, 10, 1);
   const bool transB = args.boolean(0, "transB");
   const int64_t n = args.dim(1, "n"), k = args.dim(2, "k");
   const View<float> b = args.f32(3, "b");
@@ -158,7 +158,8 @@ void packB(const Napi::CallbackInfo& info) {
     args.rangeError("lanes [" + std::to_string(lane0) + ", " + std::to_string(lane1) +
                     ") must start and end on multiples of " + std::to_string(align) + " (" + Api::alignment +
                     "), or end at n = " + std::to_string(n));
-  Api::packFn(transB, n, k, b.data, ldb, lane0, lane1, depth0, depth1, packed.data);
+  const bool stream = !args.absent(10) && args.boolean(10, "stream");
+  Api::packFn(transB, n, k, b.data, ldb, lane0, lane1, depth0, depth1, packed.data, stream);
 }
 
 template <class Api>

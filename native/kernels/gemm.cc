@@ -234,17 +234,15 @@ int64_t packedSize(int64_t n, int64_t k) {
 
 template <class P>
 void packAll(bool transB, int64_t n, int64_t k, const float* b, int64_t ldb, int64_t lane0, int64_t lane1,
-             int64_t depth0, int64_t depth1, typename P::elem* packed) {
+             int64_t depth0, int64_t depth1, typename P::elem* packed, bool stream) {
   const typename P::Kernel& kernel = P::active();
   const Blocking blocks = blocksOf<P>(kernel, 1, n, k);
-  auto pack = kernel.packB;
-  if constexpr (std::is_same_v<P, Fp32>) {
-    // A packed B larger than L2 is not there when it is next read (a layer's packed weights are
-    // read the step after; 784-1024-1024-10 has 11.6 MB of them, and the update streams 30 MB
-    // meanwhile): writing it past the caches saves reading each line first and evicting what they
-    // hold.
-    if (packedSize<P>(n, k) * int64_t(sizeof(float)) > cacheSizes().l2) pack = kernel.packBStreaming;
-  }
+  // A packed B larger than L2 is not there when it is next read (a layer's packed weights are
+  // read the step after; 784-1024-1024-10 has 11.6 MB of them, and the update streams 30 MB
+  // meanwhile): writing it past the caches saves reading each line first and evicting what they
+  // hold. The caller asks for it too where other cores read what it packs (see gemm.h).
+  const bool large = packedSize<P>(n, k) * int64_t(sizeof(typename P::elem)) > cacheSizes().l2;
+  const auto pack = stream || large ? kernel.packBStreaming : kernel.packB;
   const StridesB sb(transB, ldb);
   for (int64_t jc = 0; jc < n; jc += blocks.nc) {
     const int64_t nc = minimum(blocks.nc, n - jc);
@@ -282,8 +280,8 @@ int64_t packedBAlignment() { return activeMicroKernel().nr; }
 int64_t packedBSize(int64_t n, int64_t k) { return packedSize<Fp32>(n, k); }
 
 void packB(bool transB, int64_t n, int64_t k, const float* b, int64_t ldb, int64_t lane0, int64_t lane1, int64_t depth0,
-           int64_t depth1, float* packed) {
-  packAll<Fp32>(transB, n, k, b, ldb, lane0, lane1, depth0, depth1, packed);
+           int64_t depth1, float* packed, bool stream) {
+  packAll<Fp32>(transB, n, k, b, ldb, lane0, lane1, depth0, depth1, packed, stream);
 }
 
 void sgemmPackedB(bool transA, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
@@ -301,8 +299,8 @@ int64_t packedBAlignmentBf16() { return activeBf16Kernel().nr; }
 int64_t packedBSizeBf16(int64_t n, int64_t k) { return packedSize<Bf16>(n, k); }
 
 void packBBf16(bool transB, int64_t n, int64_t k, const float* b, int64_t ldb, int64_t lane0, int64_t lane1,
-               int64_t depth0, int64_t depth1, uint16_t* packed) {
-  packAll<Bf16>(transB, n, k, b, ldb, lane0, lane1, depth0, depth1, packed);
+               int64_t depth0, int64_t depth1, uint16_t* packed, bool stream) {
+  packAll<Bf16>(transB, n, k, b, ldb, lane0, lane1, depth0, depth1, packed, stream);
 }
 
 void gemmBf16PackedB(bool transA, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,

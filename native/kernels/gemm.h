@@ -25,9 +25,11 @@ int64_t packedBAlignment();
 // Packs lanes (columns of op(B)) [lane0, lane1) at depths (rows of op(B)) [depth0, depth1), so
 // that threads can each pack the part of B they own: lane0 is a multiple of packedBAlignment(),
 // and so is lane1 unless it is n (the range that ends at n writes the last panel's zero padding).
-// The stores go past the caches when the packed B is larger than L2.
+// The stores go past the caches when the packed B is larger than L2, or when `stream` asks for it:
+// a part packed by one core and read by others is written to memory without fetching each line
+// from the caches of the cores that read it last (the values are the same either way).
 void packB(bool transB, int64_t n, int64_t k, const float* b, int64_t ldb, int64_t lane0, int64_t lane1, int64_t depth0,
-           int64_t depth1, float* packed);
+           int64_t depth1, float* packed, bool stream = false);
 void sgemmPackedB(bool transA, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
                   const float* packed, float beta, float* c, int64_t ldc, const float* bias = nullptr);
 
@@ -40,7 +42,7 @@ void gemmBf16(bool transA, bool transB, int64_t m, int64_t n, int64_t k, float a
 int64_t packedBSizeBf16(int64_t n, int64_t k);
 int64_t packedBAlignmentBf16();
 void packBBf16(bool transB, int64_t n, int64_t k, const float* b, int64_t ldb, int64_t lane0, int64_t lane1,
-               int64_t depth0, int64_t depth1, uint16_t* packed);
+               int64_t depth0, int64_t depth1, uint16_t* packed, bool stream = false);
 void gemmBf16PackedB(bool transA, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
                      const uint16_t* packed, float beta, float* c, int64_t ldc, const float* bias = nullptr);
 

@@ -2,12 +2,16 @@
 
 #include <cmath>
 
+#include "kernels/clones.h"
+
 namespace fcnn::kernels {
 
+FCNN_WIDE_CLONES
 void sgdStep(float* __restrict params, const float* __restrict grads, size_t n, float lr, float weightDecay) {
   for (size_t i = 0; i < n; i++) params[i] -= lr * (grads[i] + weightDecay * params[i]);
 }
 
+FCNN_WIDE_CLONES
 void momentumStep(float* __restrict params, const float* __restrict grads, float* __restrict velocity, size_t n,
                   float lr, float momentum, float weightDecay, bool nesterov) {
   for (size_t i = 0; i < n; i++) {
@@ -18,6 +22,7 @@ void momentumStep(float* __restrict params, const float* __restrict grads, float
   }
 }
 
+FCNN_WIDE_CLONES
 void adamStep(float* __restrict params, const float* __restrict grads, float* __restrict m, float* __restrict v,
               size_t n, float lr, double beta1, double beta2, float eps, float weightDecay, bool decoupled,
               double step) {

@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/clones.h"
+
 namespace fcnn::kernels {
 
 namespace {
@@ -25,22 +27,15 @@ inline float fromBits(int32_t bits) {
 
 }  // namespace
 
-// Integer max needs SSE4.1 (pmaxsd): on the SSE2 baseline these memory-bound checks run at half
-// the speed of memory, so x86-64 builds also carry an AVX2 clone, which the loader picks from the
-// CPU's features (GCC/Clang function multiversioning).
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define FCNN_AVX2_CLONE __attribute__((target_clones("avx2", "default")))
-#else
-#define FCNN_AVX2_CLONE
-#endif
-
 void columnSums(const float* __restrict x, size_t rows, size_t cols, float* __restrict out, float beta) {
   sumColumns(
       rows, 0, cols, [&](size_t r, size_t j) { return double(x[r * cols + j]); },
       [&](size_t j, double sum) { out[j] = beta == 0.0f ? float(sum) : float(double(beta) * out[j] + sum); });
 }
 
-FCNN_AVX2_CLONE
+// Integer max needs SSE4.1 (pmaxsd): on the SSE2 baseline these memory-bound checks would run at
+// half the speed of memory.
+FCNN_WIDE_CLONES
 float reduceSlots(float* slots, size_t count, size_t stride, size_t begin, size_t end) {
   // Float sums: each element's sum still runs in slot order, so the result does not depend on how
   // workers split the range, and with 2 slots it equals the exactly rounded sum (summing in double
@@ -69,7 +64,7 @@ float reduceSlots(float* slots, size_t count, size_t stride, size_t begin, size_
   return fromBits(top);
 }
 
-FCNN_AVX2_CLONE
+FCNN_WIDE_CLONES
 float maxAbs(const float* __restrict x, size_t n) {
   int32_t top = 0;
   for (size_t i = 0; i < n; i++) top = std::max(top, absBits(x[i]));

@@ -40,6 +40,7 @@ interface Products {
     depth0: number,
     depth1: number,
     packed: PackedArray,
+    stream?: boolean,
   ): void;
   packedBSize(n: number, k: number): number;
   packedBAlignment(): number;
@@ -142,12 +143,12 @@ export function packedWeightAlignment(precision: Precision = 'fp32'): number {
 /**
  * Packs rows [row0, row1) of W into p.packed: its lanes of the forward operand Wᵀ, its depths of the
  * input-gradient operand W. row0 is a multiple of packedWeightAlignment(p.precision), and so is row1
- * unless it is p.outputs.
+ * unless it is p.outputs. `stream` writes them past the caches (native packB).
  */
-export function packDenseWeight(p: DenseParams, row0: number, row1: number): void {
+export function packDenseWeight(p: DenseParams, row0: number, row1: number, stream = false): void {
   const { packed, inputs, outputs, weight } = p;
   if (!packed || row0 >= row1) return;
   const g = products(p);
-  g.packB(true, outputs, inputs, weight, inputs, row0, row1, 0, inputs, packed.forward);
-  if (packed.inputGrad) g.packB(false, inputs, outputs, weight, inputs, 0, inputs, row0, row1, packed.inputGrad);
+  g.packB(true, outputs, inputs, weight, inputs, row0, row1, 0, inputs, packed.forward, stream);
+  if (packed.inputGrad) g.packB(false, inputs, outputs, weight, inputs, 0, inputs, row0, row1, packed.inputGrad, stream);
 }

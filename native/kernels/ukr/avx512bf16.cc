@@ -27,7 +27,7 @@ struct Dpbf16Step {
 };
 
 struct Avx512Rounding {
-  template <int W>
+  template <int W, bool Stream>
   static void interleave(const float* row0, const float* row1, uint16_t* dst) {
     // vcvtne2ps2bf16 puts row0's 16 values in the low half and row1's in the high half; the
     // permutation pairs element l of each.
@@ -40,8 +40,9 @@ struct Avx512Rounding {
       const __mmask16 lanes = __mmask16((1u << n) - 1);
       const __m512 r0 = _mm512_maskz_loadu_ps(lanes, row0 + l), r1 = _mm512_maskz_loadu_ps(lanes, row1 + l);
       const __m512i both = (__m512i)_mm512_cvtne2ps_pbh(r1, r0);
-      _mm512_mask_storeu_epi16(dst + 2 * l, __mmask32((uint64_t(1) << (2 * n)) - 1),
-                               _mm512_permutexvar_epi16(pairs, both));
+      const __m512i paired = _mm512_permutexvar_epi16(pairs, both);
+      if (Stream && n == 16) _mm512_stream_si512(reinterpret_cast<__m512i*>(dst + 2 * l), paired);
+      else _mm512_mask_storeu_epi16(dst + 2 * l, __mmask32((uint64_t(1) << (2 * n)) - 1), paired);
     }
   }
 };

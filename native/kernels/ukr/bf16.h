@@ -27,10 +27,11 @@ inline uint16_t roundToBf16(float x) {
   return uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
 }
 
-// Rounding traits for packPanelsBf16: interleave<W>(row0, row1, dst) writes dst[2l] = bf16(row0[l]),
-// dst[2l + 1] = bf16(row1[l]) for l < W.
+// Rounding traits for packPanelsBf16: interleave<W, Stream>(row0, row1, dst) writes dst[2l] =
+// bf16(row0[l]), dst[2l + 1] = bf16(row1[l]) for l < W; with Stream, whole 64-byte lines at dst
+// (aligned) past the caches where the ISA can.
 struct ScalarRounding {
-  template <int W>
+  template <int W, bool Stream>
   static void interleave(const float* row0, const float* row1, uint16_t* dst) {
     for (int l = 0; l < W; l++) {
       dst[2 * l] = roundToBf16(row0[l]);
@@ -41,8 +42,9 @@ struct ScalarRounding {
 
 // Packs as packPanels does, `lanes` lanes into W-wide micro-panels panelStride elements apart, into
 // the pair layout above. Each panel goes through an fp32 slab in L1 a chunk of depths at a time:
-// packPanels (its transposes, its zero lanes) writes the slab, the rounding traits R pair its rows.
-template <class P, class R, int W>
+// packPanels (its transposes, its zero lanes) writes the slab, the rounding traits R pair its rows
+// (with Stream, past the caches, as packPanels's Stream).
+template <class P, class R, int W, bool Stream = false>
 void packPanelsBf16(const float* src, int64_t laneStride, int64_t depthStride, int64_t lanes, int64_t depth,
                     uint16_t* dst, int64_t panelStride) {
   constexpr int64_t kChunk = 32;  // depths per slab, even so that chunks start on a pair
@@ -54,9 +56,11 @@ void packPanelsBf16(const float* src, int64_t laneStride, int64_t depthStride, i
       packPanels<P, W>(src + p * depthStride, laneStride, depthStride, used, d, slab, d * W);
       if (d % 2)
         for (int l = 0; l < W; l++) slab[d * W + l] = 0.0f;
-      for (int64_t q = 0; q < d; q += 2) R::template interleave<W>(slab + q * W, slab + (q + 1) * W, dst + (p + q) * W);
+      for (int64_t q = 0; q < d; q += 2)
+        R::template interleave<W, Stream>(slab + q * W, slab + (q + 1) * W, dst + (p + q) * W);
     }
   }
+  if constexpr (Stream) P::fence();
 }
 
 }  // namespace

@@ -65,6 +65,7 @@ struct Bf16Kernel {
   int mr, nr;
   KernelOf<uint16_t> forRows[kMaxMr];  // as MicroKernel::forRows, kc counting pairs of depths
   PackBf16Fn packA, packB;
+  PackBf16Fn packBStreaming;  // as MicroKernel::packBStreaming
 };
 
 // One accessor per ISA, each defined in its own translation unit compiled with that ISA's flags.
@@ -224,7 +225,8 @@ constexpr Bf16Kernel makeBf16Kernel(const char* name) {
                     {Rows::table[0], Rows::table[1], Rows::table[2], Rows::table[3], Rows::table[4], Rows::table[5],
                      Rows::table[6], Rows::table[7], Rows::table[8], Rows::table[9], Rows::table[10], Rows::table[11]},
                     &packPanelsBf16<P, R, MR>,
-                    &packPanelsBf16<P, R, NV * V::width>};
+                    &packPanelsBf16<P, R, NV * V::width>,
+                    &packPanelsBf16<P, R, NV * V::width, true>};
 }
 
 }  // namespace

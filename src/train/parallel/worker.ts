@@ -280,10 +280,14 @@ class TrainingWorker {
     this.pack();
   }
 
-  /** Packs the weight rows of its slice; the next barrier makes every packed weight whole. */
+  /**
+   * Packs the weight rows of its slice; the next barrier makes every packed weight whole. The stores
+   * go past the caches: every worker read these lines in its last products, and a store that first
+   * takes each line back from their caches costs a round trip between cores.
+   */
   private pack(): void {
     const layers = this.replica.train.layers;
-    for (let i = 0; i < layers.length; i++) packDenseWeight(layers[i].dense, this.packRows[i][0], this.packRows[i][1]);
+    for (let i = 0; i < layers.length; i++) packDenseWeight(layers[i].dense, this.packRows[i][0], this.packRows[i][1], true);
   }
 
   /** Records step s as skipped for a forward fault (a layer, or past the last layer the loss). */
