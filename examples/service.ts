@@ -23,7 +23,7 @@ import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { Dataset, type EpochEvent, type Model, type StepEvent, createModel, evaluate, load, loadMnist, predict, takeFirst, train } from '../src/index.js';
+import { type EpochEvent, type Model, type StepEvent, createModel, evaluate, load, loadMnist, predict, takeFirst, train } from '../src/index.js';
 
 export interface ServedModel {
   model: Model;
@@ -239,10 +239,9 @@ export function createService(options: ServiceOptions = {}): Service {
     const { pixels } = request.body;
     const batch = Array.isArray(pixels[0]);
     const rows = (batch ? pixels : [pixels]) as number[][];
-    const images = new Uint8Array(rows.length * PIXELS);
-    rows.forEach((row, r) => images.set(row, r * PIXELS));
-    const inputs = new Dataset({ images, labels: null, count: rows.length, width: PIXELS, source: 'request' });
-    const { classes, probabilities } = await predict(current.model, inputs);
+    // Rows as they came: a large batch is copied into the inference pool's own shared memory, where
+    // a Dataset per request would leave the pool's threads its memory to collect.
+    const { classes, probabilities } = await predict(current.model, rows);
     const answers = rows.map((_, r) => ({
       class: classes[r],
       probabilities: Array.from(probabilities.subarray(r * CLASSES, (r + 1) * CLASSES)),

@@ -6,16 +6,15 @@ describe('SharedScratch', () => {
 
   it('hands the same shared memory to calls that follow each other, grown to the largest', () => {
     const scratch = new SharedScratch(1000);
-    const a = scratch.lease(100);
-    expect(a.floats.buffer).toBeInstanceOf(SharedArrayBuffer);
-    expect(a.floats.length).toBe(100);
+    const a = scratch.lease(400);
+    expect(a.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(a.buffer.byteLength).toBe(400);
     a.release();
-    const b = scratch.lease(50);
-    expect(b.floats.buffer).toBe(a.floats.buffer);
-    expect(b.floats.length).toBe(50);
+    const b = scratch.lease(200);
+    expect(b.buffer).toBe(a.buffer);
     b.release();
-    const c = scratch.lease(200);
-    expect(c.floats.buffer).not.toBe(a.floats.buffer);
+    const c = scratch.lease(800);
+    expect(c.buffer).not.toBe(a.buffer);
     c.release();
     expect(scratch.retainedBytes).toBe(800);
     scratch.drop();
@@ -23,18 +22,18 @@ describe('SharedScratch', () => {
 
   it('gives an overlapping call memory of its own, and a double release frees nothing twice', () => {
     const scratch = new SharedScratch(1000);
-    const first = scratch.lease(10);
-    const second = scratch.lease(10);
-    expect(second.floats.buffer).not.toBe(first.floats.buffer);
+    const first = scratch.lease(40);
+    const second = scratch.lease(40);
+    expect(second.buffer).not.toBe(first.buffer);
     second.release();
-    const third = scratch.lease(10);
-    expect(third.floats.buffer).not.toBe(first.floats.buffer);
+    const third = scratch.lease(40);
+    expect(third.buffer).not.toBe(first.buffer);
     first.release();
     first.release();
     third.release();
-    const fourth = scratch.lease(10);
-    expect(fourth.floats.buffer).toBe(first.floats.buffer);
-    expect(scratch.lease(10).floats.buffer).not.toBe(first.floats.buffer);
+    const fourth = scratch.lease(40);
+    expect(fourth.buffer).toBe(first.buffer);
+    expect(scratch.lease(40).buffer).not.toBe(first.buffer);
     fourth.release();
     scratch.drop();
   });
@@ -42,9 +41,9 @@ describe('SharedScratch', () => {
   it('lets the memory go after the idle period, and keeps it while leases follow each other', () => {
     vi.useFakeTimers();
     const scratch = new SharedScratch(1000);
-    scratch.lease(10).release();
+    scratch.lease(40).release();
     vi.advanceTimersByTime(900);
-    const again = scratch.lease(10);
+    const again = scratch.lease(40);
     vi.advanceTimersByTime(5000);
     expect(scratch.retainedBytes).toBe(40);
     again.release();

@@ -1,9 +1,12 @@
 // Inference off the caller's thread: a Piscina pool of worker threads, each given one contiguous
 // range of rows (whole chunks) and writing into shared output arrays, so that the caller's event
-// loop stays free while a large batch or a data set is evaluated.
+// loop stays free while a large batch or a data set is evaluated. What a call hands the threads in
+// shared memory (the model's slabs, the outputs, float rows to copy) lives in scratch regions the
+// pool keeps, so that calls leave the threads no fresh shared memory to hold on to.
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { Model } from '../nn/model.js';
+import type { ModelSpec } from '../nn/spec.js';
 import { SharedScratch } from '../util/shared-scratch.js';
 import { workerFile } from '../util/worker-url.js';
 import { CHUNK_ROWS, type Outputs, type RowSource } from './inference.js';
@@ -11,7 +14,7 @@ import type { InferenceTask } from './inference-worker.js';
 
 /**
  * Idle threads end after this long (they never keep the process alive: Piscina unrefs idle threads),
- * and so does the scratch memory that float rows are copied into.
+ * and so does the scratch memory.
  */
 const IDLE_TIMEOUT_MS = 30_000;
 
@@ -19,6 +22,10 @@ let pool: Piscina | null = null;
 
 /** Where float rows outside shared memory are copied for the threads to read. */
 export const rowScratch = new SharedScratch(IDLE_TIMEOUT_MS);
+/** The model's parameters and buffers, copied: each model's own slabs would stay alive in every thread that saw them. */
+const slabScratch = new SharedScratch(IDLE_TIMEOUT_MS);
+/** The threads' outputs, copied out to the caller at the end. */
+const outputScratch = new SharedScratch(IDLE_TIMEOUT_MS);
 
 function inferencePool(): Piscina {
   pool ??= new Piscina({
@@ -37,35 +44,44 @@ function inferencePool(): Piscina {
 export async function closeInference(): Promise<void> {
   const closing = pool;
   pool = null;
-  rowScratch.drop();
+  for (const scratch of [rowScratch, slabScratch, outputScratch]) scratch.drop();
   await closing?.close();
 }
 
-/** Outputs in shared memory, for worker threads to write into. */
-export function sharedOutputs(rows: number, columns: number): Outputs {
-  return {
-    probabilities: new Float32Array(new SharedArrayBuffer(rows * columns * Float32Array.BYTES_PER_ELEMENT)),
-    classes: new Int32Array(new SharedArrayBuffer(rows * Int32Array.BYTES_PER_ELEMENT)),
-  };
-}
-
 /**
- * Like inferInline, on the pool's threads; `out` must come from sharedOutputs(). Every thread reads
+ * Like inferInline, on the pool's threads, into new outputs; with the summed loss. Every thread reads
  * the rows in shared memory: a data set's own, the caller's float rows where they already live on a
- * SharedArrayBuffer, else a copy of them in the pool's scratch memory. Resolves to the summed loss.
+ * SharedArrayBuffer, else a copy of them in the pool's scratch memory.
  */
-export async function inferOffThread(model: Model, source: RowSource, rows: number, out: Outputs, withLoss: boolean): Promise<number> {
-  if (source.kind === 'dataset') return runRanges(model, { kind: 'dataset', dataset: source.dataset.share() }, rows, out, withLoss);
-  if (source.x.buffer instanceof SharedArrayBuffer) return runRanges(model, source, rows, out, withLoss);
-  const lease = rowScratch.lease(source.x.length);
-  const copy = new RowCopy(source.x, lease.floats, model.inputs);
+export async function inferOffThread(model: Model, source: RowSource, rows: number, withLoss: boolean): Promise<{ out: Outputs; lossSum: number }> {
+  const F = Float32Array.BYTES_PER_ELEMENT;
+  const { params, buffers } = model;
+  const columns = model.classes;
+  const slabLease = slabScratch.lease((params.length + buffers.length) * F);
+  const outLease = outputScratch.lease(rows * (columns * F + Int32Array.BYTES_PER_ELEMENT));
+  const copyRows = source.kind === 'rows' && !(source.x.buffer instanceof SharedArrayBuffer) ? source.x : null;
+  const rowLease = copyRows && rowScratch.lease(copyRows.length * F);
+  const copy = rowLease && new RowCopy(copyRows!, new Float32Array(rowLease.buffer, 0, copyRows!.length), model.inputs);
   try {
-    const done = runRanges(model, { ...source, x: lease.floats }, rows, out, withLoss, copy);
-    copy.run();
-    return await done;
+    const slabs = {
+      params: new Float32Array(slabLease.buffer, 0, params.length),
+      buffers: new Float32Array(slabLease.buffer, params.length * F, buffers.length),
+    };
+    slabs.params.set(params);
+    slabs.buffers.set(buffers);
+    const out: Outputs = {
+      probabilities: new Float32Array(outLease.buffer, 0, rows * columns),
+      classes: new Int32Array(outLease.buffer, rows * columns * F, rows),
+    };
+    const taskSource: InferenceTask['source'] =
+      source.kind === 'dataset' ? { kind: 'dataset', dataset: source.dataset.share() } : copy ? { ...source, x: copy.to } : source;
+    const done = runRanges(model.spec, slabs, taskSource, rows, out, withLoss, copy ?? undefined);
+    copy?.run();
+    const lossSum = await done;
+    return { out: { probabilities: out.probabilities.slice(), classes: out.classes.slice() }, lossSum };
   } finally {
-    copy.abandon();
-    lease.release();
+    copy?.abandon();
+    for (const lease of [slabLease, outLease, rowLease]) lease?.release();
   }
 }
 
@@ -81,7 +97,7 @@ class RowCopy {
 
   constructor(
     private readonly from: Float32Array,
-    private readonly to: Float32Array,
+    readonly to: Float32Array,
     private readonly width: number,
   ) {}
 
@@ -117,7 +133,15 @@ class RowCopy {
 }
 
 /** Splits the rows into one contiguous range of whole chunks per thread, each a task of the pool. */
-async function runRanges(model: Model, source: InferenceTask['source'], rows: number, out: Outputs, withLoss: boolean, copy?: RowCopy): Promise<number> {
+async function runRanges(
+  spec: ModelSpec,
+  slabs: { params: Float32Array; buffers: Float32Array },
+  source: InferenceTask['source'],
+  rows: number,
+  out: Outputs,
+  withLoss: boolean,
+  copy?: RowCopy,
+): Promise<number> {
   const threads = inferencePool();
   const chunks = Math.ceil(rows / CHUNK_ROWS);
   const rowsPerThread = Math.ceil(chunks / threads.maxThreads) * CHUNK_ROWS;
@@ -126,9 +150,9 @@ async function runRanges(model: Model, source: InferenceTask['source'], rows: nu
   const copied = copy?.plan(ranges) ?? null;
   const tasks = ranges.map(({ begin, end }, range) => {
     const task: InferenceTask = {
-      spec: model.spec,
-      params: model.params,
-      buffers: model.buffers,
+      spec,
+      params: slabs.params,
+      buffers: slabs.buffers,
       source,
       begin,
       end,

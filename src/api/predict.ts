@@ -5,7 +5,7 @@ import { applySchema, restoreTargets } from '../data/schema.js';
 import { InvalidOptionError } from '../errors.js';
 import type { Model } from '../nn/model.js';
 import { type Outputs, type RowSource, inferInline, outputs } from './inference.js';
-import { inferOffThread, sharedOutputs } from './inference-pool.js';
+import { inferOffThread } from './inference-pool.js';
 
 /**
  * Raw inputs, which the model normalizes as it was trained to (model.schema): a Dataset (its own
@@ -67,8 +67,7 @@ export async function infer(
     const out = outputs(rows, model.classes);
     return { out, lossSum: inferInline(model, source, rows, out, withLoss) };
   }
-  const out = sharedOutputs(rows, model.classes);
-  return { out, lossSum: await inferOffThread(model, source, rows, out, withLoss) };
+  return inferOffThread(model, source, rows, withLoss);
 }
 
 function prediction(model: Model, out: Outputs, rows: number): Prediction {

@@ -1,14 +1,15 @@
-// A region of shared memory kept between calls for data that must reach worker threads but arrives
-// in the caller's own memory. A fresh SharedArrayBuffer of tens of MB costs a page fault per page on
-// its first write, which dwarfs the copy itself; kept, the copy is one memcpy. One call at a time
-// holds the region (an overlapping call gets memory of its own, so no call sees another's data), it
-// grows to the largest request, and it is let go after an idle period so that it does not pin the
-// memory of one large batch for the life of the process.
+// A region of shared memory kept between calls, for what a call exchanges with worker threads. A
+// fresh SharedArrayBuffer of tens of MB costs a page fault per page on its first write, which dwarfs
+// a copy into kept memory; and every fresh one a thread has seen stays alive until that thread
+// collects its garbage, which an idle thread does lazily (megabytes per call pile up). One call at a
+// time holds the region (an overlapping call gets memory of its own, so no call sees another's
+// data), it grows to the largest request, and it is let go after an idle period so that it does not
+// pin the memory of one large batch for the life of the process.
 import { sharedBuffer } from './shared-memory.js';
 
 export interface ScratchLease {
-  /** `length` floats of shared memory, the holder's until release(). */
-  floats: Float32Array;
+  /** At least the bytes asked for, the holder's until release(). */
+  buffer: SharedArrayBuffer;
   /** Gives the memory back; further calls do nothing. */
   release(): void;
 }
@@ -20,16 +21,15 @@ export class SharedScratch {
 
   constructor(private readonly idleMs: number) {}
 
-  /** Shared floats for one holder at a time; a request while the region is held gets fresh memory. */
-  lease(length: number): ScratchLease {
-    const bytes = length * Float32Array.BYTES_PER_ELEMENT;
-    if (this.leased) return { floats: new Float32Array(sharedBuffer(bytes)), release: () => {} };
+  /** Shared memory for one holder at a time; a request while the region is held gets fresh memory. */
+  lease(bytes: number): ScratchLease {
+    if (this.leased) return { buffer: sharedBuffer(bytes), release: () => {} };
     this.cancelIdleTimer();
     if (!this.buffer || this.buffer.byteLength < bytes) this.buffer = sharedBuffer(bytes);
     this.leased = true;
     let held = true;
     return {
-      floats: new Float32Array(this.buffer, 0, length),
+      buffer: this.buffer,
       release: () => {
         if (!held) return;
         held = false;
