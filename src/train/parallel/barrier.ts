@@ -16,17 +16,27 @@ const POLLS = 64;
  * changed, false when the engine aborted.
  */
 export function waitForChange(ints: Int32Array, index: number, value: number, spinMicros: number): boolean {
-  if (spinMicros > 0) {
-    const deadline = performance.now() + spinMicros / 1000;
-    do {
-      for (let i = 0; i < POLLS; i++) if (Atomics.load(ints, index) !== value) return Atomics.load(ints, Word.Abort) === 0;
-    } while (performance.now() < deadline);
-  }
-  while (Atomics.load(ints, index) === value) {
-    if (Atomics.load(ints, Word.Abort) !== 0) return false;
-    Atomics.wait(ints, index, value, WAIT_SLICE_MS);
-  }
+  if (!(spinMicros > 0 && spins(ints, index, value, spinMicros))) sleep(ints, index, value);
   return Atomics.load(ints, Word.Abort) === 0;
+}
+
+/**
+ * Polls for up to `spinMicros`; true when the word changed. A function of its own, holding nothing
+ * but the loop: V8 compiles a long-running loop on the stack (on-stack replacement), and when that
+ * code also held the sleep, which no wait had reached yet, every later wait that slept threw the
+ * worker back into the interpreter and kept V8 compiling on the cores the workers need.
+ */
+function spins(ints: Int32Array, index: number, value: number, spinMicros: number): boolean {
+  const deadline = performance.now() + spinMicros / 1000;
+  do {
+    for (let i = 0; i < POLLS; i++) if (Atomics.load(ints, index) !== value) return true;
+  } while (performance.now() < deadline);
+  return false;
+}
+
+/** Sleeps while ints[index] === value, until it changes or the engine aborts. */
+function sleep(ints: Int32Array, index: number, value: number): void {
+  while (Atomics.load(ints, index) === value && Atomics.load(ints, Word.Abort) === 0) Atomics.wait(ints, index, value, WAIT_SLICE_MS);
 }
 
 /**
