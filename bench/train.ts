@@ -4,6 +4,8 @@
 // not counted. The first layer's input gradient is never computed, so `gemmGflops` also gives the rate
 // of the matrix work actually done (gemmFlopsPerSample). It trains in fp32, then (on CPUs with
 // AVX512-BF16) the same model from the same start in bf16; each row carries its precision.
+// --float32 trains on the same pixels stored as float32; --compare-features times both kinds in turn
+// (--repeats rounds of --epochs epochs, fp32) and gives their samples/s ratio.
 import { fileURLToPath } from 'node:url';
 import { Dataset } from '../src/data/dataset.js';
 import { loadMnist } from '../src/data/mnist.js';
@@ -11,7 +13,7 @@ import { native } from '../src/native.js';
 import type { Precision } from '../src/nn/dense.js';
 import { createModel } from '../src/nn/model.js';
 import { train } from '../src/train/trainer.js';
-import { gemmFlopsPerSample, machineDescription, parseBenchArgs, report, type Row } from './common.js';
+import { gemmFlopsPerSample, machineDescription, median, parseBenchArgs, report, type Row } from './common.js';
 
 export interface TrainBenchOptions {
   epochs?: number;
@@ -20,6 +22,8 @@ export interface TrainBenchOptions {
   workers?: number;
   /** MNIST as stored (uint8, ÷255 at gather) or the same pixels as float32 features. */
   features?: 'uint8' | 'float32';
+  /** Default: fp32, and bf16 where the CPU has AVX512-BF16. */
+  precisions?: Precision[];
   json?: boolean;
   out?: (line: string) => void;
 }
@@ -34,7 +38,7 @@ export async function runTrainBench(o: TrainBenchOptions = {}): Promise<Row[]> {
   const asFloats = (d: Dataset) => new Dataset({ ...d, images: Float32Array.from(d.images), labels: d.labels, source: `${d.source} (float32)` });
   const trainSet = features === 'float32' ? asFloats(mnist.train) : mnist.train;
   const test = features === 'float32' ? asFloats(mnist.test) : mnist.test;
-  const precisions: Precision[] = native.bf16Kernel() === 'avx512bf16' ? ['fp32', 'bf16'] : ['fp32'];
+  const precisions: Precision[] = o.precisions ?? (native.bf16Kernel() === 'avx512bf16' ? ['fp32', 'bf16'] : ['fp32']);
   let weights = 0;
   for (let i = 0; i + 1 < layers.length; i++) weights += layers[i] * layers[i + 1];
   if (!o.json)
@@ -77,9 +81,39 @@ export async function runTrainBench(o: TrainBenchOptions = {}): Promise<Row[]> {
   return rows;
 }
 
+/**
+ * uint8 against float32 features (fp32): runs of each kind in turn, `rounds` times, so that the
+ * machine's load falls on both alike; the median samples/s of each kind over every epoch but each
+ * run's first, and their ratio.
+ */
+async function compareFeatures(rounds: number, epochs: number, json: boolean): Promise<void> {
+  const kinds = ['uint8', 'float32'] as const;
+  const samples: Record<(typeof kinds)[number], number[]> = { uint8: [], float32: [] };
+  for (let r = 0; r < rounds; r++)
+    for (const features of kinds) {
+      const rows = await runTrainBench({ features, epochs, precisions: ['fp32'], json: true, out: () => {} });
+      samples[features].push(...rows.slice(1).map((row) => row.samplesPerSec as number));
+    }
+  const [uint8, float32] = kinds.map((k) => median(samples[k]));
+  const row: Row = {
+    bench: 'train-features',
+    rounds,
+    epochs,
+    uint8SamplesPerSec: Math.round(uint8),
+    float32SamplesPerSec: Math.round(float32),
+    float32ToUint8: float32 / uint8,
+  };
+  if (!json) console.log(`bench:train --compare-features — 784-128-10, fp32, batch 128, serial; ${await machineDescription()}`);
+  report([row], json);
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const args = parseBenchArgs();
   const epochsAt = args.args.indexOf('--epochs');
-  const float32 = args.args.includes('--float32');
-  await runTrainBench({ json: args.json, epochs: epochsAt >= 0 ? Number(args.args[epochsAt + 1]) : 10, features: float32 ? 'float32' : 'uint8' });
+  const epochs = epochsAt >= 0 ? Number(args.args[epochsAt + 1]) : undefined;
+  if (args.args.includes('--compare-features')) await compareFeatures(args.repeats, epochs ?? 3, args.json);
+  else {
+    const float32 = args.args.includes('--float32');
+    await runTrainBench({ json: args.json, epochs: epochs ?? 10, features: float32 ? 'float32' : 'uint8' });
+  }
 }
