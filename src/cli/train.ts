@@ -315,6 +315,10 @@ async function runTrain(flags: TrainFlags, out: Output, title: string, world: Wo
   if (warning) process.stderr.write(`${rankPrefix(world)}${warning}\n`);
   // The report's optional packages are checked before training, not after it.
   if (flags.report) await (await import('../diagnose/render.js')).chartLibraries();
+  // The worker threads boot while the data loads. (The library may still choose fewer workers, for
+  // a batch of fewer rows: then it starts its own.)
+  const workers = config.train.workers ?? availableParallelism();
+  if (!world && workers > 0) (await import('../train/parallel/pool.js')).startPool(workers);
   const data = await loadData(config.data);
   if (!flags.layers) config.model.spec = fitLayers(config.model.spec, data.train.width, data.train.classes);
   checkFitsData(config.model.spec, data.train);

@@ -1,14 +1,39 @@
 // The Piscina pool of the data-parallel engine: W threads running worker.js. Threads cannot run
 // TypeScript, so when this module itself runs from the sources (vitest), the pool runs the
 // compiled worker under dist/ (`npx tsc -p tsconfig.json` first; `npm test` does it).
-import { Piscina } from 'piscina';
 import type { ResourceLimits } from 'node:worker_threads';
+import { Piscina } from 'piscina';
 import { workerFile } from '../../util/worker-url.js';
 import type { WorkerTask } from './protocol.js';
 
 export type WorkerPool = Piscina<WorkerTask, void>;
 
+/** Threads started ahead of their engine by startPool, until an engine takes them. */
+let started: { threads: number; pool: WorkerPool } | null = null;
+
+/**
+ * Starts `threads` threads for the next engine of as many workers: they boot and load the worker's
+ * modules while the caller goes on (the CLI loads the data meanwhile), instead of after. Threads
+ * that no engine takes never keep the process alive (Piscina unrefs idle threads).
+ */
+export function startPool(threads: number): WorkerPool {
+  if (started?.threads !== threads) {
+    void started?.pool.destroy();
+    started = { threads, pool: newPool(threads) };
+  }
+  return started.pool;
+}
+
+/** The threads startPool started, when they are as many; otherwise a new pool. */
 export function createPool(threads: number, resourceLimits?: ResourceLimits): WorkerPool {
+  const ready = started;
+  started = null;
+  if (ready && ready.threads === threads && !resourceLimits) return ready.pool;
+  void ready?.pool.destroy();
+  return newPool(threads, resourceLimits);
+}
+
+function newPool(threads: number, resourceLimits?: ResourceLimits): WorkerPool {
   return new Piscina<WorkerTask, void>({
     resourceLimits,
     filename: workerFile(import.meta.url, './worker.js'),
