@@ -61,6 +61,19 @@ describe('fcnn train --json', () => {
   });
 });
 
+describe('fcnn train --preset recommended', () => {
+  it('is what npm start runs: 98% on MNIST, and its own diagnostics find nothing to fix', async () => {
+    const r = await runCli(['train', '--preset', 'recommended', '--json']);
+    expect(r.code).toBe(0);
+    const events = jsonLines(r.stdout);
+    const done = events[events.length - 1];
+    expect(done.testAccuracy as number).toBeGreaterThanOrEqual(0.98);
+    const diagnostics = events.filter((e) => e.event === 'diagnostics');
+    expect(diagnostics.map((e) => e.epoch)).toEqual([1, done.epochs]);
+    for (const e of diagnostics) expect(e.warnings).toEqual([]);
+  });
+});
+
 describe('fcnn train --preset seed', () => {
   it('trains the original configuration with finite losses and flags its too-wide init', async () => {
     // Exactly as a user would type it: default workers (all cores, the data-parallel engine).

@@ -99,9 +99,9 @@ describe('advise', () => {
     expect(advise(tiny, { spec, optimizer: sgd })).toEqual([expect.stringMatching(/^layer 1: updates are tiny \(lr·\|g\|\/\|W\| = 1e-7, healthy ≈ 1e-3\)/)]);
     const huge = stats({}, { updateRatio: 0.5 });
     expect(advise(huge, { spec, optimizer: sgd })).toEqual([expect.stringMatching(/^layer 2: updates are huge \(lr·\|g\|\/\|W\| = 0\.5/)]);
-    // Momentum 0.9 steps up to 10× the gradient step: 0.02 becomes 0.2.
-    expect(advise(stats({}, { updateRatio: 0.02 }), { spec, optimizer: resolveOptimizer('momentum') })).toHaveLength(1);
-    expect(advise(stats({}, { updateRatio: 0.02 }), { spec, optimizer: sgd })).toEqual([]);
+    // Momentum 0.9 steps up to 10× the gradient step: 0.03 becomes 0.3.
+    expect(advise(stats({}, { updateRatio: 0.03 }), { spec, optimizer: resolveOptimizer('momentum') })).toHaveLength(1);
+    expect(advise(stats({}, { updateRatio: 0.03 }), { spec, optimizer: sgd })).toEqual([]);
     // Adam rescales each parameter: the ratio says nothing about its step.
     expect(advise(tiny, { spec, optimizer: resolveOptimizer('adam') })).toEqual([]);
   });

@@ -21,7 +21,8 @@ const EXPLODING_GRADIENT = 1e3;
 /** The gradient norm shrinking by more than this from the output layer to the first. */
 const VANISHING_SPAN = 1e4;
 const TINY_UPDATE = 1e-5;
-const HUGE_UPDATE = 1e-1;
+/** Steps of a tenth of the weights, as at the peak of the recommended preset's warm-up, still train well. */
+const HUGE_UPDATE = 0.2;
 
 export function advise(stats: NetworkStats, context: AdviceContext): string[] {
   const { spec, optimizer } = context;
