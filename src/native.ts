@@ -19,6 +19,55 @@ export enum ActivationCode {
   Silu = 5,
 }
 
+/** The arguments of sgemm and gemmBf16 (BLAS order; `bias`, of length n, is added to every row of C). */
+export type GemmArgs = [
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float32Array,
+  lda: number,
+  b: Float32Array,
+  ldb: number,
+  beta: number,
+  c: Float32Array,
+  ldc: number,
+  bias?: Float32Array | null,
+];
+
+/** The arguments of packB and packBBf16: lanes [lane0, lane1) at depths [depth0, depth1) of op(B) into `packed`. */
+export type PackBArgs<P extends Float32Array | Uint16Array> = [
+  transB: boolean,
+  n: number,
+  k: number,
+  b: Float32Array,
+  ldb: number,
+  lane0: number,
+  lane1: number,
+  depth0: number,
+  depth1: number,
+  packed: P,
+  stream?: boolean,
+];
+
+/** The arguments of sgemmPackedB and gemmBf16PackedB: GemmArgs with op(B) from a packed B. */
+export type GemmPackedBArgs<P extends Float32Array | Uint16Array> = [
+  transA: boolean,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float32Array,
+  lda: number,
+  packed: P,
+  beta: number,
+  c: Float32Array,
+  ldc: number,
+  bias?: Float32Array | null,
+];
+
 export interface Native {
   /** ISA of the active GEMM micro-kernel (FCNN_ISA overrides the CPU-feature choice). */
   isa(): Isa;
@@ -28,22 +77,7 @@ export interface Native {
    * C = alpha·op(A)·op(B) + beta·C, plus `bias` (length n) added to every row when given.
    * Row-major; op(A) is m×k (A is stored k×m when transA), op(B) is k×n (B is n×k when transB).
    */
-  sgemm(
-    transA: boolean,
-    transB: boolean,
-    m: number,
-    n: number,
-    k: number,
-    alpha: number,
-    a: Float32Array,
-    lda: number,
-    b: Float32Array,
-    ldb: number,
-    beta: number,
-    c: Float32Array,
-    ldc: number,
-    bias?: Float32Array | null,
-  ): void;
+  sgemm(...args: GemmArgs): void;
   /**
    * Floats in a fully packed op(B) (k×n): the micro-panels sgemm packs on every call, kept, for a B
    * used by many products (a layer's weights between two updates). The layout is the active
@@ -62,34 +96,9 @@ export interface Native {
    * a part that other cores read next: no line is first fetched from their caches); the values are
    * the same either way.
    */
-  packB(
-    transB: boolean,
-    n: number,
-    k: number,
-    b: Float32Array,
-    ldb: number,
-    lane0: number,
-    lane1: number,
-    depth0: number,
-    depth1: number,
-    packed: Float32Array,
-    stream?: boolean,
-  ): void;
+  packB(...args: PackBArgs<Float32Array>): void;
   /** sgemm with op(B) taken from `packed` (packB over all of it): the same result, bit for bit. */
-  sgemmPackedB(
-    transA: boolean,
-    m: number,
-    n: number,
-    k: number,
-    alpha: number,
-    a: Float32Array,
-    lda: number,
-    packed: Float32Array,
-    beta: number,
-    c: Float32Array,
-    ldc: number,
-    bias?: Float32Array | null,
-  ): void;
+  sgemmPackedB(...args: GemmPackedBArgs<Float32Array>): void;
   /**
    * The bf16 GEMM's kernel: 'avx512bf16' (vdpbf16ps) when the active ISA is avx512 and the CPU has
    * AVX512-BF16, else 'emulated' (the same sums in fp32 arithmetic, for tests; slower than sgemm).
@@ -100,22 +109,7 @@ export interface Native {
    * stay, subnormals become zeros) and their products summed in fp32; alpha, beta, bias and C fp32.
    * The same arguments and checks as sgemm.
    */
-  gemmBf16(
-    transA: boolean,
-    transB: boolean,
-    m: number,
-    n: number,
-    k: number,
-    alpha: number,
-    a: Float32Array,
-    lda: number,
-    b: Float32Array,
-    ldb: number,
-    beta: number,
-    c: Float32Array,
-    ldc: number,
-    bias?: Float32Array | null,
-  ): void;
+  gemmBf16(...args: GemmArgs): void;
   /** bf16 elements in a fully packed op(B) for gemmBf16PackedB: whole panels, k rounded up to even. */
   packedBSizeBf16(n: number, k: number): number;
   /** Lane ranges given to packBBf16 start on a multiple of this. */
@@ -124,34 +118,9 @@ export interface Native {
    * packB for gemmBf16PackedB: rounds op(B) to bf16 into `packed` (packedBSizeBf16(n, k) elements on
    * a 64-byte boundary). Depth ranges start on an even depth and end on one or at k.
    */
-  packBBf16(
-    transB: boolean,
-    n: number,
-    k: number,
-    b: Float32Array,
-    ldb: number,
-    lane0: number,
-    lane1: number,
-    depth0: number,
-    depth1: number,
-    packed: Uint16Array,
-    stream?: boolean,
-  ): void;
+  packBBf16(...args: PackBArgs<Uint16Array>): void;
   /** gemmBf16 with op(B) taken from `packed` (packBBf16 over all of it): the same result, bit for bit. */
-  gemmBf16PackedB(
-    transA: boolean,
-    m: number,
-    n: number,
-    k: number,
-    alpha: number,
-    a: Float32Array,
-    lda: number,
-    packed: Uint16Array,
-    beta: number,
-    c: Float32Array,
-    ldc: number,
-    bias?: Float32Array | null,
-  ): void;
+  gemmBf16PackedB(...args: GemmPackedBArgs<Uint16Array>): void;
   /** Single-core fp32 GFLOP/s of an FMA loop on `isa`, run for about `seconds`. */
   fmaPeak(isa: Isa, seconds: number): number;
 

@@ -14,7 +14,7 @@
 // so the same two checks hold. The cases, their guards and sentinels are in helpers/gemm-cases.ts.
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { native } from '../src/native.js';
+import { type GemmPackedBArgs, type PackBArgs, native } from '../src/native.js';
 import { type Case, type Precision, SCALINGS, SENTINEL, SHAPES, TRANSPOSES, exact, integers, matrix, reals, run, withinBound } from './helpers/gemm-cases.js';
 
 /** A GEMM of one precision and its packed-B functions, with a packed buffer whose unwritten elements show. */
@@ -24,33 +24,8 @@ interface Gemm {
   gemm: typeof native.sgemm;
   packedBSize(n: number, k: number): number;
   packedBAlignment(): number;
-  packB(
-    transB: boolean,
-    n: number,
-    k: number,
-    b: Float32Array,
-    ldb: number,
-    l0: number,
-    l1: number,
-    d0: number,
-    d1: number,
-    packed: Float32Array | Uint16Array,
-    stream?: boolean,
-  ): void;
-  gemmPackedB(
-    transA: boolean,
-    m: number,
-    n: number,
-    k: number,
-    alpha: number,
-    a: Float32Array,
-    lda: number,
-    packed: Float32Array | Uint16Array,
-    beta: number,
-    c: Float32Array,
-    ldc: number,
-    bias?: Float32Array | null,
-  ): void;
+  packB(...args: PackBArgs<Float32Array | Uint16Array>): void;
+  gemmPackedB(...args: GemmPackedBArgs<Float32Array | Uint16Array>): void;
   /** `size` elements on a 64-byte boundary, every one a NaN until written. */
   packedBuffer(size: number): { packed: Float32Array | Uint16Array; unwritten(): boolean };
 }

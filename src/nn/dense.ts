@@ -1,5 +1,5 @@
 // The dense layer, forward and backward side by side: z = x·Wᵀ + b with W stored outputs × inputs.
-import { native } from '../native.js';
+import { type GemmPackedBArgs, type PackBArgs, native } from '../native.js';
 import { alignedSharedFloats } from '../util/shared-memory.js';
 
 /**
@@ -15,33 +15,8 @@ export type PackedArray = Float32Array | Uint16Array;
 /** The native products of one precision, with the packed operand typed as either array. */
 interface Products {
   gemm: typeof native.sgemm;
-  gemmPackedB(
-    transA: boolean,
-    m: number,
-    n: number,
-    k: number,
-    alpha: number,
-    a: Float32Array,
-    lda: number,
-    packed: PackedArray,
-    beta: number,
-    c: Float32Array,
-    ldc: number,
-    bias?: Float32Array | null,
-  ): void;
-  packB(
-    transB: boolean,
-    n: number,
-    k: number,
-    b: Float32Array,
-    ldb: number,
-    lane0: number,
-    lane1: number,
-    depth0: number,
-    depth1: number,
-    packed: PackedArray,
-    stream?: boolean,
-  ): void;
+  gemmPackedB(...args: GemmPackedBArgs<PackedArray>): void;
+  packB(...args: PackBArgs<PackedArray>): void;
   packedBSize(n: number, k: number): number;
   packedBAlignment(): number;
   /** `length` elements of a packed B on a 64-byte boundary, in shared memory. */
