@@ -68,6 +68,20 @@ export type GemmPackedBArgs<P extends Float32Array | Uint16Array> = [
   bias?: Float32Array | null,
 ];
 
+/** The arguments of layerNormBackward and batchNormBackward (the statistics saved by the forward pass). */
+export type NormBackwardArgs = [
+  x: Float32Array,
+  gamma: Float32Array,
+  mean: Float32Array,
+  rstd: Float32Array,
+  dy: Float32Array,
+  dx: Float32Array,
+  dgamma: Float32Array,
+  dbeta: Float32Array,
+  rows: number,
+  cols: number,
+];
+
 export interface Native {
   /** ISA of the active GEMM micro-kernel (FCNN_ISA overrides the CPU-feature choice). */
   isa(): Isa;
@@ -189,18 +203,7 @@ export interface Native {
     eps: number,
   ): void;
   /** Writes dx and overwrites dgamma, dbeta. */
-  layerNormBackward(
-    x: Float32Array,
-    gamma: Float32Array,
-    mean: Float32Array,
-    rstd: Float32Array,
-    dy: Float32Array,
-    dx: Float32Array,
-    dgamma: Float32Array,
-    dbeta: Float32Array,
-    rows: number,
-    cols: number,
-  ): void;
+  layerNormBackward(...args: NormBackwardArgs): void;
   /**
    * BatchNorm over each column. Training: batch statistics, saved in mean/rstd, and the running
    * statistics move by `momentum` in [0, 1] (running = (1 − momentum)·running + momentum·batch, the
@@ -224,18 +227,7 @@ export interface Native {
     training: boolean,
   ): void;
   /** Writes dx and overwrites dgamma, dbeta (training-mode statistics). */
-  batchNormBackward(
-    x: Float32Array,
-    gamma: Float32Array,
-    mean: Float32Array,
-    rstd: Float32Array,
-    dy: Float32Array,
-    dx: Float32Array,
-    dgamma: Float32Array,
-    dbeta: Float32Array,
-    rows: number,
-    cols: number,
-  ): void;
+  batchNormBackward(...args: NormBackwardArgs): void;
 
   /** p −= lr·(g + weightDecay·p) over the whole arrays (equal lengths, not overlapping). */
   sgdStep(params: Float32Array, grads: Float32Array, lr: number, weightDecay: number): void;
