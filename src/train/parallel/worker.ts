@@ -119,6 +119,7 @@ class TrainingWorker {
   /** Announces itself, then runs commands until Exit or abort. */
   serve(): void {
     const { ints } = this;
+    this.warmUp();
     Atomics.add(ints, Word.Ready, 1);
     Atomics.notify(ints, Word.Ready);
     let seen = 0;
@@ -131,6 +132,19 @@ class TrainingWorker {
       else if (!this.epoch()) return;
       this.finished.leave();
     }
+  }
+
+  /**
+   * A forward and backward pass over the first rows of the data, its gradient thrown away (the
+   * first step writes its slot anew, and every epoch restarts the statistics): the page faults of
+   * the fresh buffers and the first calls happen while the caller still sets up, not in the first step.
+   */
+  private warmUp(): void {
+    const net = this.replica.train;
+    const rows = Math.min(net.capacity, this.data.count);
+    this.data.gather(this.task.order, 0, rows, net.input, net.y);
+    net.forward(rows, 'train');
+    net.backward(rows, 0);
   }
 
   /** The epoch's steps, until the last or a halt; false when the engine aborted. */
