@@ -89,9 +89,18 @@ export function denseWeightGradient(
   db: Float32Array,
   accumulate = false,
 ): void {
-  const beta = accumulate ? 1 : 0;
-  products(p).gemm(true, false, p.outputs, p.inputs, rows, 1, dz, p.outputs, x, p.inputs, beta, dW, p.inputs);
-  native.columnSums(dz, rows, p.outputs, db, beta);
+  denseWeightRows(p, x, dz, rows, 0, p.outputs, dW, accumulate);
+  denseBiasGradient(p, dz, rows, db, accumulate);
+}
+
+/** Writes rows [row0, row1) of dW = dzᵀ·x over `rows` rows into `dW` (those rows only; adds to them when accumulating). */
+export function denseWeightRows(p: DenseParams, x: Float32Array, dz: Float32Array, rows: number, row0: number, row1: number, dW: Float32Array, accumulate = false): void {
+  products(p).gemm(true, false, row1 - row0, p.inputs, rows, 1, dz.subarray(row0), p.outputs, x, p.inputs, accumulate ? 1 : 0, dW, p.inputs);
+}
+
+/** Writes db, the column sums of dz (adds to it when accumulating). */
+export function denseBiasGradient(p: DenseParams, dz: Float32Array, rows: number, db: Float32Array, accumulate = false): void {
+  native.columnSums(dz, rows, p.outputs, db, accumulate ? 1 : 0);
 }
 
 /** Writes dx = dz·W, the gradient passed to the layer below. */

@@ -3,7 +3,7 @@
 // the algorithm, layer by layer; callers fill `input` (and `labels`) first.
 import { native } from '../native.js';
 import { type ActivationFn, activationFn } from './activations.js';
-import { type DenseParams, type PackedWeight, type Precision, denseForward, denseInputGradient, denseWeightGradient } from './dense.js';
+import { type DenseParams, type PackedWeight, type Precision, denseBiasGradient, denseForward, denseInputGradient, denseWeightGradient } from './dense.js';
 import { view } from './layout.js';
 import { hasFloatTargets, headBackward, headForward } from './loss.js';
 import type { Model } from './model.js';
@@ -19,6 +19,18 @@ export interface NetworkOptions {
   packed?: PackedWeight[] | null;
   /** The matrix products' precision (default fp32; see dense.ts). */
   precision?: Precision;
+  /**
+   * Per layer, buffers of capacity rows that others read: its input x (the network's input, then
+   * the hidden layers' activations) and its dz. The weight gradients dW are then left to those
+   * readers: backward writes the bias and norm gradients only.
+   */
+  shared?: LayerInputs;
+}
+
+/** Per layer, its input x (rows × inputs) and its dz (rows × outputs). */
+export interface LayerInputs {
+  x: Float32Array[];
+  dz: Float32Array[];
 }
 
 /** Everything one layer keeps between its forward and backward pass. */
@@ -47,6 +59,8 @@ export class Network {
   readonly targets: Float32Array;
   readonly layers: LayerState[];
   private readonly activation: ActivationFn;
+  /** Whether backward leaves dW to the readers of options.shared. */
+  private readonly weightsLeft: boolean;
 
   /** @param grads gradient slab laid out like model.params (may be a worker's slot); null for inference. */
   constructor(model: Model, capacity: number, grads: Float32Array | null, options: NetworkOptions = {}) {
@@ -54,8 +68,9 @@ export class Network {
     this.spec = model.spec;
     this.capacity = capacity;
     this.activation = activationFn(model.spec.activation, model.spec);
-    const { buffers = model.buffers, packed = null, precision = 'fp32' } = options;
-    this.input = new Float32Array(capacity * model.inputs);
+    const { buffers = model.buffers, packed = null, precision = 'fp32', shared } = options;
+    this.weightsLeft = shared !== undefined;
+    this.input = given(shared?.x[0], capacity * model.inputs, 'shared.x[0]');
     const last = model.layout.layers.length - 1;
     this.labels = new Int32Array(capacity);
     this.targets = new Float32Array(hasFloatTargets(model.spec.task) ? capacity * model.layout.layers[last].outputs : 0);
@@ -67,9 +82,9 @@ export class Network {
       const state: LayerState = {
         dense,
         z: rowsByOut(),
-        a: rowsByOut(),
+        a: i < last ? given(shared?.x[i + 1], capacity * l.outputs, `shared.x[${i + 1}]`) : rowsByOut(),
         da: grads ? rowsByOut() : new Float32Array(0),
-        dz: grads ? rowsByOut() : new Float32Array(0),
+        dz: grads ? given(shared?.dz[i], capacity * l.outputs, `shared.dz[${i}]`) : new Float32Array(0),
         dWeight: view(g, l.weight),
         dBias: view(g, l.bias),
       };
@@ -134,6 +149,7 @@ export class Network {
   backward(rows: number, scale: number, accumulate = false, layerDone?: (layer: number) => void): void {
     this.checkRows(rows);
     if (accumulate && this.spec.norm !== 'none') throw new Error('gradients of a network with norm layers cannot be accumulated over chunks');
+    if (accumulate && this.weightsLeft) throw new Error('gradients whose weight part is left to shared readers cannot be accumulated over chunks');
     const last = this.layers.length - 1;
     const head = this.layers[last];
     headBackward(this.spec, head.z, head.a, this.y, head.da, head.dz, rows, head.dense.outputs, scale);
@@ -141,7 +157,8 @@ export class Network {
       const L = this.layers[i];
       const x = i > 0 ? this.layers[i - 1].a : this.input;
       const below = i > 0 ? this.layers[i - 1] : null;
-      denseWeightGradient(L.dense, x, L.dz, rows, L.dWeight, L.dBias, accumulate);
+      if (this.weightsLeft) denseBiasGradient(L.dense, L.dz, rows, L.dBias, accumulate);
+      else denseWeightGradient(L.dense, x, L.dz, rows, L.dWeight, L.dBias, accumulate);
       layerDone?.(i);
       if (!below) continue;
       denseInputGradient(L.dense, L.dz, rows, below.da);
@@ -181,4 +198,11 @@ export class Network {
     if (!Number.isInteger(rows) || rows < 1 || rows > this.capacity)
       throw new RangeError(`rows must be an integer from 1 to the network's capacity ${this.capacity}, got ${rows}`);
   }
+}
+
+/** The caller's buffer, checked to hold `length` floats, or a new one when there is none. */
+function given(buffer: Float32Array | undefined, length: number, name: string): Float32Array {
+  if (!buffer) return new Float32Array(length);
+  if (buffer.length < length) throw new RangeError(`${name} holds ${buffer.length} floats, fewer than the ${length} the network needs`);
+  return buffer.subarray(0, length);
 }

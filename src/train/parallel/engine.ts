@@ -22,8 +22,10 @@ import type { TrainingData } from '../data.js';
 import { type Engine, type EngineSetup, type EpochPlan, type Evaluation, type StepOutcome, type StepVisitor, batchesIn, checkPlan } from '../engine.js';
 import { inspectGradients } from '../guard.js';
 import { metricSlots } from '../metrics.js';
+import { trainingRows } from '../replica.js';
 import { identity } from '../serial.js';
-import { evaluationPart } from './partition.js';
+import { createBatchBuffers, weightsOverBatch } from './batch-weights.js';
+import { evaluationPart, minShardRows, workerCapacity } from './partition.js';
 import { type WorkerPool, createPool } from './pool.js';
 import { Command, Control, type FaultForTesting, Result, StepStatus, type StepLog, type TrainTask, Word, createStepLog } from './protocol.js';
 
@@ -124,6 +126,9 @@ export class DataParallelEngine implements Engine {
     const bufferCopies = sharedFloats(workers * bufferCount);
     for (let w = 0; w < workers; w++) bufferCopies.set(model.buffers, w * bufferCount);
     const log = createStepLog(batchesIn(setup));
+    // The weight gradients over the batch read whole shards: not with one worker, nor a shard run in chunks.
+    const capacity = workerCapacity(setup.batchSize, setup.world?.size ?? 1, workers, minShardRows(model.spec));
+    const overBatch = workers > 1 && trainingRows(model.spec, capacity) >= capacity && weightsOverBatch(model.layout, workers * capacity);
     const base: Omit<TrainTask, 'index'> = {
       kind: 'train',
       workers,
@@ -132,6 +137,7 @@ export class DataParallelEngine implements Engine {
       buffers: model.buffers,
       bufferCopies,
       slots,
+      batch: overBatch ? createBatchBuffers(model.layout, workers, capacity) : null,
       // A lone worker packs the weights inside its products as fast as it would beforehand.
       packed: workers > 1 ? model.layout.layers.map((l, i) => allocatePackedWeight(l.inputs, l.outputs, i > 0, setup.precision)) : null,
       precision: setup.precision,

@@ -100,3 +100,23 @@ export function weightRowsIn(layout: Layout, begin: number, end: number): [numbe
     return [row(begin), row(end)];
   });
 }
+
+/** The parts of the slice [begin, end) outside the layers' weight matrices, as [begin, end) ranges. */
+export function outsideWeights(layout: Layout, begin: number, end: number): [number, number][] {
+  const ranges: [number, number][] = [];
+  let at = begin;
+  for (const { weight } of layout.layers) {
+    const w0 = Math.max(begin, weight.offset);
+    const w1 = Math.min(end, weight.offset + weight.size);
+    if (w0 >= w1) continue;
+    if (at < w0) ranges.push([at, w0]);
+    at = w1;
+  }
+  if (at < end) ranges.push([at, end]);
+  return ranges;
+}
+
+/** Rows of a worker's shard: the largest any batch of at most `batchSize` rows gives it, over `ranks` ranks of `workers` workers. */
+export function workerCapacity(batchSize: number, ranks: number, workers: number, minRows: number): number {
+  return shardCapacity(shardCapacity(batchSize, ranks, minRows), workers, minRows);
+}

@@ -6,6 +6,7 @@ import type { SharedDataset } from '../../data/dataset.js';
 import type { PackedWeight, Precision } from '../../nn/dense.js';
 import type { ModelSpec } from '../../nn/spec.js';
 import type { OptimizerConfig } from '../../optim/optimizer.js';
+import type { BatchBuffers } from './batch-weights.js';
 
 export enum Command {
   Epoch = 1,
@@ -37,9 +38,14 @@ export interface TrainTask {
   bufferCopies: Float32Array;
   /**
    * W gradient slots of paramCount floats: worker w writes its shard's gradient into slot w, then
-   * sums its slice of the parameters over the slots into slot 0.
+   * sums its slice of the parameters over the slots into slot 0 (with batch, all but the weights).
    */
   slots: Float32Array;
+  /**
+   * Per layer, every worker's rows of its X and dZ, read by the weight gradients over the batch
+   * (batch-weights.ts); null when the weights are summed over the slots.
+   */
+  batch: BatchBuffers | null;
   /** Per layer, its weights packed for the products: each worker packs the rows of its slice after updating them (null: one worker). */
   packed: PackedWeight[] | null;
   /** The products' precision (the packed weights are in it). */

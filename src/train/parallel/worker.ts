@@ -4,7 +4,8 @@
 // main thread only reading the outcomes as they come (waking it every step would cost more than a
 // small step's synchronization). A step, on every worker:
 //   gradient: gather its shard → forward → backward into its own slot          → barrier
-//   reduce:   sum its slice of the parameters over the slots into slot 0, check → barrier
+//   reduce:   its slice of the gradient into slot 0, checked: summed over the slots, or for large
+//             weights (batch-weights.ts) its rows of dW computed over the whole batch instead → barrier
 //   update:   the optimizer on its slice, then pack that slice's weight rows    → barrier
 // Every worker reads the same flags after the same barrier, so all skip a non-finite step or none.
 // The packed weights are what every worker's products read (each packs 1/W of them, not all).
@@ -19,7 +20,8 @@ import { type UpdateRule, updateRule } from '../../optim/optimizer.js';
 import { census } from '../guard.js';
 import { Replica } from '../replica.js';
 import { Barrier, waitForChange } from './barrier.js';
-import { Shard, evaluationPart, minShardRows, shardCapacity, sliceBounds, weightRowsIn } from './partition.js';
+import { BatchWeightGradients, shardBuffers } from './batch-weights.js';
+import { Shard, evaluationPart, minShardRows, outsideWeights, sliceBounds, weightRowsIn, workerCapacity } from './partition.js';
 import { Command, Control, Result, StepStatus, type TrainTask, type WorkerTask, Word } from './protocol.js';
 
 /**
@@ -72,6 +74,10 @@ class TrainingWorker {
   private readonly state: Float32Array[];
   /** Per layer, the rows of its weight matrix inside the slice. */
   private readonly packRows: [number, number][];
+  /** Its part of the weight gradients over the batch (null: they are summed over the slots). */
+  private readonly batchWeights: BatchWeightGradients | null;
+  /** The ranges of its slice summed over the slots: all of it, or what lies outside the weights over the batch. */
+  private readonly summed: [number, number][];
   /** Optimizer updates applied so far (Adam's bias correction counts them; every worker counts the same). */
   private applied: number;
   private lastNotify = 0;
@@ -99,8 +105,8 @@ class TrainingWorker {
     this.shard = new Shard(workers, index, minRows);
     this.nextShard = new Shard(workers, index, minRows);
     const slot = slots.subarray(index * paramCount, (index + 1) * paramCount);
-    const partCapacity = shardCapacity(task.batchSize, task.ranks, minRows);
-    this.replica = new Replica(model, shardCapacity(partCapacity, workers, minRows), slot, { buffers, packed, precision });
+    const shared = task.batch ? shardBuffers(task.batch, model.layout, index) : undefined;
+    this.replica = new Replica(model, workerCapacity(task.batchSize, task.ranks, workers, minRows), slot, { buffers, packed, precision, shared });
     this.sync = task.ranks > 1 ? new GradientAllreduce(mpiAddon(), slots.subarray(0, paramCount), model.layout) : null;
     this.data = datasetFromShared(task.data);
     this.evalData = task.evalData && datasetFromShared(task.evalData);
@@ -114,6 +120,10 @@ class TrainingWorker {
     this.gradient = slots.subarray(this.sliceBegin, this.sliceEnd);
     this.state = optimizerState.map((s) => s.subarray(this.sliceBegin, this.sliceEnd));
     this.packRows = weightRowsIn(model.layout, this.sliceBegin, this.sliceEnd);
+    const slot0 = slots.subarray(0, paramCount);
+    const dense = this.replica.train.layers.map((l) => l.dense);
+    this.batchWeights = task.batch && new BatchWeightGradients(task.batch, model.layout, index, dense, slot0, this.packRows);
+    this.summed = task.batch ? outsideWeights(model.layout, this.sliceBegin, this.sliceEnd) : [[this.sliceBegin, this.sliceEnd]];
   }
 
   /** Announces itself, then runs commands until Exit or abort. */
@@ -268,6 +278,7 @@ class TrainingWorker {
       correct = out.correct;
       rows = out.chunkRows;
       if (out.nonFinite) fault = out.nonFinite.quantity === 'loss' ? this.replica.train.layers.length + 1 : out.nonFinite.layer;
+      else this.batchWeights?.padShard(shard.rows);
     }
     control.floats[control.result(w, Result.LossSum)] = lossSum;
     control.floats[control.result(w, Result.Correct)] = correct;
@@ -276,14 +287,15 @@ class TrainingWorker {
   }
 
   /**
-   * Sums its slice over the active shards' slots into slot 0 and flags it when not finite (empty
-   * shards are the last ones; a lone active shard's slot 0 is the gradient itself).
+   * Its slice of the step's gradient into slot 0, flagged when not finite: its rows of the weights
+   * over the batch, and the rest summed over the active shards' slots (empty shards are the last
+   * ones; a lone active shard's slot 0 is the gradient itself).
    */
   private reduce(active: number): void {
     const { slots, params } = this.task;
-    let top = 0;
-    if (this.gradient.length > 0)
-      top = active > 1 ? native.reduceSlots(slots, active, params.length, this.sliceBegin, this.sliceEnd) : native.maxAbs(this.gradient, this.gradient.length);
+    let top = this.batchWeights ? this.batchWeights.compute(active) : 0;
+    for (const [begin, end] of this.summed)
+      top = Math.max(top, active > 1 ? native.reduceSlots(slots, active, params.length, begin, end) : native.maxAbs(slots.subarray(begin, end), end - begin));
     this.ints[this.control.gradientBad(this.w)] = Number.isFinite(top) ? 0 : 1;
   }
 
