@@ -6,14 +6,16 @@ import { describe, expect, it } from 'vitest';
 import { Dataset } from '../src/data/dataset.js';
 import { view } from '../src/nn/layout.js';
 import { type Model, createModel } from '../src/nn/model.js';
+import { Network } from '../src/nn/network.js';
 import { referenceLoss } from '../src/nn/reference.js';
 import type { StepOutcome } from '../src/train/engine.js';
 import { EngineClosedError, NonFiniteError, WorkerFailedError } from '../src/errors.js';
 import { DataParallelEngine } from '../src/train/parallel/engine.js';
-import { SerialEngine } from '../src/train/serial.js';
+import { SerialEngine, identity } from '../src/train/serial.js';
 import { train } from '../src/train/trainer.js';
 import { arrayData } from './helpers/arrays.js';
 import { blobDataset, engineSetup, expectThreadsBackTo, processThreads } from './helpers/datasets.js';
+import { relativeError } from './helpers/models.js';
 
 /** Samples [begin, end) of a Dataset as float64 rows and int labels, for the float64 reference. */
 function rows(data: Dataset, begin: number, end: number): { x: Float64Array; labels: Int32Array } {
@@ -78,6 +80,35 @@ describe('BatchNorm in the data-parallel engine', () => {
       expect(outcomes[2].lossSum).toBeCloseTo(loss(5, 8), 4);
     } finally {
       await engine.close();
+    }
+  });
+
+  it('sums the shards\' gradients, each with its own statistics, for narrow and wide layers alike', async () => {
+    // One step of batch 8 on 2 workers, shards [0, 4) and [4, 8); the reference runs each shard
+    // alone. (The wide net's weight gradients are computed over the batch, the narrow one's summed
+    // over the slots: see batch-weights.ts.)
+    const data = blobDataset(8, 6, 3, 7);
+    const order = identity(8);
+    for (const layers of [[6, 8, 3], [6, 48, 48, 3]]) {
+      const model = createModel({ layers, norm: 'batch' }, { seed: 5 });
+      const before = model.params.slice();
+      const gradient = new Float32Array(model.layout.paramCount);
+      for (const begin of [0, 4]) {
+        const grads = new Float32Array(model.layout.paramCount);
+        const net = new Network(model, 4, grads, { buffers: model.buffers.slice() });
+        data.gather(order, begin, 4, net.input, net.y);
+        net.forward(4, 'train');
+        net.backward(4, 1 / 8);
+        grads.forEach((g, i) => (gradient[i] += g));
+      }
+      const engine = await DataParallelEngine.create(engineSetup(model, data, 8), 2);
+      try {
+        await engine.epoch({ steps: 1, lr: Float64Array.of(0.5), stopOnNonFinite: true }, () => {});
+      } finally {
+        await engine.close();
+      }
+      expect(relativeError(model.params, before)).toBeGreaterThan(1e-2);
+      expect(relativeError(model.params, before.map((p, i) => p - 0.5 * gradient[i]))).toBeLessThan(1e-4);
     }
   });
 
@@ -164,6 +195,27 @@ describe('non-finite values in the data-parallel engine', () => {
     expect(serial.history.skippedSteps).toBe(2);
     expect(parallel.history.skippedSteps).toBe(2);
     for (let i = 0; i < serial.params.length; i++) expect(parallel.params[i]).toBeCloseTo(serial.params[i], 5);
+  });
+
+  it('reports a non-finite weight gradient whose bias gradients are finite, as the serial engine does', async () => {
+    // Unit 0 of the hidden layer is ~1e20 and its output weights 0.1: the prediction (~1e19), the
+    // head's dz and the hidden layer's gradients are finite, the head's dW = dzᵀ·x (~1e39) is not.
+    // At batch 2 the weights outnumber the batch's layer inputs: dW is computed over the batch.
+    const failure = async (workers: number) => {
+      const data = blobDataset(24, 4, 2, 11);
+      const model = createModel({ layers: [4, 3, 2], output: 'linear' }, { seed: 3 });
+      const [hidden, head] = model.layout.layers;
+      view(model.params, hidden.weight).fill(1e20, 0, 4);
+      const w = view(model.params, head.weight);
+      w[0] = w[3] = 0.1;
+      const error = await train(model, data, { epochs: 1, batchSize: 2, shuffle: false, workers, optimizer: 'sgd' }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(NonFiniteError);
+      return (error as NonFiniteError).report;
+    };
+    const serial = await failure(0);
+    expect(serial).toMatchObject({ quantity: 'gradient', tensor: 'layers.1.weight', layer: 2 });
+    const parallel = await failure(2);
+    expect({ ...parallel, maxFinite: 0 }).toEqual({ ...serial, maxFinite: 0 });
   });
 
   for (const inputs of [4, 2]) {
