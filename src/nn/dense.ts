@@ -89,13 +89,30 @@ export function denseWeightGradient(
   db: Float32Array,
   accumulate = false,
 ): void {
-  denseWeightRows(p, x, dz, rows, 0, p.outputs, dW, accumulate);
+  products(p).gemm(true, false, p.outputs, p.inputs, rows, 1, dz, p.outputs, x, p.inputs, accumulate ? 1 : 0, dW, p.inputs);
   denseBiasGradient(p, dz, rows, db, accumulate);
 }
 
-/** Writes rows [row0, row1) of dW = dzᵀ·x over `rows` rows into `dW` (those rows only; adds to them when accumulating). */
-export function denseWeightRows(p: DenseParams, x: Float32Array, dz: Float32Array, rows: number, row0: number, row1: number, dW: Float32Array, accumulate = false): void {
-  products(p).gemm(true, false, row1 - row0, p.inputs, rows, 1, dz.subarray(row0), p.outputs, x, p.inputs, accumulate ? 1 : 0, dW, p.inputs);
+/**
+ * Shared, 64-byte aligned room for a layer's input x over `depth` rows, packed as op(B) of its weight
+ * gradient dzᵀ·x in `precision` (by several threads, each its own rows: packDenseInput).
+ */
+export function allocatePackedInput(inputs: number, depth: number, precision: Precision = 'fp32'): PackedArray {
+  const g = PRODUCTS[precision];
+  return g.allocate(g.packedBSize(inputs, depth));
+}
+
+/**
+ * Packs rows [row0, row1) of x (`depth` rows in all; row0 even, and row1 unless it is depth) into
+ * `packed`. `stream` writes them past the caches (native packB).
+ */
+export function packDenseInput(p: DenseParams, x: Float32Array, depth: number, row0: number, row1: number, packed: PackedArray, stream = false): void {
+  products(p).packB(false, p.inputs, depth, x, p.inputs, 0, p.inputs, row0, row1, packed, stream);
+}
+
+/** Writes rows [row0, row1) of dW = dzᵀ·x over `depth` rows into `dW` (those rows only), x packed whole by packDenseInput. */
+export function denseWeightRows(p: DenseParams, packedX: PackedArray, dz: Float32Array, depth: number, row0: number, row1: number, dW: Float32Array): void {
+  products(p).gemmPackedB(true, row1 - row0, p.inputs, depth, 1, dz.subarray(row0), p.outputs, packedX, 0, dW, p.inputs);
 }
 
 /** Writes db, the column sums of dz (adds to it when accumulating). */

@@ -5,50 +5,57 @@
 // over the whole batch, straight into slot 0. The biases and norm parameters are still summed over
 // the slots. Against every worker computing a whole dW over its shard into its own slot and the
 // slots then summed: the same multiply-adds, but no pass over W slots of the weights, which is
-// memory-bound and grows with the weights; in its place every worker packs the whole batch's X of
-// the layers it has rows of, which grows with the batch's layer inputs. Hence weightsOverBatch.
-import type { DenseParams } from '../../nn/dense.js';
-import { denseWeightRows } from '../../nn/dense.js';
+// memory-bound and grows with the weights. Each worker packs its own rows of every layer's X into a
+// shared operand as it would inside its own product; what grows with the batch's layer inputs is
+// that every worker then reads the whole batch's X and dZ, written by the others. Hence weightsOverBatch.
+import { type DenseParams, type PackedArray, type Precision, allocatePackedInput, denseWeightRows, packDenseInput } from '../../nn/dense.js';
 import { type Layout, view } from '../../nn/layout.js';
-import { native } from '../../native.js';
 import type { LayerInputs } from '../../nn/network.js';
+import { native } from '../../native.js';
 import { sharedFloats } from '../../util/shared-memory.js';
 
-/** Every worker's rows of each layer's X and dZ: W × capacity rows per layer. */
+/** Per layer, every worker's rows of its X and dZ, and X packed for the products over the batch. */
 export interface BatchBuffers extends LayerInputs {
-  /** Rows of one worker's shard. */
-  capacity: number;
+  /** Rows of one worker's part: its shard's capacity, made even (bf16 packs depths in pairs). */
+  stride: number;
+  packedX: PackedArray[];
 }
 
 /**
  * Whether the weight gradients are computed over the batch's `rows` rows: when the weights outnumber
  * the floats of the batch's layer inputs (rows × the layers' inputs summed), the slot pass this saves
- * costs more than the packing it adds. On bench:scaling's nets with 2 workers: 784-1024-1024-10 at
- * batch 256 (1.86 million weights against 0.73 million), not 784-128-10 at batch 128 or 512 (0.10
- * million against 0.12 and 0.47).
+ * costs more than the reading of the others' rows it adds. On bench:scaling's nets with 2 workers:
+ * 784-1024-1024-10 at batch 256 (1.86 million weights against 0.73 million), not 784-128-10 at
+ * batch 128 or 512 (0.10 million against 0.12 and 0.47).
  */
 export function weightsOverBatch(layout: Layout, rows: number): boolean {
   const weights = layout.layers.reduce((n, l) => n + l.inputs * l.outputs, 0);
   return weights > rows * layout.layers.reduce((n, l) => n + l.inputs, 0);
 }
 
-export function createBatchBuffers(layout: Layout, workers: number, capacity: number): BatchBuffers {
+/** The batch buffers of `workers` shards of up to `capacity` rows. */
+export function createBatchBuffers(layout: Layout, workers: number, capacity: number, precision: Precision): BatchBuffers {
+  const stride = capacity + (capacity % 2);
   return {
-    capacity,
-    x: layout.layers.map((l) => sharedFloats(workers * capacity * l.inputs)),
-    dz: layout.layers.map((l) => sharedFloats(workers * capacity * l.outputs)),
+    stride,
+    x: layout.layers.map((l) => sharedFloats(workers * stride * l.inputs)),
+    dz: layout.layers.map((l) => sharedFloats(workers * stride * l.outputs)),
+    packedX: layout.layers.map((l) => allocatePackedInput(l.inputs, workers * stride, precision)),
   };
 }
 
 /** Worker w's rows of the batch buffers: its network's x and dz. */
 export function shardBuffers(batch: BatchBuffers, layout: Layout, w: number): LayerInputs {
-  const rows = (buffer: Float32Array, width: number) => buffer.subarray(w * batch.capacity * width, (w + 1) * batch.capacity * width);
+  const rows = (buffer: Float32Array, width: number) => buffer.subarray(w * batch.stride * width, (w + 1) * batch.stride * width);
   return { x: batch.x.map((b, i) => rows(b, layout.layers[i].inputs)), dz: batch.dz.map((b, i) => rows(b, layout.layers[i].outputs)) };
 }
 
-/** One worker's part: its shard's rows of the batch buffers, and the rows of dW inside its slice. */
+/** One worker's part: its rows of the batch buffers, and the rows of dW inside its slice. */
 export class BatchWeightGradients {
   private readonly own: LayerInputs;
+  /** Rows of the batch buffers, and its first. */
+  private readonly depth: number;
+  private readonly first: number;
   /** Per layer, its rows of dW in slot 0. */
   private readonly dW: Float32Array[];
 
@@ -56,33 +63,42 @@ export class BatchWeightGradients {
   constructor(
     private readonly batch: BatchBuffers,
     layout: Layout,
+    workers: number,
     w: number,
     private readonly layers: DenseParams[],
     slot0: Float32Array,
     private readonly rows: [number, number][],
   ) {
     this.own = shardBuffers(batch, layout, w);
+    this.depth = workers * batch.stride;
+    this.first = w * batch.stride;
     this.dW = layout.layers.map((l, i) => view(slot0, l.weight).subarray(rows[i][0] * l.inputs, rows[i][1] * l.inputs));
   }
 
-  /** After its backward pass over `rows` rows: zeros its rows after them, which the products over the batch read too. */
-  padShard(rows: number): void {
-    if (rows >= this.batch.capacity) return;
+  /**
+   * After its backward pass over its shard's `rows` rows (0: none): zeros its rows after them, which
+   * the products over the batch read too, and packs its rows of every layer's X (past the caches:
+   * every other worker reads them next, and no line is first taken back from their caches).
+   */
+  publish(rows: number): void {
+    const { stride, x, packedX } = this.batch;
     this.layers.forEach((l, i) => {
-      this.own.x[i].fill(0, rows * l.inputs);
-      this.own.dz[i].fill(0, rows * l.outputs);
+      if (rows < stride) {
+        this.own.x[i].fill(0, rows * l.inputs);
+        this.own.dz[i].fill(0, rows * l.outputs);
+      }
+      packDenseInput(l, x[i], this.depth, this.first, this.first + stride, packedX[i], true);
     });
   }
 
-  /** Its rows of every layer's dW over the first `active` shards, into slot 0; returns their max |value|. */
-  compute(active: number): number {
-    const depth = active * this.batch.capacity;
+  /** Once every worker published: its rows of every layer's dW over the batch, into slot 0; returns their max |value|. */
+  compute(): number {
     let top = 0;
     for (let i = 0; i < this.layers.length; i++) {
       const [row0, row1] = this.rows[i];
       if (row0 >= row1) continue;
       const dW = this.dW[i];
-      denseWeightRows(this.layers[i], this.batch.x[i], this.batch.dz[i], depth, row0, row1, dW);
+      denseWeightRows(this.layers[i], this.batch.packedX[i], this.batch.dz[i], this.depth, row0, row1, dW);
       top = Math.max(top, native.maxAbs(dW, dW.length));
     }
     return top;

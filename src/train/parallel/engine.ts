@@ -137,7 +137,7 @@ export class DataParallelEngine implements Engine {
       buffers: model.buffers,
       bufferCopies,
       slots,
-      batch: overBatch ? createBatchBuffers(model.layout, workers, capacity) : null,
+      batch: overBatch ? createBatchBuffers(model.layout, workers, capacity, setup.precision) : null,
       // A lone worker packs the weights inside its products as fast as it would beforehand.
       packed: workers > 1 ? model.layout.layers.map((l, i) => allocatePackedWeight(l.inputs, l.outputs, i > 0, setup.precision)) : null,
       precision: setup.precision,

@@ -122,7 +122,7 @@ class TrainingWorker {
     this.packRows = weightRowsIn(model.layout, this.sliceBegin, this.sliceEnd);
     const slot0 = slots.subarray(0, paramCount);
     const dense = this.replica.train.layers.map((l) => l.dense);
-    this.batchWeights = task.batch && new BatchWeightGradients(task.batch, model.layout, index, dense, slot0, this.packRows);
+    this.batchWeights = task.batch && new BatchWeightGradients(task.batch, model.layout, workers, index, dense, slot0, this.packRows);
     this.summed = task.batch ? outsideWeights(model.layout, this.sliceBegin, this.sliceEnd) : [[this.sliceBegin, this.sliceEnd]];
   }
 
@@ -278,8 +278,8 @@ class TrainingWorker {
       correct = out.correct;
       rows = out.chunkRows;
       if (out.nonFinite) fault = out.nonFinite.quantity === 'loss' ? this.replica.train.layers.length + 1 : out.nonFinite.layer;
-      else this.batchWeights?.padShard(shard.rows);
-    }
+      else this.batchWeights?.publish(shard.rows);
+    } else this.batchWeights?.publish(0);
     control.floats[control.result(w, Result.LossSum)] = lossSum;
     control.floats[control.result(w, Result.Correct)] = correct;
     this.ints[control.forwardFault(w)] = fault;
@@ -293,7 +293,7 @@ class TrainingWorker {
    */
   private reduce(active: number): void {
     const { slots, params } = this.task;
-    let top = this.batchWeights ? this.batchWeights.compute(active) : 0;
+    let top = this.batchWeights ? this.batchWeights.compute() : 0;
     for (const [begin, end] of this.summed)
       top = Math.max(top, active > 1 ? native.reduceSlots(slots, active, params.length, begin, end) : native.maxAbs(slots.subarray(begin, end), end - begin));
     this.ints[this.control.gradientBad(this.w)] = Number.isFinite(top) ? 0 : 1;
