@@ -167,3 +167,31 @@ describe('adamStep', () => {
     expect(Array.from(slab)).toEqual([1, 1.5, 2.5, 4]);
   });
 });
+
+describe('every optimizer step', () => {
+  // The data-parallel workers update the slab in slices and pieces; the serial engine in one call.
+  it('gives the slab the same bits however it is cut into calls', () => {
+    const n = 1000;
+    const cuts = [0, 3, 17, 64, 101, 512, 997, n];
+    const steps: [string, (p: Float32Array, g: Float32Array, s: Float32Array[]) => void][] = [
+      ['sgd', (p, g) => native.sgdStep(p, g, 0.1, 1e-3)],
+      ['momentum', (p, g, [v]) => native.momentumStep(p, g, v, 0.1, 0.9, 1e-3, false)],
+      ['nesterov', (p, g, [v]) => native.momentumStep(p, g, v, 0.1, 0.9, 1e-3, true)],
+      ['adam', (p, g, [m, v]) => native.adamStep(p, g, m, v, 0.01, 0.9, 0.999, 1e-8, 1e-2, false, 3)],
+      ['adamw', (p, g, [m, v]) => native.adamStep(p, g, m, v, 0.01, 0.9, 0.999, 1e-8, 1e-2, true, 3)],
+    ];
+    for (const [name, step] of steps) {
+      const rng = new Rng(7);
+      const grads = rng.floats(n, -1, 1);
+      const start = [rng.floats(n, -2, 2), rng.floats(n, -1, 1), rng.floats(n, 0, 1)];
+      const whole = start.map((a) => a.slice());
+      step(whole[0], grads, whole.slice(1));
+      const cut = start.map((a) => a.slice());
+      for (let i = 0; i + 1 < cuts.length; i++) {
+        const part = (a: Float32Array) => a.subarray(cuts[i], cuts[i + 1]);
+        step(part(cut[0]), part(grads), cut.slice(1).map(part));
+      }
+      expect({ name, slabs: cut }).toEqual({ name, slabs: whole });
+    }
+  });
+});
