@@ -83,13 +83,16 @@ describe('BatchNorm in the data-parallel engine', () => {
     }
   });
 
-  it('sums the shards\' gradients, each with its own statistics, for narrow and wide layers alike', async () => {
+  it("sums the shards' gradients, each with its own statistics, for narrow and wide layers alike", async () => {
     // One step of batch 8 on 2 workers, shards [0, 4) and [4, 8); the reference runs each shard
     // alone. (The wide net's weight gradients are computed over the batch, the narrow one's summed
     // over the slots: see batch-weights.ts.)
     const data = blobDataset(8, 6, 3, 7);
     const order = identity(8);
-    for (const layers of [[6, 8, 3], [6, 48, 48, 3]]) {
+    for (const layers of [
+      [6, 8, 3],
+      [6, 48, 48, 3],
+    ]) {
       const model = createModel({ layers, norm: 'batch' }, { seed: 5 });
       const before = model.params.slice();
       const gradient = new Float32Array(model.layout.paramCount);
@@ -108,7 +111,12 @@ describe('BatchNorm in the data-parallel engine', () => {
         await engine.close();
       }
       expect(relativeError(model.params, before)).toBeGreaterThan(1e-2);
-      expect(relativeError(model.params, before.map((p, i) => p - 0.5 * gradient[i]))).toBeLessThan(1e-4);
+      expect(
+        relativeError(
+          model.params,
+          before.map((p, i) => p - 0.5 * gradient[i]),
+        ),
+      ).toBeLessThan(1e-4);
     }
   });
 
@@ -130,6 +138,27 @@ describe('BatchNorm in the data-parallel engine', () => {
     const { x, labels } = rows(data, 0, data.count);
     const reference = referenceLoss(model.spec, model.params, model.buffers, x, labels, data.count, 'cross-entropy', 'eval');
     expect(history.epochs[1].testLoss!).toBeCloseTo(reference, 4);
+  });
+});
+
+describe("the step's phases", () => {
+  it('reduces a gradient it can bound with the update, and checks one it cannot (LayerNorm) before it', async () => {
+    // 12-64-48-3 at batch 10: the weights outnumber the batch's layer inputs, so their gradients are
+    // computed over the batch (batch-weights.ts).
+    const data = blobDataset(40, 12, 3, 2);
+    for (const [norm, checked] of [
+      ['none', false],
+      ['layer', true],
+    ] as const) {
+      const model = createModel({ layers: [12, 64, 48, 3], norm }, { seed: 1 });
+      const engine = await DataParallelEngine.create(engineSetup(model, data, 10), 2);
+      try {
+        await engine.epoch({ steps: 4, lr: new Float64Array(4).fill(0.01), stopOnNonFinite: true }, () => {});
+        expect(engine.timing.reduceSeconds > 0).toBe(checked);
+      } finally {
+        await engine.close();
+      }
+    }
   });
 });
 

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { layoutOf } from '../src/nn/layout.js';
 import { resolveSpec } from '../src/nn/spec.js';
-import { Shard, activeWorkers, shardCapacity, shardStart, sliceBounds, weightRowsIn } from '../src/train/parallel/partition.js';
+import { Shard, activeWorkers, shardCapacity, shardStart, sliceBounds, slicePieces } from '../src/train/parallel/partition.js';
 
 describe('shards of a batch', () => {
   it('cover the batch in order, differ by at most one row, and never hold fewer than minRows', () => {
@@ -73,27 +73,40 @@ describe('slices of the parameters', () => {
         }
   });
 
-  it('give every weight row to exactly one worker, in groups that packB accepts', () => {
+  it('cut into pieces that tile the slice and give every weight row to one piece, in groups that packB accepts', () => {
     for (const layout of layouts)
       for (const rowGroup of [8, 16])
-        for (let parts = 1; parts <= 8; parts++) {
-          const bounds = sliceBounds(layout, parts, rowGroup);
-          const rows = Array.from({ length: parts }, (_, w) => weightRowsIn(layout, bounds[w], bounds[w + 1]));
-          layout.layers.forEach((l, i) => {
-            let next = 0;
+        for (const target of [1, 100, 4096])
+          for (let parts = 1; parts <= 8; parts++) {
+            const bounds = sliceBounds(layout, parts, rowGroup);
+            const packed = layout.layers.map(() => 0);
             for (let w = 0; w < parts; w++) {
-              const [row0, row1] = rows[w][i];
-              if (row0 === row1) continue;
-              expect(row0).toBe(next);
-              expect(row0 % rowGroup).toBe(0);
-              expect(row1 % rowGroup === 0 || row1 === l.outputs).toBe(true);
-              // The rows owned are exactly the weight elements in the worker's slice.
-              expect(Math.max(bounds[w], l.weight.offset)).toBe(l.weight.offset + row0 * l.inputs);
-              expect(Math.min(bounds[w + 1], l.weight.offset + l.weight.size)).toBe(l.weight.offset + row1 * l.inputs);
-              next = row1;
+              let at = bounds[w];
+              for (const p of slicePieces(layout, bounds[w], bounds[w + 1], rowGroup, target)) {
+                expect(p.begin).toBe(at);
+                expect(p.end).toBeGreaterThan(p.begin);
+                at = p.end;
+                // After its rows (if any), no weights.
+                expect(layout.layers.some(({ weight }) => p.end > p.weightEnd && p.weightEnd < weight.offset + weight.size && p.end > weight.offset)).toBe(
+                  false,
+                );
+                if (p.layer < 0) {
+                  expect(p.weightEnd).toBe(p.begin);
+                  continue;
+                }
+                const { weight, inputs, outputs } = layout.layers[p.layer];
+                // Whole rows of one matrix, starting where the last piece of that matrix stopped.
+                expect([p.begin, p.weightEnd]).toEqual([weight.offset + p.row0 * inputs, weight.offset + p.row1 * inputs]);
+                expect(p.end === p.weightEnd || p.row1 === outputs).toBe(true);
+                expect(p.row0).toBe(packed[p.layer]);
+                expect(p.row0 % rowGroup).toBe(0);
+                expect(p.row1 % rowGroup === 0 || p.row1 === outputs).toBe(true);
+                expect(p.weightEnd - p.begin <= Math.max(target, rowGroup * inputs)).toBe(true);
+                packed[p.layer] = p.row1;
+              }
+              expect(at).toBe(bounds[w + 1]);
             }
-            expect(next).toBe(l.outputs);
-          });
-        }
+            expect(packed).toEqual(layout.layers.map((l) => l.outputs));
+          }
   });
 });

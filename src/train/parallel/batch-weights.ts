@@ -9,9 +9,8 @@
 // shared operand as it would inside its own product; what grows with the batch's layer inputs is
 // that every worker then reads the whole batch's X and dZ, written by the others. Hence weightsOverBatch.
 import { type DenseParams, type PackedArray, type Precision, allocatePackedInput, denseWeightRows, packDenseInput } from '../../nn/dense.js';
-import { type Layout, view } from '../../nn/layout.js';
+import type { Layout } from '../../nn/layout.js';
 import type { LayerInputs } from '../../nn/network.js';
-import { native } from '../../native.js';
 import { sharedFloats } from '../../util/shared-memory.js';
 
 /** Per layer, every worker's rows of its X and dZ, and X packed for the products over the batch. */
@@ -50,29 +49,24 @@ export function shardBuffers(batch: BatchBuffers, layout: Layout, w: number): La
   return { x: batch.x.map((b, i) => rows(b, layout.layers[i].inputs)), dz: batch.dz.map((b, i) => rows(b, layout.layers[i].outputs)) };
 }
 
-/** One worker's part: its rows of the batch buffers, and the rows of dW inside its slice. */
+/** One worker's part: its rows of the batch buffers, and any rows of dW over the whole batch. */
 export class BatchWeightGradients {
   private readonly own: LayerInputs;
   /** Rows of the batch buffers, and its first. */
   private readonly depth: number;
   private readonly first: number;
-  /** Per layer, its rows of dW in slot 0. */
-  private readonly dW: Float32Array[];
 
-  /** `layers`: its network's dense layers; `rows`: per layer, the rows [row0, row1) of its weight in the worker's slice. */
+  /** `layers`: its network's dense layers. */
   constructor(
     private readonly batch: BatchBuffers,
     layout: Layout,
     workers: number,
     w: number,
     private readonly layers: DenseParams[],
-    slot0: Float32Array,
-    private readonly rows: [number, number][],
   ) {
     this.own = shardBuffers(batch, layout, w);
     this.depth = workers * batch.stride;
     this.first = w * batch.stride;
-    this.dW = layout.layers.map((l, i) => view(slot0, l.weight).subarray(rows[i][0] * l.inputs, rows[i][1] * l.inputs));
   }
 
   /**
@@ -91,16 +85,8 @@ export class BatchWeightGradients {
     });
   }
 
-  /** Once every worker published: its rows of every layer's dW over the batch, into slot 0; returns their max |value|. */
-  compute(): number {
-    let top = 0;
-    for (let i = 0; i < this.layers.length; i++) {
-      const [row0, row1] = this.rows[i];
-      if (row0 >= row1) continue;
-      const dW = this.dW[i];
-      denseWeightRows(this.layers[i], this.batch.packedX[i], this.batch.dz[i], this.depth, row0, row1, dW);
-      top = Math.max(top, native.maxAbs(dW, dW.length));
-    }
-    return top;
+  /** Once every worker published: rows [row0, row1) of the layer's dW over the batch, into `dW` (those rows only). */
+  rows(layer: number, row0: number, row1: number, dW: Float32Array): void {
+    denseWeightRows(this.layers[layer], this.batch.packedX[layer], this.batch.dz[layer], this.depth, row0, row1, dW);
   }
 }

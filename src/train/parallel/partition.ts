@@ -93,27 +93,47 @@ function snapToRows(layout: Layout, cut: number, rowGroup: number): number {
   return cut;
 }
 
-/** Per layer, the rows [row0, row1) of its weight matrix inside the slice [begin, end) (row0 = row1 when none). */
-export function weightRowsIn(layout: Layout, begin: number, end: number): [number, number][] {
-  return layout.layers.map(({ weight, inputs, outputs }) => {
-    const row = (x: number) => Math.min(outputs, Math.max(0, Math.ceil((x - weight.offset) / inputs)));
-    return [row(begin), row(end)];
-  });
+/**
+ * A piece of a worker's slice, whose gradient is made, applied and packed in one go while it is in
+ * the core's cache: whole groups of rows [row0, row1) of one weight matrix, [begin, weightEnd), then
+ * when they are its last rows what follows the matrix up to the next one (biases, norm parameters),
+ * [weightEnd, end). A piece before any weight matrix of the slice has no rows: layer -1, weightEnd = begin.
+ */
+export interface SlicePiece {
+  begin: number;
+  weightEnd: number;
+  end: number;
+  layer: number;
+  row0: number;
+  row1: number;
 }
 
-/** The parts of the slice [begin, end) outside the layers' weight matrices, as [begin, end) ranges. */
-export function outsideWeights(layout: Layout, begin: number, end: number): [number, number][] {
-  const ranges: [number, number][] = [];
+/**
+ * The slice [begin, end) cut into pieces of about `target` floats of weights (at least one group of
+ * rows), in order. `begin` and `end` are bounds from sliceBounds with the same `rowGroup`.
+ */
+export function slicePieces(layout: Layout, begin: number, end: number, rowGroup: number, target: number): SlicePiece[] {
+  const nextMatrix = (at: number) => Math.min(end, ...layout.layers.map(({ weight }) => weight.offset).filter((o) => o > at));
+  const pieces: SlicePiece[] = [];
   let at = begin;
-  for (const { weight } of layout.layers) {
-    const w0 = Math.max(begin, weight.offset);
-    const w1 = Math.min(end, weight.offset + weight.size);
-    if (w0 >= w1) continue;
-    if (at < w0) ranges.push([at, w0]);
-    at = w1;
+  while (at < end) {
+    const layer = layout.layers.findIndex(({ weight }) => at >= weight.offset && at < weight.offset + weight.size);
+    if (layer < 0) {
+      const stop = nextMatrix(at);
+      pieces.push({ begin: at, weightEnd: at, end: stop, layer, row0: 0, row1: 0 });
+      at = stop;
+      continue;
+    }
+    const { weight, inputs, outputs } = layout.layers[layer];
+    const row0 = (at - weight.offset) / inputs;
+    const rows = Math.max(1, Math.floor(target / inputs / rowGroup)) * rowGroup;
+    const row1 = Math.min(outputs, row0 + rows, Math.ceil((end - weight.offset) / inputs));
+    const weightEnd = weight.offset + row1 * inputs;
+    const stop = row1 === outputs ? nextMatrix(weightEnd - 1) : weightEnd;
+    pieces.push({ begin: at, weightEnd, end: stop, layer, row0, row1 });
+    at = stop;
   }
-  if (at < end) ranges.push([at, end]);
-  return ranges;
+  return pieces;
 }
 
 /** Rows of a worker's shard: the largest any batch of at most `batchSize` rows gives it, over `ranks` ranks of `workers` workers. */

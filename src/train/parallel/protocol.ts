@@ -118,6 +118,8 @@ export enum Result {
   /** Census of the offending tensor over this worker's rows, when a forward pass was not finite. */
   MaxFinite,
   NonFinite,
+  /** A bound on the magnitude of every element of its gradient in the latest step (Infinity: none known). */
+  GradientBound,
 }
 
 /** What became of a step. */
@@ -146,6 +148,12 @@ export function createStepLog(steps: number): StepLog {
   const i32 = () => new Int32Array(new SharedArrayBuffer(4 * steps));
   return { lr: f64(), lossSum: f64(), correct: f64(), status: i32(), layer: i32() };
 }
+
+/**
+ * Far below float's largest value (3.4e38): what the bound leaves out (the rounding of sums, bf16
+ * rounding of the products' operands) cannot carry a gradient under it past that.
+ */
+const GRADIENT_LIMIT = 1e36;
 
 // Each worker's float record fills its own 64-byte cache line: workers write them at the same time.
 const RECORD = 8;
@@ -200,6 +208,16 @@ export class Control {
   anyGradientBad(): boolean {
     for (let w = 0; w < this.workers; w++) if (this.ints[this.gradientBad(w)] !== 0) return true;
     return false;
+  }
+
+  /**
+   * Whether the workers' bounds prove the step's gradient finite, so that it need not be checked
+   * before the update (a NaN bound compares false).
+   */
+  gradientBounded(): boolean {
+    let sum = 0;
+    for (let w = 0; w < this.workers; w++) sum += this.floats[this.result(w, Result.GradientBound)];
+    return sum < GRADIENT_LIMIT;
   }
 
   /** Index in floats of a field of worker w's record. */

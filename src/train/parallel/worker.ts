@@ -5,9 +5,12 @@
 // small step's synchronization). A step, on every worker:
 //   gradient: gather its shard → forward → backward into its own slot          → barrier
 //   reduce:   its slice of the gradient into slot 0, checked: summed over the slots, or for large
-//             weights (batch-weights.ts) its rows of dW computed over the whole batch instead → barrier
-//   update:   the optimizer on its slice, then pack that slice's weight rows    → barrier
+//             weights (batch-weights.ts) its rows of dW computed over the whole batch → barrier
+//   update:   piece by piece, the optimizer on its slice, then its weight rows packed → barrier
 // Every worker reads the same flags after the same barrier, so all skip a non-finite step or none.
+// With weights over the batch, each worker also bounds its gradient from its dZ and X; when the
+// bounds prove the step's gradient finite (nearly always) it needs no check, and each piece's dW is
+// computed inside the update, still in cache when it is applied: a barrier and a pass over it less.
 // The packed weights are what every worker's products read (each packs 1/W of them, not all).
 import { performance } from 'node:perf_hooks';
 import { type Dataset, datasetFromShared } from '../../data/dataset.js';
@@ -21,7 +24,7 @@ import { census } from '../guard.js';
 import { Replica } from '../replica.js';
 import { Barrier, waitForChange } from './barrier.js';
 import { BatchWeightGradients, shardBuffers } from './batch-weights.js';
-import { Shard, evaluationPart, minShardRows, outsideWeights, sliceBounds, weightRowsIn, workerCapacity } from './partition.js';
+import { Shard, type SlicePiece, evaluationPart, minShardRows, sliceBounds, slicePieces, workerCapacity } from './partition.js';
 import { Command, Control, Result, StepStatus, type TrainTask, type WorkerTask, Word } from './protocol.js';
 
 /**
@@ -32,6 +35,21 @@ const NOTIFY_MS = 20;
 
 export default function run(task: WorkerTask): void {
   if (task.kind === 'train') new TrainingWorker(task).serve();
+}
+
+/**
+ * Floats of a slice piece: with its gradient, weights, optimizer state and packed rows, a piece
+ * stays in the core's own cache from its reduce to its packing.
+ */
+const PIECE_FLOATS = 65536;
+
+/** A piece of the worker's slice with its views of the parameters, the gradient (slot 0) and the state. */
+interface UpdatePiece extends SlicePiece {
+  params: Float32Array;
+  gradient: Float32Array;
+  /** The gradient of its weight rows. */
+  weightGradient: Float32Array;
+  state: Float32Array[];
 }
 
 /** Milliseconds a worker spent in each phase over an epoch's steps. */
@@ -69,15 +87,11 @@ class TrainingWorker {
   /** Its slice [sliceBegin, sliceEnd) of the parameters: reduced, checked, updated and packed by it alone. */
   private readonly sliceBegin: number;
   private readonly sliceEnd: number;
-  private readonly params: Float32Array;
-  private readonly gradient: Float32Array;
-  private readonly state: Float32Array[];
-  /** Per layer, the rows of its weight matrix inside the slice. */
-  private readonly packRows: [number, number][];
+  private readonly pieces: UpdatePiece[];
   /** Its part of the weight gradients over the batch (null: they are summed over the slots). */
   private readonly batchWeights: BatchWeightGradients | null;
-  /** The ranges of its slice summed over the slots: all of it, or what lies outside the weights over the batch. */
-  private readonly summed: [number, number][];
+  /** Whether it bounds its gradient: weights over the batch, one rank, no norm layers (whose gradients the bound does not cover). */
+  private readonly boundable: boolean;
   /** Optimizer updates applied so far (Adam's bias correction counts them; every worker counts the same). */
   private applied: number;
   private lastNotify = 0;
@@ -116,14 +130,16 @@ class TrainingWorker {
     const bounds = sliceBounds(model.layout, workers, packedWeightAlignment(precision));
     this.sliceBegin = bounds[index];
     this.sliceEnd = bounds[index + 1];
-    this.params = params.subarray(this.sliceBegin, this.sliceEnd);
-    this.gradient = slots.subarray(this.sliceBegin, this.sliceEnd);
-    this.state = optimizerState.map((s) => s.subarray(this.sliceBegin, this.sliceEnd));
-    this.packRows = weightRowsIn(model.layout, this.sliceBegin, this.sliceEnd);
-    const slot0 = slots.subarray(0, paramCount);
+    this.pieces = slicePieces(model.layout, this.sliceBegin, this.sliceEnd, packedWeightAlignment(precision), PIECE_FLOATS).map((p) => ({
+      ...p,
+      params: params.subarray(p.begin, p.end),
+      gradient: slots.subarray(p.begin, p.end),
+      weightGradient: slots.subarray(p.begin, p.weightEnd),
+      state: optimizerState.map((s) => s.subarray(p.begin, p.end)),
+    }));
     const dense = this.replica.train.layers.map((l) => l.dense);
-    this.batchWeights = task.batch && new BatchWeightGradients(task.batch, model.layout, workers, index, dense, slot0, this.packRows);
-    this.summed = task.batch ? outsideWeights(model.layout, this.sliceBegin, this.sliceEnd) : [[this.sliceBegin, this.sliceEnd]];
+    this.batchWeights = task.batch && new BatchWeightGradients(task.batch, model.layout, workers, index, dense);
+    this.boundable = this.sync === null && spec.norm === 'none' && this.batchWeights !== null;
   }
 
   /** Announces itself, then runs commands until Exit or abort. */
@@ -201,6 +217,7 @@ class TrainingWorker {
       if (this.w === 0) this.logSkip(s, fault);
       return this.endStep(s, active, stopOnNonFinite);
     }
+    if (control.gradientBounded()) return this.applyStep(s, active, true, totals);
 
     t = performance.now();
     this.reduce(active);
@@ -211,7 +228,7 @@ class TrainingWorker {
       if (this.w === 0) log.status[s] = StepStatus.NonFiniteGradient;
       return this.endStep(s, active, stopOnNonFinite);
     }
-    return this.applyStep(s, active, totals);
+    return this.applyStep(s, active, false, totals);
   }
 
   /**
@@ -234,14 +251,17 @@ class TrainingWorker {
       if (this.w === 0 && fault === 0) log.status[s] = StepStatus.NonFiniteGradient;
       return this.endStep(s, active, stopOnNonFinite);
     }
-    return this.applyStep(s, active, totals);
+    return this.applyStep(s, active, false, totals);
   }
 
-  /** The update phase of step s, which every worker reached with a finite gradient, then its end. */
-  private applyStep(s: number, active: number, totals: PhaseTotals): boolean {
+  /**
+   * The update phase of step s, which every worker reached with a finite gradient (or `withReduce`,
+   * with a bounded one that the update reduces as it goes), then its end.
+   */
+  private applyStep(s: number, active: number, withReduce: boolean, totals: PhaseTotals): boolean {
     const { log } = this.task;
     const t = performance.now();
-    this.update(log.lr[s]);
+    this.update(log.lr[s], withReduce ? active : 0);
     if (this.w === 0) log.status[s] = StepStatus.Applied;
     totals.update += performance.now() - t;
     return this.endStep(s, active, false);
@@ -270,6 +290,7 @@ class TrainingWorker {
     let correct = 0;
     let fault = 0;
     let rows = 0;
+    let bound = this.boundable ? 0 : Number.POSITIVE_INFINITY;
     if (shard.rows > 0) {
       // A lone worker's slot is the rank's gradient: each layer's sum over the ranks starts as soon as it is complete.
       const layerDone = this.W === 1 ? this.sync?.hook : undefined;
@@ -278,8 +299,13 @@ class TrainingWorker {
       correct = out.correct;
       rows = out.chunkRows;
       if (out.nonFinite) fault = out.nonFinite.quantity === 'loss' ? this.replica.train.layers.length + 1 : out.nonFinite.layer;
-      else this.batchWeights?.publish(shard.rows);
+      else {
+        this.batchWeights?.publish(shard.rows);
+        // The bound covers what the network holds: the shard when it ran in one chunk.
+        if (this.boundable) bound = rows === shard.rows ? this.gradientBound(rows) : Number.POSITIVE_INFINITY;
+      }
     } else this.batchWeights?.publish(0);
+    control.floats[control.result(w, Result.GradientBound)] = bound;
     control.floats[control.result(w, Result.LossSum)] = lossSum;
     control.floats[control.result(w, Result.Correct)] = correct;
     this.ints[control.forwardFault(w)] = fault;
@@ -287,33 +313,69 @@ class TrainingWorker {
   }
 
   /**
-   * Its slice of the step's gradient into slot 0, flagged when not finite: its rows of the weights
-   * over the batch, and the rest summed over the active shards' slots (empty shards are the last
-   * ones; a lone active shard's slot 0 is the gradient itself).
+   * A bound on every element of the gradient its backward pass gave: a weight's is a sum over the
+   * rows of dz·x, a bias's of dz (NaN when a dz or x is not a number).
    */
+  private gradientBound(rows: number): number {
+    const net = this.replica.train;
+    let bound = 0;
+    for (let i = 0; i < net.layers.length; i++) {
+      const { dz, dense } = net.layers[i];
+      const x = i > 0 ? net.layers[i - 1].a : net.input;
+      bound = Math.max(bound, rows * native.maxAbs(dz, rows * dense.outputs) * Math.max(1, native.maxAbs(x, rows * dense.inputs)));
+    }
+    return bound;
+  }
+
+  /** Its slice of the step's gradient into slot 0, flagged when not finite. */
   private reduce(active: number): void {
-    const { slots, params } = this.task;
-    let top = this.batchWeights ? this.batchWeights.compute() : 0;
-    for (const [begin, end] of this.summed)
-      top = Math.max(top, active > 1 ? native.reduceSlots(slots, active, params.length, begin, end) : native.maxAbs(slots.subarray(begin, end), end - begin));
+    let top = 0;
+    for (const p of this.pieces) top = Math.max(top, this.reducePiece(p, active, true));
     this.ints[this.control.gradientBad(this.w)] = Number.isFinite(top) ? 0 : 1;
   }
 
-  /** The optimizer on its slice, then its weight rows packed for the next step's products. */
-  private update(lr: number): void {
-    this.applied++;
-    if (this.params.length > 0) this.rule.update(this.task.optimizer, this.params, this.gradient, this.state, lr, this.applied);
-    this.pack();
+  /**
+   * A piece of the step's gradient into slot 0: its weight rows over the batch (when they are), the
+   * rest summed over the active shards' slots (empty shards are the last ones; a lone active shard's
+   * slot 0 is the gradient itself). Returns its max |value| when `check` (0 or more when not).
+   */
+  private reducePiece(p: UpdatePiece, active: number, check: boolean): number {
+    let top = 0;
+    let summed = p.begin;
+    if (this.batchWeights && p.layer >= 0) {
+      this.batchWeights.rows(p.layer, p.row0, p.row1, p.weightGradient);
+      if (check) top = native.maxAbs(p.weightGradient, p.weightGradient.length);
+      summed = p.weightEnd;
+    }
+    if (active > 1) return summed < p.end ? Math.max(top, native.reduceSlots(this.task.slots, active, this.task.params.length, summed, p.end)) : top;
+    return check ? native.maxAbs(p.gradient, p.gradient.length) : 0;
   }
 
   /**
-   * Packs the weight rows of its slice; the next barrier makes every packed weight whole. The stores
-   * go past the caches: every worker read these lines in its last products, and a store that first
-   * takes each line back from their caches costs a round trip between cores.
+   * Piece by piece: its gradient reduced first when `active` > 0, the optimizer, its weight rows
+   * packed for the next step's products.
    */
+  private update(lr: number, active: number): void {
+    this.applied++;
+    const { optimizer } = this.task;
+    for (const p of this.pieces) {
+      if (active > 0) this.reducePiece(p, active, false);
+      this.rule.update(optimizer, p.params, p.gradient, p.state, lr, this.applied);
+      this.packPiece(p);
+    }
+  }
+
+  /** Packs the weight rows of its slice; the next barrier makes every packed weight whole. */
   private pack(): void {
-    const layers = this.replica.train.layers;
-    for (let i = 0; i < layers.length; i++) packDenseWeight(layers[i].dense, this.packRows[i][0], this.packRows[i][1], true);
+    for (const p of this.pieces) this.packPiece(p);
+  }
+
+  /**
+   * The stores go past the caches: every worker read these lines in its last products, and a store
+   * that first takes each line back from their caches costs a round trip between cores.
+   */
+  private packPiece(p: SlicePiece): void {
+    if (p.layer >= 0) packDenseWeight(this.replica.train.layers[p.layer].dense, p.row0, p.row1, true);
   }
 
   /** Records step s as skipped for a forward fault (a layer, or past the last layer the loss). */
