@@ -4,6 +4,7 @@
 // itself is run for help, JSON errors and the exit codes of other failures.
 import { describe, expect, it } from 'vitest';
 import { jsonLines, runCli, runInProcess } from './helpers/cli.js';
+import { processThreads } from './helpers/datasets.js';
 
 const COMMANDS = ['train', 'eval', 'predict', 'gradcheck', 'export'];
 
@@ -111,6 +112,13 @@ describe('fcnn train refuses values that cannot be right', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).toMatch(/^fcnn: /);
+  });
+
+  it('refuses more workers than it would train with before starting a thread', async () => {
+    const before = await processThreads();
+    const r = await runInProcess(['train', '--workers', '1000', '--epochs', '1', '--limit', '200']);
+    expect(r.code).toBe(2);
+    if (before !== null) expect(await processThreads()).toBeLessThanOrEqual(before);
   });
 
   it('with --json, a refusal is one error event on stdout', async () => {

@@ -30,7 +30,7 @@ import { TrainingAbortedError } from '../train/aborted.js';
 import { readCheckpoint } from '../train/checkpoint.js';
 import { NonFiniteError } from '../errors.js';
 import type { Precision } from '../nn/dense.js';
-import { EPOCH_METRICS, type EpochEvent, type TrainOptions, checkPrecision, resolveTrainOptions } from '../train/options.js';
+import { EPOCH_METRICS, type EpochEvent, type TrainOptions, checkPrecision, checkWorkers, resolveTrainOptions } from '../train/options.js';
 import { PRESETS, type Preset, type PresetName } from '../train/presets.js';
 import { type TrainHistory, train } from '../train/trainer.js';
 import { type World, joinWorld } from '../train/mpi/world.js';
@@ -317,7 +317,11 @@ async function runTrain(flags: TrainFlags, out: Output, title: string, world: Wo
   if (flags.report) await (await import('../diagnose/render.js')).chartLibraries();
   // The worker threads boot while the data loads. (The library may still choose fewer workers, for
   // a batch of fewer rows: then it starts its own.)
+  // Only as many as the library will accept: a refusal after the data is read must not leave
+  // hundreds of threads booting.
   const workers = config.train.workers ?? availableParallelism();
+  const { batchSize } = config.train;
+  asUsage('--workers', () => checkWorkers(workers, typeof batchSize === 'number' ? batchSize : Number.POSITIVE_INFINITY));
   if (!world && workers > 0) (await import('../train/parallel/pool.js')).startPool(workers);
   const data = await loadData(config.data);
   if (!flags.layers) config.model.spec = fitLayers(config.model.spec, data.train.width, data.train.classes);

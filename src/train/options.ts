@@ -230,7 +230,7 @@ export function resolveTrainOptions(model: Model, data: TrainingData, o: TrainOp
  * thread, replica buffers and gradient slot, a worker with no row of a batch only waits, and
  * threads far beyond the cores take turns on them while every step waits for the slowest.
  */
-function checkWorkers(workers: number, batchSize: number): void {
+export function checkWorkers(workers: number, batchSize: number): void {
   if (!(Number.isInteger(workers) && workers >= 0 && workers <= 1024))
     throw new InvalidOptionError('workers', `workers must be an integer from 0 (serial) to 1024, got ${workers}`);
   const cores = availableParallelism();

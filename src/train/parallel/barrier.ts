@@ -80,3 +80,13 @@ export class Barrier {
     return true;
   }
 }
+
+type WaitAsync = (
+  array: Int32Array,
+  index: number,
+  value: number,
+  timeoutMs?: number,
+) => { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
+
+/** Atomics.waitAsync: ES2024, in Node since 16, not yet in this project's ES2022 type library. */
+export const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;

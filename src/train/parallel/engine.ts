@@ -26,7 +26,8 @@ import { trainingRows } from '../replica.js';
 import { identity } from '../serial.js';
 import { createBatchBuffers, weightsOverBatch } from './batch-weights.js';
 import { evaluationPart, minShardRows, workerCapacity } from './partition.js';
-import { type WorkerPool, createPool } from './pool.js';
+import { waitAsync } from './barrier.js';
+import { type WorkerPool, closePool, createPool } from './pool.js';
 import { Command, Control, type FaultForTesting, Result, StepStatus, type StepLog, type TrainTask, Word, createStepLog } from './protocol.js';
 
 /**
@@ -36,14 +37,6 @@ import { Command, Control, type FaultForTesting, Result, StepStatus, type StepLo
  * 528 µs polling 1000 µs, 793 µs sleeping at once). A worker left idle burns at most this much CPU.
  */
 const SPIN_MICROS = 1000;
-
-type WaitAsync = (
-  array: Int32Array,
-  index: number,
-  value: number,
-) => { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
-// ES2024, in Node since 16; not yet in this project's ES2022 type library.
-const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
 /** Totals over the epochs run, for benchmarks: where a step's time goes. */
 export interface ParallelTiming {
@@ -313,7 +306,7 @@ export class DataParallelEngine implements Engine {
   }
 
   private destroy(): Promise<void> {
-    this.destroying ??= this.pool.destroy();
+    this.destroying ??= closePool(this.pool);
     return this.destroying;
   }
 

@@ -1,12 +1,24 @@
 // The Piscina pool of the data-parallel engine: W threads running worker.js. Threads cannot run
 // TypeScript, so when this module itself runs from the sources (vitest), the pool runs the
 // compiled worker under dist/ (`npx tsc -p tsconfig.json` first; `npm test` does it).
+import { performance } from 'node:perf_hooks';
 import type { ResourceLimits } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { workerFile } from '../../util/worker-url.js';
+import { waitAsync } from './barrier.js';
 import type { WorkerTask } from './protocol.js';
 
 export type WorkerPool = Piscina<WorkerTask, void>;
+
+/**
+ * Per pool, its thread count and how many of its threads have loaded the worker module (worker.ts
+ * counts itself in). Node aborts the whole process when a thread is stopped while it loads an ES
+ * module, so a pool is destroyed only once every thread has loaded it: closePool.
+ */
+const boots = new WeakMap<WorkerPool, { threads: number; booted: Int32Array }>();
+
+/** How long closePool waits for threads still booting (one that failed to load never counts in). */
+const BOOT_WAIT_MS = 10_000;
 
 /** Threads started ahead of their engine by startPool, until an engine takes them. */
 let started: { threads: number; pool: WorkerPool } | null = null;
@@ -18,7 +30,7 @@ let started: { threads: number; pool: WorkerPool } | null = null;
  */
 export function startPool(threads: number): WorkerPool {
   if (started?.threads !== threads) {
-    void started?.pool.destroy();
+    if (started) void closePool(started.pool);
     started = { threads, pool: newPool(threads) };
   }
   return started.pool;
@@ -29,17 +41,32 @@ export function createPool(threads: number, resourceLimits?: ResourceLimits): Wo
   const ready = started;
   started = null;
   if (ready && ready.threads === threads && !resourceLimits) return ready.pool;
-  void ready?.pool.destroy();
+  if (ready) void closePool(ready.pool);
   return newPool(threads, resourceLimits);
 }
 
+/** Destroys the pool once its threads have booted (or BOOT_WAIT_MS has passed). */
+export async function closePool(pool: WorkerPool): Promise<void> {
+  const boot = boots.get(pool);
+  if (boot) {
+    const deadline = performance.now() + BOOT_WAIT_MS;
+    for (let n = Atomics.load(boot.booted, 0); n < boot.threads && performance.now() < deadline; n = Atomics.load(boot.booted, 0))
+      await waitAsync(boot.booted, 0, n, deadline - performance.now()).value;
+  }
+  await pool.destroy();
+}
+
 function newPool(threads: number, resourceLimits?: ResourceLimits): WorkerPool {
-  return new Piscina<WorkerTask, void>({
+  const booted = new Int32Array(new SharedArrayBuffer(4));
+  const pool = new Piscina<WorkerTask, void>({
     resourceLimits,
     filename: workerFile(import.meta.url, './worker.js'),
     minThreads: threads,
     maxThreads: threads,
     idleTimeout: Infinity,
     concurrentTasksPerWorker: 1,
+    workerData: { booted },
   });
+  boots.set(pool, { threads, booted });
+  return pool;
 }
