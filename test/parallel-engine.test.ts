@@ -9,7 +9,7 @@ import { type Model, createModel } from '../src/nn/model.js';
 import { Network } from '../src/nn/network.js';
 import { referenceLoss } from '../src/nn/reference.js';
 import type { StepOutcome } from '../src/train/engine.js';
-import { EngineClosedError, NonFiniteError, WorkerFailedError } from '../src/errors.js';
+import { EngineClosedError, NonFiniteError, type NonFiniteReport, WorkerFailedError } from '../src/errors.js';
 import { DataParallelEngine } from '../src/train/parallel/engine.js';
 import { SerialEngine, identity } from '../src/train/serial.js';
 import { train } from '../src/train/trainer.js';
@@ -162,6 +162,22 @@ describe("the step's phases", () => {
   });
 });
 
+/**
+ * The NonFiniteError report of one epoch of [inputs, 3, 2] (linear head, SGD, in order) on blobs, with
+ * hidden unit 0's weights set to `hidden` and the head's weights from it to `head`.
+ */
+async function overflowReport(workers: number, inputs: number, hidden: number, head: number, batchSize: number): Promise<NonFiniteReport> {
+  const data = blobDataset(24, inputs, 2, 11);
+  const model = createModel({ layers: [inputs, 3, 2], output: 'linear' }, { seed: 3 });
+  const [hiddenLayer, headLayer] = model.layout.layers;
+  view(model.params, hiddenLayer.weight).fill(hidden, 0, inputs);
+  const w = view(model.params, headLayer.weight);
+  w[0] = w[3] = head;
+  const error = await train(model, data, { epochs: 1, batchSize, shuffle: false, workers, optimizer: 'sgd' }).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(NonFiniteError);
+  return (error as NonFiniteError).report;
+}
+
 describe('non-finite values in the data-parallel engine', () => {
   // Features 0 and 1 are zero except in sample 40, where they are 1: with 3e38 weights on them,
   // that sample's first pre-activation overflows to Infinity, in the second batch of 32.
@@ -230,17 +246,7 @@ describe('non-finite values in the data-parallel engine', () => {
     // Unit 0 of the hidden layer is ~1e20 and its output weights 0.1: the prediction (~1e19), the
     // head's dz and the hidden layer's gradients are finite, the head's dW = dzᵀ·x (~1e39) is not.
     // At batch 2 the weights outnumber the batch's layer inputs: dW is computed over the batch.
-    const failure = async (workers: number) => {
-      const data = blobDataset(24, 4, 2, 11);
-      const model = createModel({ layers: [4, 3, 2], output: 'linear' }, { seed: 3 });
-      const [hidden, head] = model.layout.layers;
-      view(model.params, hidden.weight).fill(1e20, 0, 4);
-      const w = view(model.params, head.weight);
-      w[0] = w[3] = 0.1;
-      const error = await train(model, data, { epochs: 1, batchSize: 2, shuffle: false, workers, optimizer: 'sgd' }).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(NonFiniteError);
-      return (error as NonFiniteError).report;
-    };
+    const failure = (workers: number) => overflowReport(workers, 4, 1e20, 0.1, 2);
     const serial = await failure(0);
     expect(serial).toMatchObject({ quantity: 'gradient', tensor: 'layers.1.weight', layer: 2 });
     const parallel = await failure(2);
@@ -251,17 +257,7 @@ describe('non-finite values in the data-parallel engine', () => {
     it(`reports a non-finite gradient as the serial engine does (${inputs} inputs)`, async () => {
       // Linear head with MSE: unit 0 of the hidden layer is ~1e10 and its output weights 2e26, so the
       // prediction (~1e36) and the loss (in double) are finite but the gradients overflow.
-      const failure = async (workers: number) => {
-        const data = blobDataset(24, inputs, 2, 11);
-        const model = createModel({ layers: [inputs, 3, 2], output: 'linear' }, { seed: 3 });
-        const [hidden, head] = model.layout.layers;
-        view(model.params, hidden.weight).fill(1e10, 0, inputs);
-        const w = view(model.params, head.weight);
-        w[0] = w[3] = 2e26;
-        const error = await train(model, data, { epochs: 1, batchSize: 12, shuffle: false, workers, optimizer: 'sgd' }).catch((e: unknown) => e);
-        expect(error).toBeInstanceOf(NonFiniteError);
-        return (error as NonFiniteError).report;
-      };
+      const failure = (workers: number) => overflowReport(workers, inputs, 1e10, 2e26, 12);
       const serial = await failure(0);
       expect(serial).toMatchObject({ quantity: 'gradient', tensor: 'layers.0.weight', layer: 1 });
       const parallel = await failure(2);
