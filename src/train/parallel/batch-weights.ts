@@ -2,8 +2,8 @@
 // A layer's dW = dZᵀ·X sums over the batch's rows, and the workers' shards lie one after the other
 // in shared buffers (worker w's rows at [w·capacity, (w + 1)·capacity), zeros after a shorter
 // shard): after the gradient barrier, each worker computes the rows of dW inside its parameter slice
-// over the whole batch, straight into slot 0. The biases and norm parameters are still summed over
-// the slots. Against every worker computing a whole dW over its shard into its own slot and the
+// over the whole batch into slot 0, piece by piece (in the update itself when the step's gradient is
+// bounded: worker.ts). The biases and norm parameters are still summed over the slots. Against every worker computing a whole dW over its shard into its own slot and the
 // slots then summed: the same multiply-adds, but no pass over W slots of the weights, which is
 // memory-bound and grows with the weights. Each worker packs its own rows of every layer's X into a
 // shared operand as it would inside its own product; what grows with the batch's layer inputs is
