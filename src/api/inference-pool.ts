@@ -4,10 +4,11 @@
 // shared memory (the model's slabs, the outputs, float rows to copy) lives in scratch regions the
 // pool keeps, so that calls leave the threads no fresh shared memory to hold on to.
 import { availableParallelism } from 'node:os';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import type { Model } from '../nn/model.js';
 import type { ModelSpec } from '../nn/spec.js';
 import { SharedScratch } from '../util/shared-scratch.js';
+import { createThreadPool, whenLoaded } from '../util/thread-pool.js';
 import { workerFile } from '../util/worker-url.js';
 import { CHUNK_ROWS, type Outputs, type RowSource } from './inference.js';
 import type { InferenceTask } from './inference-worker.js';
@@ -28,7 +29,7 @@ const slabScratch = new SharedScratch(IDLE_TIMEOUT_MS);
 const outputScratch = new SharedScratch(IDLE_TIMEOUT_MS);
 
 function inferencePool(): Piscina {
-  pool ??= new Piscina({
+  pool ??= createThreadPool({
     filename: workerFile(import.meta.url, './inference-worker.js'),
     minThreads: 0,
     maxThreads: availableParallelism(),
@@ -45,7 +46,9 @@ export async function closeInference(): Promise<void> {
   const closing = pool;
   pool = null;
   for (const scratch of [rowScratch, slabScratch, outputScratch]) scratch.drop();
-  await closing?.close();
+  if (!closing) return;
+  await whenLoaded(closing);
+  await closing.close();
 }
 
 /**

@@ -5,7 +5,10 @@ import { type SharedDataset, datasetFromShared } from '../data/dataset.js';
 import { Model } from '../nn/model.js';
 import type { Network } from '../nn/network.js';
 import type { ModelSpec } from '../nn/spec.js';
+import { markLoaded } from '../util/thread-pool.js';
 import { type RowSource, inferRows, inferenceNetwork } from './inference.js';
+
+markLoaded();
 
 export interface InferenceTask {
   spec: ModelSpec;

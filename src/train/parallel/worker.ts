@@ -13,13 +13,13 @@
 // computed inside the update, still in cache when it is applied: a barrier and a pass over it less.
 // The packed weights are what every worker's products read (each packs 1/W of them, not all).
 import { performance } from 'node:perf_hooks';
-import { workerData } from 'node:worker_threads';
 import { type Dataset, datasetFromShared } from '../../data/dataset.js';
 import { GradientAllreduce } from '../mpi/gradient.js';
 import { mpiAddon } from '../mpi/world.js';
 import { native } from '../../native.js';
 import { packDenseWeight, packedWeightAlignment } from '../../nn/dense.js';
 import { Model } from '../../nn/model.js';
+import { markLoaded } from '../../util/thread-pool.js';
 import { type UpdateRule, updateRule } from '../../optim/optimizer.js';
 import { census } from '../guard.js';
 import { Replica } from '../replica.js';
@@ -34,12 +34,7 @@ import { Command, Control, Result, StepStatus, type TrainTask, type WorkerTask, 
  */
 const NOTIFY_MS = 20;
 
-// This thread has loaded its modules: from now on its pool may stop it (pool.ts, closePool).
-const boot = workerData as { booted?: Int32Array } | null;
-if (boot?.booted) {
-  Atomics.add(boot.booted, 0, 1);
-  Atomics.notify(boot.booted, 0);
-}
+markLoaded();
 
 export default function run(task: WorkerTask): void {
   if (task.kind === 'train') new TrainingWorker(task).serve();
