@@ -87,9 +87,7 @@ class TrainingWorker {
   /** The step's forward fault (for exchange), whether the rank had no rows. */
   private stepFault = 0;
   private stepEmpty = false;
-  /** Its slice [sliceBegin, sliceEnd) of the parameters: reduced, checked, updated and packed by it alone. */
-  private readonly sliceBegin: number;
-  private readonly sliceEnd: number;
+  /** Its slice of the parameters, in pieces: reduced, checked, updated and packed by it alone. */
   private readonly pieces: UpdatePiece[];
   /** Its part of the weight gradients over the batch (null: they are summed over the slots). */
   private readonly batchWeights: BatchWeightGradients | null;
@@ -131,9 +129,7 @@ class TrainingWorker {
     this.applied = task.applied;
 
     const bounds = sliceBounds(model.layout, workers, packedWeightAlignment(precision));
-    this.sliceBegin = bounds[index];
-    this.sliceEnd = bounds[index + 1];
-    this.pieces = slicePieces(model.layout, this.sliceBegin, this.sliceEnd, packedWeightAlignment(precision), PIECE_FLOATS).map((p) => ({
+    this.pieces = slicePieces(model.layout, bounds[index], bounds[index + 1], packedWeightAlignment(precision), PIECE_FLOATS).map((p) => ({
       ...p,
       params: params.subarray(p.begin, p.end),
       gradient: slots.subarray(p.begin, p.end),
