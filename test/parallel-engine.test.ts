@@ -11,6 +11,7 @@ import { referenceLoss } from '../src/nn/reference.js';
 import type { StepOutcome } from '../src/train/engine.js';
 import { EngineClosedError, NonFiniteError, type NonFiniteReport, WorkerFailedError } from '../src/errors.js';
 import { DataParallelEngine } from '../src/train/parallel/engine.js';
+import type { FaultForTesting } from '../src/train/parallel/protocol.js';
 import { SerialEngine, identity } from '../src/train/serial.js';
 import { train } from '../src/train/trainer.js';
 import { arrayData } from './helpers/arrays.js';
@@ -159,6 +160,29 @@ describe("the step's phases", () => {
         await engine.close();
       }
     }
+  });
+});
+
+describe('pieces taken by partners', () => {
+  it("give the same bits when a stalled worker's pieces are taken by its partner", async () => {
+    // 64-512-256-10 at batch 16: weight gradients over the batch, slices of several pieces. At step 2,
+    // worker 1 stalls before it publishes its first layer: worker 0 takes pieces of the layers it did
+    // publish while it waits, and more of its slice after.
+    const data = blobDataset(64, 64, 10, 3);
+    const trained = async (faultForTesting?: FaultForTesting) => {
+      const model = createModel({ layers: [64, 512, 256, 10] }, { seed: 2 });
+      const engine = await DataParallelEngine.create(engineSetup(model, data, 16, 'adam'), 2, { faultForTesting });
+      try {
+        await engine.epoch({ steps: 4, lr: new Float64Array(4).fill(0.01), stopOnNonFinite: true }, () => {});
+      } finally {
+        await engine.close();
+      }
+      return model.params;
+    };
+    const steady = await trained();
+    const stalled = await trained({ worker: 1, step: 2, kind: 'stall' });
+    const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
+    expect(bits(stalled)).toEqual(bits(steady));
   });
 });
 

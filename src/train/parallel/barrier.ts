@@ -56,11 +56,13 @@ export class Barrier {
 
   /**
    * Returns once all parties arrived: true, or false when the engine aborted. The last to arrive
-   * runs `last` before it releases the others, who then all see what it wrote.
+   * runs `last` before it releases the others, who then all see what it wrote. The others call
+   * `meanwhile` until it finds nothing to do (returns false) or everyone arrived.
    */
-  arrive(last?: () => void): boolean {
+  arrive(last?: () => void, meanwhile?: () => boolean): boolean {
     const generation = Atomics.load(this.ints, this.generation);
     if (this.arriveLast(last)) return Atomics.load(this.ints, Word.Abort) === 0;
+    if (meanwhile) while (Atomics.load(this.ints, this.generation) === generation && meanwhile());
     return waitForChange(this.ints, this.generation, generation, this.spinMicros);
   }
 

@@ -1,9 +1,11 @@
 // The weight gradients over the whole batch, a phase of the data-parallel step for large weights.
 // A layer's dW = dZᵀ·X sums over the batch's rows, and the workers' shards lie one after the other
 // in shared buffers (worker w's rows at [w·capacity, (w + 1)·capacity), zeros after a shorter
-// shard): after the gradient barrier, each worker computes the rows of dW inside its parameter slice
-// over the whole batch into slot 0, piece by piece (in the update itself when the step's gradient is
-// bounded: worker.ts). The biases and norm parameters are still summed over the slots. Against every worker computing a whole dW over its shard into its own slot and the
+// shard): once every worker has published a layer, the rows of its dW in a piece of the parameters
+// are computed over the whole batch into slot 0 by whichever worker takes the piece (worker.ts: in
+// the update itself when the step's gradient is bounded, or ahead of the gradient barrier by a
+// worker that waits there). The biases and norm parameters are still summed over the slots. Against
+// every worker computing a whole dW over its shard into its own slot and the
 // slots then summed: the same multiply-adds, but no pass over W slots of the weights, which is
 // memory-bound and grows with the weights. Each worker packs its own rows of every layer's X into a
 // shared operand as it would inside its own product; what grows with the batch's layer inputs is
@@ -18,6 +20,8 @@ export interface BatchBuffers extends LayerInputs {
   /** Rows of one worker's part: its shard's capacity, made even (bf16 packs depths in pairs). */
   stride: number;
   packedX: PackedArray[];
+  /** Per layer, the workers that published it in the current step (restarted at the step's gradient barrier). */
+  published: Int32Array;
 }
 
 /**
@@ -40,6 +44,7 @@ export function createBatchBuffers(layout: Layout, workers: number, capacity: nu
     x: layout.layers.map((l) => sharedFloats(workers * stride * l.inputs)),
     dz: layout.layers.map((l) => sharedFloats(workers * stride * l.outputs)),
     packedX: layout.layers.map((l) => allocatePackedInput(l.inputs, workers * stride, precision)),
+    published: new Int32Array(new SharedArrayBuffer(4 * layout.layers.length)),
   };
 }
 
@@ -60,7 +65,7 @@ export class BatchWeightGradients {
   constructor(
     private readonly batch: BatchBuffers,
     layout: Layout,
-    workers: number,
+    private readonly workers: number,
     w: number,
     private readonly layers: DenseParams[],
   ) {
@@ -75,14 +80,29 @@ export class BatchWeightGradients {
    * every other worker reads them next, and no line is first taken back from their caches).
    */
   publish(rows: number): void {
-    const { stride, x, packedX } = this.batch;
-    this.layers.forEach((l, i) => {
-      if (rows < stride) {
-        this.own.x[i].fill(0, rows * l.inputs);
-        this.own.dz[i].fill(0, rows * l.outputs);
-      }
-      packDenseInput(l, x[i], this.depth, this.first, this.first + stride, packedX[i], true);
-    });
+    for (let i = 0; i < this.layers.length; i++) this.publishLayer(i, rows);
+  }
+
+  /** Layer i's part of publish, as soon as its dZ is complete (its X was, since the forward pass). */
+  publishLayer(i: number, rows: number): void {
+    const { stride, x, packedX, published } = this.batch;
+    const l = this.layers[i];
+    if (rows < stride) {
+      this.own.x[i].fill(0, rows * l.inputs);
+      this.own.dz[i].fill(0, rows * l.outputs);
+    }
+    packDenseInput(l, x[i], this.depth, this.first, this.first + stride, packedX[i], true);
+    Atomics.add(published, i, 1);
+  }
+
+  /** Before the next step: no layer published. */
+  restart(): void {
+    this.batch.published.fill(0);
+  }
+
+  /** Whether every worker published layer i in this step. */
+  ready(i: number): boolean {
+    return Atomics.load(this.batch.published, i) === this.workers;
   }
 
   /** Once every worker published: rows [row0, row1) of the layer's dW over the batch, into `dW` (those rows only). */

@@ -93,7 +93,7 @@ export class DataParallelEngine implements Engine {
   /**
    * Starts `workers` threads and resolves once all are ready. The model's slabs, the order and the
    * optimizer state must be on SharedArrayBuffers, and the data sets must be shareable (Dataset).
-   * `testing.faultForTesting` makes a worker throw, exit or run out of memory at a step, and
+   * `testing.faultForTesting` makes a worker throw, exit, run out of memory or stall at a step, and
    * `testing.resourceLimits` limits the workers' heaps, for the failure tests.
    */
   static async create(

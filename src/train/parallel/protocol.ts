@@ -16,12 +16,14 @@ export enum Command {
 
 /**
  * A test-only fault: worker `worker` fails at the start of step `step` (1-based, counted over the
- * engine's epochs): it throws, exits, or allocates until its heap limit ends the thread.
+ * engine's epochs): it throws, exits, or allocates until its heap limit ends the thread; or, 'stall',
+ * it sleeps for 50 ms before it publishes its first layer for the weight gradients over the batch,
+ * while its partners take its pieces.
  */
 export interface FaultForTesting {
   worker: number;
   step: number;
-  kind: 'throw' | 'exit' | 'oom';
+  kind: 'throw' | 'exit' | 'oom' | 'stall';
 }
 
 /** The one message a worker gets: everything it needs, as shared memory or plain data. */
@@ -167,6 +169,9 @@ enum WorkerWord {
 }
 const WORKER_WORDS = WorkerWord.GradientBad + 1;
 
+// Each worker's claim word fills its own cache line: its partners take pieces of its slice while it works.
+const CLAIM_LINE = 16;
+
 /** Typed views of the control block; the same class on both sides. */
 export class Control {
   readonly ints: Int32Array;
@@ -192,6 +197,14 @@ export class Control {
   /** Index in ints of worker w's flag: its slice of the reduced gradient is not finite. */
   gradientBad(w: number): number {
     return WORDS + WorkerWord.GradientBad * this.workers + w;
+  }
+
+  /**
+   * Index in ints of the step's claims on the pieces of worker w's slice: how many it took from the
+   * front (low 16 bits) and its partners from the back (high 16 bits).
+   */
+  claims(w: number): number {
+    return claimsOffset(this.workers) + CLAIM_LINE * w;
   }
 
   /** The earliest forward fault over all workers, or 0 when there is none. */
@@ -226,8 +239,12 @@ export class Control {
   }
 }
 
+function claimsOffset(workers: number): number {
+  return Math.ceil((WORDS + WORKER_WORDS * workers) / CLAIM_LINE) * CLAIM_LINE;
+}
+
 function intCount(workers: number): number {
-  return WORDS + WORKER_WORDS * workers;
+  return claimsOffset(workers) + CLAIM_LINE * workers;
 }
 
 /** The floats start on a cache line after the ints. */

@@ -4,14 +4,18 @@
 // main thread only reading the outcomes as they come (waking it every step would cost more than a
 // small step's synchronization). A step, on every worker:
 //   gradient: gather its shard → forward → backward into its own slot          → barrier
-//   reduce:   its slice of the gradient into slot 0, checked: summed over the slots, or for large
-//             weights (batch-weights.ts) its rows of dW computed over the whole batch → barrier
-//   update:   piece by piece, the optimizer on its slice, then its weight rows packed → barrier
+//   reduce:   pieces of the gradient into slot 0, checked: summed over the slots, or for large
+//             weights (batch-weights.ts) their rows of dW computed over the whole batch → barrier
+//   update:   the pieces it reduced, each updated by the optimizer and its weight rows packed → barrier
 // Every worker reads the same flags after the same barrier, so all skip a non-finite step or none.
 // With weights over the batch, each worker also bounds its gradient from its dZ and X; when the
 // bounds prove the step's gradient finite (nearly always) it needs no check, and each piece's dW is
 // computed inside the update, still in cache when it is applied: a barrier and a pass over it less.
-// The packed weights are what every worker's products read (each packs 1/W of them, not all).
+// The parameters are cut into one slice per worker, and slices into pieces (partition.ts). A worker
+// takes its own slice's pieces first, then pieces from the back of a partner's: a core that the
+// machine slows down is not waited for. A worker that finished its backward pass early also takes
+// pieces of the layers every worker has published while it waits at the gradient barrier. A piece
+// gives the same bits whoever takes it. The packed weights are what every worker's products read.
 import { performance } from 'node:perf_hooks';
 import { type Dataset, datasetFromShared } from '../../data/dataset.js';
 import { GradientAllreduce } from '../mpi/gradient.js';
@@ -87,8 +91,17 @@ class TrainingWorker {
   /** The step's forward fault (for exchange), whether the rank had no rows. */
   private stepFault = 0;
   private stepEmpty = false;
-  /** Its slice of the parameters, in pieces: reduced, checked, updated and packed by it alone. */
-  private readonly pieces: UpdatePiece[];
+  /**
+   * Every worker's slice of the parameters, in pieces that are reduced, checked, updated and packed
+   * one at a time. Each worker takes its own slice's from the front, then its partners' from the back.
+   */
+  private readonly slices: UpdatePiece[][];
+  /** The pieces it took in the current step, in order: it updates each one it took. */
+  private readonly taken: UpdatePiece[] = [];
+  /** Shards of the current step with rows (read while taking pieces ahead of the gradient barrier). */
+  private active = 0;
+  /** A test's stall is due before the first layer is published (FaultForTesting). */
+  private stallDue = false;
   /** Its part of the weight gradients over the batch (null: they are summed over the slots). */
   private readonly batchWeights: BatchWeightGradients | null;
   /** Whether it bounds its gradient: weights over the batch, one rank, no norm layers (whose gradients the bound does not cover). */
@@ -129,13 +142,15 @@ class TrainingWorker {
     this.applied = task.applied;
 
     const bounds = sliceBounds(model.layout, workers, packedWeightAlignment(precision));
-    this.pieces = slicePieces(model.layout, bounds[index], bounds[index + 1], packedWeightAlignment(precision), PIECE_FLOATS).map((p) => ({
-      ...p,
-      params: params.subarray(p.begin, p.end),
-      gradient: slots.subarray(p.begin, p.end),
-      weightGradient: slots.subarray(p.begin, p.weightEnd),
-      state: optimizerState.map((s) => s.subarray(p.begin, p.end)),
-    }));
+    this.slices = Array.from({ length: workers }, (_, v) =>
+      slicePieces(model.layout, bounds[v], bounds[v + 1], packedWeightAlignment(precision), PIECE_FLOATS).map((p) => ({
+        ...p,
+        params: params.subarray(p.begin, p.end),
+        gradient: slots.subarray(p.begin, p.end),
+        weightGradient: slots.subarray(p.begin, p.weightEnd),
+        state: optimizerState.map((s) => s.subarray(p.begin, p.end)),
+      })),
+    );
     const dense = this.replica.train.layers.map((l) => l.dense);
     this.batchWeights = task.batch && new BatchWeightGradients(task.batch, model.layout, workers, index, dense);
     this.boundable = this.sync === null && spec.norm === 'none' && this.batchWeights !== null;
@@ -203,11 +218,12 @@ class TrainingWorker {
     const { part } = this;
     part.of(count);
     const active = this.shard.of(part.rows);
+    this.active = active;
 
     let t = performance.now();
     const forwardRows = this.computeGradient(start + part.begin, count);
     totals.gradient += performance.now() - t;
-    if (!this.barrier.arrive()) return false;
+    if (!this.barrier.arrive(this.batchWeights ? this.restartLayers : undefined, this.boundable ? this.takeAhead : undefined)) return false;
 
     const fault = control.firstForwardFault();
     if (this.sync) return this.distributedStep(s, active, fault, forwardRows, stopOnNonFinite, totals);
@@ -290,16 +306,19 @@ class TrainingWorker {
     let fault = 0;
     let rows = 0;
     let bound = this.boundable ? 0 : Number.POSITIVE_INFINITY;
+    this.resetClaims();
+    // Layer by layer as the backward pass completes them, when the shard runs in one chunk.
+    const publishEach = this.boundable && shard.rows <= this.replica.train.capacity;
     if (shard.rows > 0) {
       // A lone worker's slot is the rank's gradient: each layer's sum over the ranks starts as soon as it is complete.
-      const layerDone = this.W === 1 ? this.sync?.hook : undefined;
+      const layerDone = this.W === 1 ? this.sync?.hook : publishEach ? this.publishLayer : undefined;
       const out = this.replica.gradient(this.data, this.task.order, start + shard.begin, shard.rows, 1 / count, layerDone);
       lossSum = out.lossSum;
       correct = out.correct;
       rows = out.chunkRows;
       if (out.nonFinite) fault = out.nonFinite.quantity === 'loss' ? this.replica.train.layers.length + 1 : out.nonFinite.layer;
       else {
-        this.batchWeights?.publish(shard.rows);
+        if (!publishEach) this.batchWeights?.publish(shard.rows);
         // The bound covers what the network holds: the shard when it ran in one chunk.
         if (this.boundable) bound = rows === shard.rows ? this.gradientBound(rows) : Number.POSITIVE_INFINITY;
       }
@@ -326,10 +345,14 @@ class TrainingWorker {
     return bound;
   }
 
-  /** Its slice of the step's gradient into slot 0, flagged when not finite. */
+  /** The pieces it takes of the step's gradient into slot 0 (with those taken ahead), flagged when not finite. */
   private reduce(active: number): void {
     let top = 0;
-    for (const p of this.pieces) top = Math.max(top, this.reducePiece(p, active, true));
+    for (const p of this.taken) top = Math.max(top, native.maxAbs(p.gradient, p.gradient.length));
+    for (let p = this.claim(false); p !== null; p = this.claim(false)) {
+      top = Math.max(top, this.reducePiece(p, active, true));
+      this.taken.push(p);
+    }
     this.ints[this.control.gradientBad(this.w)] = Number.isFinite(top) ? 0 : 1;
   }
 
@@ -351,22 +374,83 @@ class TrainingWorker {
   }
 
   /**
-   * Piece by piece: its gradient reduced first when `active` > 0, the optimizer, its weight rows
-   * packed for the next step's products.
+   * Piece by piece, the optimizer and the packing of its weight rows for the next step's products:
+   * the pieces it took so far (reduced), then those it takes now, each reduced first when `active` > 0
+   * (after a checked reduction none is left; a rank without rows in the step reduced none).
    */
   private update(lr: number, active: number): void {
     this.applied++;
-    const { optimizer } = this.task;
-    for (const p of this.pieces) {
+    for (const p of this.taken) this.updatePiece(p, lr);
+    for (let p = this.claim(false); p !== null; p = this.claim(false)) {
       if (active > 0) this.reducePiece(p, active, false);
-      this.rule.update(optimizer, p.params, p.gradient, p.state, lr, this.applied);
-      this.packPiece(p);
+      this.updatePiece(p, lr);
     }
   }
 
+  private updatePiece(p: UpdatePiece, lr: number): void {
+    this.rule.update(this.task.optimizer, p.params, p.gradient, p.state, lr, this.applied);
+    this.packPiece(p);
+  }
+
+  /**
+   * While it waits at the gradient barrier: takes a piece whose layer every worker published and
+   * computes its gradient, to update it after the barrier; false when none is ready. (A field: no
+   * closure per step.)
+   */
+  private readonly takeAhead = (): boolean => {
+    const p = this.claim(true);
+    if (p === null) return false;
+    this.reducePiece(p, this.active, false);
+    this.taken.push(p);
+    return true;
+  };
+
+  /** Run by the last worker at the gradient barrier: no layer is published in the next step yet. */
+  private readonly restartLayers = (): void => this.batchWeights!.restart();
+
+  private readonly publishLayer = (layer: number): void => {
+    if (layer === 0 && this.stallDue) {
+      this.stallDue = false;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    }
+    this.batchWeights!.publishLayer(layer, this.shard.rows);
+  };
+
   /** Packs the weight rows of its slice; the next barrier makes every packed weight whole. */
   private pack(): void {
-    for (const p of this.pieces) this.packPiece(p);
+    for (const p of this.slices[this.w]) this.packPiece(p);
+  }
+
+  /**
+   * The next piece it takes: from the front of its own slice, then from the back of a partner's that
+   * still has two untaken (the owner keeps the one it takes next, and a slice of one piece stays in
+   * its owner's cache); when `ready`, only a piece of weight rows whose layer every worker published.
+   * Null when there is none.
+   */
+  private claim(ready: boolean): UpdatePiece | null {
+    const { ints, control, w, W } = this;
+    for (let k = 0; k < W; k++) {
+      const v = (w + k) % W;
+      const slice = this.slices[v];
+      if (k > 0 && slice.length < 2) continue;
+      const at = control.claims(v);
+      for (;;) {
+        const claims = Atomics.load(ints, at);
+        const front = claims & 0xffff;
+        const back = claims >>> 16;
+        if (slice.length - front - back < (k === 0 ? 1 : 2)) break;
+        const p = slice[k === 0 ? front : slice.length - 1 - back];
+        if (ready && (p.layer < 0 || !this.batchWeights!.ready(p.layer))) break;
+        if (Atomics.compareExchange(ints, at, claims, claims + (k === 0 ? 1 : 0x10000)) === claims) return p;
+      }
+    }
+    return null;
+  }
+
+  /** Its slice's pieces all untaken, before the barrier after which the step's claims begin. */
+  private resetClaims(): void {
+    Atomics.store(this.ints, this.control.claims(this.w), 0);
+    this.taken.length = 0;
   }
 
   /**
@@ -493,6 +577,10 @@ class TrainingWorker {
   private injectFault(step: number): void {
     const fault = this.task.faultForTesting;
     if (!fault || fault.worker !== this.w || fault.step !== step) return;
+    if (fault.kind === 'stall') {
+      this.stallDue = true;
+      return;
+    }
     if (fault.kind === 'exit') process.exit(3);
     if (fault.kind === 'oom') for (const hoard: number[][] = []; ; ) hoard.push(new Array(1 << 16).fill(step));
     throw new Error(`fault injected for testing at step ${step}`);
