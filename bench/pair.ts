@@ -101,10 +101,10 @@ async function main(): Promise<void> {
       };
       // Warm both for 2 s, then time rounds of about 100 ms each (at least 8 steps, at most an epoch):
       // an epoch's start and end cost a few wake-ups, which short rounds would count.
-      let micros = 0;
+      const warmUp: number[] = [];
       const warm = performance.now();
-      while (performance.now() - warm < 2000) for (const i of [0, 1]) micros = await stepMicros(i, 16);
-      const steps = Math.max(8, Math.min(lr.length, Math.round(100_000 / micros)));
+      while (performance.now() - warm < 2000) for (const i of [0, 1]) warmUp.push(await stepMicros(i, 32));
+      const steps = Math.max(8, Math.min(lr.length, Math.round(100_000 / median(warmUp))));
       const times: number[][] = [[], []];
       for (let r = 0; r < rounds; r++)
         for (const i of r % 2 ? [1, 0] : [0, 1]) {
