@@ -12,7 +12,8 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { machineDescription, median, parseBenchArgs, report, type Row } from './common.js';
-import { SCALING_CONFIGS } from './scaling.js';
+import type { Precision } from '../src/nn/dense.js';
+import { SCALING_CONFIGS, type ScalingConfig } from './scaling.js';
 
 /** What a build must export for a paired run: the pieces of bench:scaling's timed epochs. */
 interface Build {
@@ -57,21 +58,45 @@ function positiveInteger(argv: string[], name: string, fallback: number): number
   return value;
 }
 
-async function main(): Promise<void> {
-  const { json, args } = parseBenchArgs();
-  const against = option(args, '--against', '');
-  if (!against) throw new Error('--against DIR is required: a built checkout to compare with (. for this one)');
-  const workers = positiveInteger(args, '--workers', 2);
-  const runs = positiveInteger(args, '--runs', 9);
-  const rounds = positiveInteger(args, '--rounds', 15);
-  const precisions = option(args, '--precision', 'fp32').split('/');
-  if (precisions.length > 2 || precisions.some((p) => p !== 'fp32' && p !== 'bf16'))
-    throw new RangeError(`--precision must be fp32, bf16 or two of them joined by /, got ${precisions.join('/')}`);
-  const [precisionA, precisionB = precisionA] = precisions;
-  const nets = option(args, '--nets', '784-128-10@128,784-128-10@512,784-1024-1024-10@256').split(',');
-  const configs = SCALING_CONFIGS.filter((c) => c.batch !== 'full' && nets.includes(`${c.layers.join('-')}@${c.batch}`));
-  if (configs.length === 0) throw new RangeError(`--nets names none of bench:scaling's nets: ${nets.join(',')}`);
+export interface PairOptions {
+  json: boolean;
+  /** The other build's checkout. */
+  against: string;
+  workers: number;
+  runs: number;
+  rounds: number;
+  /** The other build's precision, and this one's. */
+  precisions: [Precision, Precision];
+  configs: ScalingConfig[];
+}
 
+/** bench:pair's options, each refused with its name when it makes no sense. */
+export function parsePairArgs(argv: string[]): PairOptions {
+  const { json } = parseBenchArgs(argv);
+  const against = option(argv, '--against', '');
+  if (!against) throw new RangeError('--against DIR is required: a built checkout to compare with (. for this one)');
+  const precisions = option(argv, '--precision', 'fp32').split('/');
+  if (precisions.length > 2 || !precisions.every((p): p is Precision => p === 'fp32' || p === 'bf16'))
+    throw new RangeError(`--precision must be fp32, bf16 or two of them joined by /, got ${precisions.join('/')}`);
+  const nets = option(argv, '--nets', '784-128-10@128,784-128-10@512,784-1024-1024-10@256').split(',');
+  const known = new Map(SCALING_CONFIGS.filter((c) => c.batch !== 'full').map((c) => [`${c.layers.join('-')}@${c.batch}`, c]));
+  const unknown = nets.find((n) => !known.has(n));
+  if (unknown !== undefined) throw new RangeError(`--nets: ${unknown} is not one of bench:scaling's nets (${[...known.keys()].join(', ')})`);
+  const configs = nets.map((n) => known.get(n)!);
+  return {
+    json,
+    against,
+    workers: positiveInteger(argv, '--workers', 2),
+    runs: positiveInteger(argv, '--runs', 9),
+    rounds: positiveInteger(argv, '--rounds', 15),
+    precisions: [precisions[0], precisions[1] ?? precisions[0]],
+    configs,
+  };
+}
+
+async function main(): Promise<void> {
+  const { json, against, workers, runs, rounds, precisions, configs } = parsePairArgs(process.argv.slice(2));
+  const [precisionA, precisionB] = precisions;
   const builds = [await loadBuild(against), await loadBuild(resolve(import.meta.dirname, '..', '..'))];
   const data = (await builds[1].loadMnist()).train;
   if (!json)
