@@ -5,11 +5,11 @@
 // are computed over the whole batch into slot 0 by whichever worker takes the piece (worker.ts: in
 // the update itself when the step's gradient is bounded, or ahead of the gradient barrier by a
 // worker that waits there). The biases and norm parameters are still summed over the slots. Against
-// every worker computing a whole dW over its shard into its own slot and the
-// slots then summed: the same multiply-adds, but no pass over W slots of the weights, which is
-// memory-bound and grows with the weights. Each worker packs its own rows of every layer's X into a
-// shared operand as it would inside its own product; what grows with the batch's layer inputs is
-// that every worker then reads the whole batch's X and dZ, written by the others. Hence weightsOverBatch.
+// every worker computing a whole dW over its shard into its own slot and the slots then summed: the
+// same multiply-adds, but no pass over W slots of the weights, which is memory-bound and grows with
+// the weights. Each worker packs its own rows of every layer's X into a shared operand as it would
+// inside its own product; what grows with the batch's layer inputs is that every worker then reads
+// the whole batch's X and dZ, written by the others. Hence weightsOverBatch.
 import { type DenseParams, type PackedArray, type Precision, allocatePackedInput, denseWeightRows, packDenseInput } from '../../nn/dense.js';
 import type { Layout } from '../../nn/layout.js';
 import type { LayerInputs } from '../../nn/network.js';
